@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench.h - internal to tarn-bench: what main.c gives each benchmark family.
+ *
+ * main.c parses the common options, starts tarn (tarn_init with the bench
+ * lcores) and, in the same process, DPDK's EAL (same CPUs, --no-pci,
+ * --in-memory), then calls one family's entry point. A family runs each row
+ * on tarn and on DPDK back to back and reports it with bench_row_print().
+ */
+#ifndef TARN_BENCH_H
+#define TARN_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct bench_ctx {
+	double seconds;     /* measuring time per row and side (--seconds, default 1.0) */
+	int json;           /* --json: rows as a JSON list on stdout, no table */
+	unsigned lcores[2]; /* tarn lcore ids == DPDK lcore ids of the two bench CPUs */
+	unsigned n_lcores;  /* 1 or 2 usable lcores (2 when the machine has them) */
+	const char *filter; /* --filter SUBSTR: run only rows whose label contains it */
+	int dpdk;           /* non-zero when DPDK's EAL is up (else DPDK columns are absent) */
+	FILE *out;          /* where tables go (stdout) */
+};
+
+/* One result row. `params` is a JSON object body without braces, e.g.
+ * "\"cache\": 512, \"lcores\": 2, \"get_bulk\": 32"; `label` is the table text
+ * for the same parameters. dpdk_ops_per_s <= 0 means "not measured". */
+struct bench_row {
+	const char *family; /* "mempool", "ring", ... */
+	char label[128];
+	char params[256];
+	double tarn_ops_per_s;
+	double dpdk_ops_per_s;
+};
+
+/* Print a row (table line, or JSON element) and remember it for the summary
+ * (geometric mean of ratios, rows below 1.0). */
+void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row);
+/* Print a table header for a family (nothing in JSON mode). */
+void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols);
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Families. Return 0 on success, a negative errno on failure. */
+int bench_mempool(const struct bench_ctx *ctx);
+int bench_ring(const struct bench_ctx *ctx);
+
+#endif

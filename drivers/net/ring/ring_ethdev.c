@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ring_ethdev.c - the "ring" driver: in-memory ports whose queues are tarn
+ * rings.
+ *
+ * Ports are joined by a cable with two ends (sides 0 and 1). A cable holds
+ * one ring per direction and queue: rings[d][q] carries what side d
+ * transmits on queue q to the other side's RX queue q. A loop cable has one
+ * end, whose RX queue q reads rings[0][q], the ring its TX queue q writes.
+ *
+ *   ring:name=a            new cable, port a at side 0, side 1 free
+ *   ring:name=b,peer=a     port b takes side 1 of a's cable
+ *   ring:loop=1            new loop cable
+ *
+ * A ring is created by the first queue setup that needs it (the TX queue of
+ * one end or the RX queue of the other), with that setup's nb_desc as its
+ * capacity, single-producer single-consumer (one thread per queue). The
+ * cable lives until both ends are closed: a port closed first leaves what it
+ * transmitted for its peer. Releasing an RX queue frees the mbufs waiting in
+ * its ring; freeing the cable frees whatever is left in every ring.
+ *
+ * Every op runs under the ethdev control mutex (ethdev_driver_priv.h), which
+ * also protects the cable list.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ethdev_driver_priv.h"
+#include "tarn_mbuf.h"
+#include "tarn_mem.h"
+#include "tarn_ring.h"
+
+#define RING_LOG TARN__ETH_LOG
+
+struct ring_cable {
+	struct ring_cable *next;
+	unsigned id;
+	int loop;
+	struct tarn__eth_dev *end[2];
+	struct tarn_ring *rings[2][TARN_ETH_MAX_QUEUES];
+};
+
+/* dev->priv */
+struct ring_port {
+	struct ring_cable *cable;
+	int side;
+};
+
+/* Data of one queue, handed to the burst functions. */
+struct ring_queue {
+	struct tarn_ring *ring;
+	struct tarn__eth_qstats *stats;
+} TARN_CACHE_ALIGNED;
+
+static struct ring_cable *cables;
+static unsigned cable_seq;
+
+static const char *const ring_keys[] = { "peer", "loop", NULL };
+
+/* ------------------------------------------------------------------------ */
+/* Fast path */
+
+static uint16_t ring_rx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
+{
+	struct ring_queue *q = qd;
+	const uint16_t nb = (uint16_t)tarn_ring_sc_dequeue_burst(q->ring, (void **)pkts, n, NULL);
+
+	if (nb == 0)
+		return 0;
+	uint64_t bytes = 0;
+	for (uint16_t i = 0; i < nb; i++)
+		bytes += pkts[i]->pkt_len;
+	tarn__eth_count(&q->stats->packets, nb);
+	tarn__eth_count(&q->stats->bytes, bytes);
+	return nb;
+}
+
+static uint16_t ring_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
+{
+	struct ring_queue *q = qd;
+	uint64_t bytes = 0;
+
+	/* Count before the enqueue: once a packet is in the ring it belongs
+	 * to the consumer, which may free it at once. */
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	const uint16_t nb = (uint16_t)tarn_ring_sp_enqueue_burst(q->ring, (void *const *)pkts, n,
+								   NULL);
+	if (tarn_unlikely(nb < n)) {
+		/* the refused ones are still the caller's: safe to read */
+		for (uint16_t i = nb; i < n; i++)
+			bytes -= pkts[i]->pkt_len;
+		tarn__eth_count(&q->stats->errors, (uint64_t)(n - nb));
+	}
+	tarn__eth_count(&q->stats->packets, nb);
+	tarn__eth_count(&q->stats->bytes, bytes);
+	return nb;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cables */
+
+/* Free the mbufs waiting in `r`. */
+static void ring_drain(struct tarn_ring *r)
+{
+	struct tarn_mbuf *pkts[64];
+	unsigned n;
+
+	while ((n = tarn_ring_sc_dequeue_burst(r, (void **)pkts, 64, NULL)) > 0)
+		tarn_pktmbuf_free_bulk(pkts, n);
+}
+
+static void cable_free(struct ring_cable *c)
+{
+	for (struct ring_cable **pp = &cables; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		for (int q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
+			if (c->rings[d][q] != NULL) {
+				ring_drain(c->rings[d][q]);
+				tarn_ring_free(c->rings[d][q]);
+			}
+		}
+	}
+	free(c);
+}
+
+/* The ring of direction `d`, queue `q`, created if needed. */
+static struct tarn_ring *cable_ring(struct tarn__eth_dev *dev, struct ring_cable *c, int d,
+				    uint16_t q, uint32_t nb_desc, int socket)
+{
+	if (c->rings[d][q] != NULL) {
+		if (tarn_ring_get_capacity(c->rings[d][q]) != nb_desc)
+			TARN__INFO(RING_LOG,
+				   "port %u: queue %u shares the ring made by its peer, capacity "
+				   "%u (asked %u)",
+				   (unsigned)dev->port_id, (unsigned)q,
+				   tarn_ring_get_capacity(c->rings[d][q]), nb_desc);
+		return c->rings[d][q];
+	}
+	char name[TARN_NAME_SIZE];
+	snprintf(name, sizeof(name), "eth_ring%u_%d_%u", c->id, d, (unsigned)q);
+	struct tarn_ring *r = tarn_ring_create(name, nb_desc, socket,
+					       TARN_RING_F_SP_ENQ | TARN_RING_F_SC_DEQ |
+						       TARN_RING_F_EXACT_SZ);
+	if (r == NULL) {
+		int err = tarn_errno;
+		TARN__ERR(RING_LOG, "port %u: queue %u: cannot create ring %s of %u: %s",
+			  (unsigned)dev->port_id, (unsigned)q, name, nb_desc, tarn_strerror(err));
+		return NULL;
+	}
+	c->rings[d][q] = r;
+	return r;
+}
+
+/* The ring port named `name`, its cable and side, or NULL. */
+static struct ring_cable *cable_find(const char *name, int *side)
+{
+	for (struct ring_cable *c = cables; c != NULL; c = c->next) {
+		for (int s = 0; s < 2; s++) {
+			if (c->end[s] != NULL && strcmp(c->end[s]->name, name) == 0) {
+				*side = s;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Control path */
+
+static int ring_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
+{
+	struct ring_port *rp = dev->priv;
+	const char *peer = tarn__eth_spec_get(spec, "peer");
+	uint64_t loop = 0;
+	int rc = tarn__eth_spec_get_u64(spec, "loop", 0, 1, &loop);
+
+	if (rc < 0)
+		return rc;
+	if (peer != NULL && loop) {
+		TARN__ERR(RING_LOG, "port spec '%s': peer and loop=1 exclude each other",
+			  dev->spec);
+		return -EINVAL;
+	}
+	if (peer != NULL) {
+		int s;
+		struct ring_cable *c = cable_find(peer, &s);
+		if (c == NULL) {
+			TARN__ERR(RING_LOG, "port spec '%s': no ring port named '%s' to cable to",
+				  dev->spec, peer);
+			return -ENOENT;
+		}
+		if (c->loop || c->end[1 - s] != NULL) {
+			TARN__ERR(RING_LOG, "port spec '%s': ring port '%s' is already cabled%s",
+				  dev->spec, peer, c->loop ? " to itself (loop=1)" : "");
+			return -EBUSY;
+		}
+		c->end[1 - s] = dev;
+		rp->cable = c;
+		rp->side = 1 - s;
+		return 0;
+	}
+	struct ring_cable *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->id = cable_seq++;
+	c->loop = (int)loop;
+	c->end[0] = dev;
+	c->next = cables;
+	cables = c;
+	rp->cable = c;
+	rp->side = 0;
+	return 0;
+}
+
+static void ring_close(struct tarn__eth_dev *dev)
+{
+	struct ring_port *rp = dev->priv;
+	struct ring_cable *c = rp->cable;
+
+	c->end[rp->side] = NULL;
+	if (c->end[0] == NULL && c->end[1] == NULL)
+		cable_free(c);
+	rp->cable = NULL;
+}
+
+static int queue_make(struct tarn__eth_dev *dev, int d, uint16_t queue_id, uint32_t nb_desc,
+		      int socket, struct tarn__eth_qstats *stats, void **qdata)
+{
+	struct ring_port *rp = dev->priv;
+	struct ring_queue *q = tarn_malloc_socket(sizeof(*q), 0, socket);
+
+	if (q == NULL) {
+		TARN__ERR(RING_LOG, "port %u: queue %u: out of memory on socket %d",
+			  (unsigned)dev->port_id, (unsigned)queue_id, socket);
+		return -ENOMEM;
+	}
+	q->ring = cable_ring(dev, rp->cable, d, queue_id, nb_desc, socket);
+	if (q->ring == NULL) {
+		tarn_free(q);
+		return -ENOMEM;
+	}
+	q->stats = stats;
+	*qdata = q;
+	return 0;
+}
+
+static int ring_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
+			       int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
+			       void **qdata)
+{
+	struct ring_port *rp = dev->priv;
+	(void)mp; /* packets arrive allocated by the sender */
+	int d = rp->cable->loop ? 0 : 1 - rp->side;
+	return queue_make(dev, d, queue_id, nb_desc, socket, stats, qdata);
+}
+
+static int ring_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
+			       int socket, struct tarn__eth_qstats *stats, void **qdata)
+{
+	struct ring_port *rp = dev->priv;
+	return queue_make(dev, rp->side, queue_id, nb_desc, socket, stats, qdata);
+}
+
+static void ring_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+{
+	struct ring_queue *q = qdata;
+	(void)dev;
+	(void)queue_id;
+	/* This port is the ring's only consumer and it is stopped. */
+	ring_drain(q->ring);
+	tarn_free(q);
+}
+
+static void ring_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+{
+	(void)dev;
+	(void)queue_id;
+	/* What was sent stays in the ring for the peer. */
+	tarn_free(qdata);
+}
+
+const struct tarn__eth_driver tarn__eth_ring_driver = {
+	.name = "ring",
+	.keys = ring_keys,
+	.help = "in-memory port: peer=NAME (cable to ring port NAME: TX queue i feeds the "
+		"other's RX queue i), loop=0|1 (TX queue i feeds own RX queue i)",
+	.priv_size = sizeof(struct ring_port),
+	.max_rx_queues = TARN_ETH_MAX_QUEUES,
+	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.create = ring_create,
+	.close = ring_close,
+	.rx_queue_setup = ring_rx_queue_setup,
+	.tx_queue_setup = ring_tx_queue_setup,
+	.rx_queue_release = ring_rx_queue_release,
+	.tx_queue_release = ring_tx_queue_release,
+	.rx_burst = ring_rx_burst,
+	.tx_burst = ring_tx_burst,
+};

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * env_priv.h - internal: what the env component offers the rest of libtarn.
+ * Never installed.
+ */
+#ifndef TARN_ENV_PRIV_H
+#define TARN_ENV_PRIV_H
+
+#include <errno.h>
+#include <pthread.h>
+
+#include "tarn_env.h"
+
+/* Set tarn_errno and return NULL: `return tarn__err_null(EINVAL);` */
+static inline void *tarn__err_null(int err)
+{
+	tarn_errno = err < 0 ? -err : err;
+	return NULL;
+}
+
+/* Log shorthands; `comp` is the component tag. */
+#define TARN__ERR(comp, ...) tarn_log(TARN_LOG_ERR, comp, __VA_ARGS__)
+#define TARN__WARN(comp, ...) tarn_log(TARN_LOG_WARNING, comp, __VA_ARGS__)
+#define TARN__NOTICE(comp, ...) tarn_log(TARN_LOG_NOTICE, comp, __VA_ARGS__)
+#define TARN__INFO(comp, ...) tarn_log(TARN_LOG_INFO, comp, __VA_ARGS__)
+#define TARN__DEBUG(comp, ...) tarn_log(TARN_LOG_DEBUG, comp, __VA_ARGS__)
+
+/* Monotonic time in nanoseconds (for init phase timings). */
+uint64_t tarn__now_ns(void);
+
+/*
+ * Validate an object name (ring, memzone, pool): 1..TARN_NAME_SIZE-1 bytes.
+ * Returns 0, -EINVAL (NULL or empty) or -ENAMETOOLONG.
+ */
+int tarn__name_check(const char *name);
+
+/*
+ * Called in a thread that stops using tarn: on tarn_thread_unregister() and
+ * when an lcore thread exits. Components register at most a few hooks (the
+ * mempool flushes the thread's caches). Registration is idempotent and
+ * thread-safe; hooks are never removed.
+ */
+typedef void (*tarn__thread_hook_fn)(void);
+void tarn__thread_exit_hook_add(tarn__thread_hook_fn fn);
+
+/* Component init and cleanup, called by tarn_init()/tarn_cleanup(). */
+int tarn__mem_init(const struct tarn_config *cfg);
+void tarn__mem_cleanup(void);
+void tarn__ring_cleanup(void);
+void tarn__mempool_cleanup(void);
+
+/* Parse a size with an optional K/M/G suffix. Returns 0 or -EINVAL. */
+int tarn__parse_size(const char *s, uint64_t *out);
+
+#endif /* TARN_ENV_PRIV_H */

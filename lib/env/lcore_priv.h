@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lcore_priv.h - internal: lcore table shared by lcore.c, options.c, env.c.
+ * Never installed.
+ */
+#ifndef TARN_LCORE_PRIV_H
+#define TARN_LCORE_PRIV_H
+
+#include "env_priv.h"
+
+/* A parsed --lcores list: lcore ids in list order (first = main) and their CPUs. */
+struct tarn__lcore_list {
+	unsigned n;
+	uint32_t id[TARN_MAX_LCORES];
+	int cpu[TARN_MAX_LCORES];
+};
+
+/*
+ * Parse "0-3,8" (id = cpu) or "0@2,1@3" (id@cpu), mixed freely. Checks syntax,
+ * id range and duplicates, not whether the CPUs exist (see tarn__lcores_start).
+ * On error logs what is wrong and returns -EINVAL.
+ */
+int tarn__lcores_parse(const char *s, struct tarn__lcore_list *out);
+
+/* Start the lcores of `list` (the caller becomes list->id[0]). 0 or -errno. */
+int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main);
+/* Stop and join the workers, forget registered threads, restore affinity. */
+void tarn__lcores_stop(void);
+/* Socket of the calling thread's lcore, or -1 if it has none. */
+int tarn__lcore_self_socket(void);
+
+/* Validate a file prefix (logs why not). 0 or -EINVAL. */
+int tarn__file_prefix_check(const char *prefix);
+
+#endif

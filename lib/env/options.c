@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * options.c - the tarn options, declared once in a table that drives the argv
+ * parser, the environment variables and the help text.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lcore_priv.h"
+
+typedef int (*opt_apply_fn)(struct tarn_config *cfg, const char *val);
+
+struct opt {
+	const char *name;   /* long option without "--" */
+	const char *metavar; /* NULL: takes no value */
+	const char *env;     /* environment variable, or NULL */
+	opt_apply_fn apply;
+	const char *help;
+};
+
+static int copy_str(char *dst, size_t size, const char *val, const char *opt)
+{
+	size_t len = strlen(val);
+	if (len == 0 || len >= size) {
+		TARN__ERR("env", "--%s: value must be 1 to %zu characters", opt, size - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+static int apply_lcores(struct tarn_config *cfg, const char *val)
+{
+	struct tarn__lcore_list list;
+	int rc = tarn__lcores_parse(val, &list);
+	if (rc < 0)
+		return rc;
+	return copy_str(cfg->lcores, sizeof(cfg->lcores), val, "lcores");
+}
+
+static int apply_socket_mem(struct tarn_config *cfg, const char *val)
+{
+	uint64_t mb[TARN_MAX_SOCKETS] = { 0 };
+	const char *p = val;
+	unsigned n = 0;
+	if (*p == '\0')
+		goto bad;
+	for (;;) {
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		if (n == TARN_MAX_SOCKETS) {
+			TARN__ERR("env", "--socket-mem '%s': more than %d sockets", val,
+				  TARN_MAX_SOCKETS);
+			return -EINVAL;
+		}
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 10);
+		/* 1 PiB per socket is far beyond any machine: a typo. */
+		if (errno != 0 || v > (1ull << 30))
+			goto bad;
+		mb[n++] = v;
+		p = end;
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			goto bad;
+		p++;
+	}
+	memcpy(cfg->socket_mem_mb, mb, sizeof(mb));
+	return 0;
+bad:
+	TARN__ERR("env", "--socket-mem '%s': expected MiB per socket, comma-separated "
+			 "(e.g. 512,512)",
+		  val);
+	return -EINVAL;
+}
+
+static int apply_huge_dir(struct tarn_config *cfg, const char *val)
+{
+	if (val[0] != '/') {
+		TARN__ERR("env", "--huge-dir '%s': expected an absolute path", val);
+		return -EINVAL;
+	}
+	return copy_str(cfg->huge_dir, sizeof(cfg->huge_dir), val, "huge-dir");
+}
+
+static int apply_no_huge(struct tarn_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->huge_policy = TARN_HUGE_NONE;
+	return 0;
+}
+
+static int apply_no_pin_main(struct tarn_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->no_pin_main = 1;
+	return 0;
+}
+
+static int apply_huge(struct tarn_config *cfg, const char *val)
+{
+	if (strcmp(val, "prefer") == 0)
+		cfg->huge_policy = TARN_HUGE_PREFER;
+	else if (strcmp(val, "require") == 0)
+		cfg->huge_policy = TARN_HUGE_REQUIRE;
+	else if (strcmp(val, "none") == 0)
+		cfg->huge_policy = TARN_HUGE_NONE;
+	else {
+		TARN__ERR("env", "--huge '%s': expected require, prefer or none", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply_huge_size(struct tarn_config *cfg, const char *val)
+{
+	uint64_t sz;
+	if (tarn__parse_size(val, &sz) < 0 || sz == 0 || (sz & (sz - 1)) != 0 || sz < 4096) {
+		TARN__ERR("env", "--huge-size '%s': expected a power-of-two page size such as 2M "
+				 "or 1G",
+			  val);
+		return -EINVAL;
+	}
+	cfg->huge_page_size = sz;
+	return 0;
+}
+
+static int apply_log_level(struct tarn_config *cfg, const char *val)
+{
+	int l = tarn_log_level_parse(val);
+	if (l < 0) {
+		TARN__ERR("env", "--log-level '%s': expected err, warning, notice, info, debug or "
+				 "3-7",
+			  val);
+		return -EINVAL;
+	}
+	cfg->log_level = l;
+	return 0;
+}
+
+static int apply_file_prefix(struct tarn_config *cfg, const char *val)
+{
+	size_t len = strlen(val);
+	if (len == 0 || len >= TARN_PREFIX_SIZE) {
+		TARN__ERR("env", "--file-prefix: 1 to %d characters", TARN_PREFIX_SIZE - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)val[i];
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
+			TARN__ERR("env", "--file-prefix '%s': only letters, digits, '-', '_' and '.' "
+					 "are allowed",
+				  val);
+			return -EINVAL;
+		}
+	}
+	if (strstr(val, "map_") != NULL || strcmp(val, ".") == 0 || strcmp(val, "..") == 0) {
+		TARN__ERR("env", "--file-prefix '%s': must not contain \"map_\" (DPDK's EAL deletes "
+				 "files matching *map_*) nor be '.' or '..'",
+			  val);
+		return -EINVAL;
+	}
+	memcpy(cfg->file_prefix, val, len + 1);
+	return 0;
+}
+
+int tarn__file_prefix_check(const char *prefix)
+{
+	struct tarn_config tmp;
+	return apply_file_prefix(&tmp, prefix);
+}
+
+static const struct opt opts[] = {
+	{ "lcores", "LIST", "TARN_LCORES", apply_lcores,
+	  "lcores to run: CPUs (0-3,8; lcore id = CPU) or ID@CPU pairs (0@2,1@3);\n"
+	  "the first is the main lcore (default: the first allowed CPU)" },
+	{ "socket-mem", "MB,MB..", "TARN_SOCKET_MEM", apply_socket_mem,
+	  "MiB to reserve up front on each socket (default: none, grow on demand)" },
+	{ "huge-dir", "DIR", "TARN_HUGE_DIR", apply_huge_dir,
+	  "hugetlbfs mount to use (default: the first mount of the page size)" },
+	{ "huge", "POLICY", "TARN_HUGE", apply_huge,
+	  "require: hugepages or fail; prefer: fall back to normal pages (default);\n"
+	  "none: never use hugepages" },
+	{ "no-huge", NULL, NULL, apply_no_huge, "same as --huge none" },
+	{ "huge-size", "SIZE", "TARN_HUGE_SIZE", apply_huge_size,
+	  "hugepage size: 2M or 1G (default: the system default)" },
+	{ "log-level", "LEVEL", "TARN_LOG_LEVEL", apply_log_level,
+	  "err, warning, notice (default), info or debug" },
+	{ "file-prefix", "NAME", "TARN_FILE_PREFIX", apply_file_prefix,
+	  "name of this process's hugepage files and runtime files (default: tarn)" },
+	{ "no-pin-main", NULL, NULL, apply_no_pin_main,
+	  "do not pin the calling thread to the main lcore's CPU" },
+};
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+int tarn_config_init(struct tarn_config *cfg)
+{
+	if (cfg == NULL)
+		return -EINVAL;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->huge_policy = TARN_HUGE_PREFER;
+	cfg->log_level = TARN_LOG_NOTICE;
+	strcpy(cfg->file_prefix, "tarn");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].env == NULL)
+			continue;
+		const char *v = getenv(opts[i].env);
+		if (v == NULL || *v == '\0')
+			continue;
+		struct tarn_config tmp = *cfg;
+		if (opts[i].apply(&tmp, v) < 0)
+			TARN__WARN("env", "ignoring %s='%s'", opts[i].env, v);
+		else
+			*cfg = tmp;
+	}
+	return 0;
+}
+
+static const struct opt *find_opt(const char *arg, const char **val)
+{
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	const char *name = arg + 2;
+	const char *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0) {
+			*val = eq ? eq + 1 : NULL;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+int tarn_config_parse_args(struct tarn_config *cfg, int *argc, char **argv)
+{
+	if (cfg == NULL || argc == NULL || *argc < 0 || (argv == NULL && *argc > 0))
+		return -EINVAL;
+	int n = *argc;
+	/* First pass: validate everything into a copy, so an error leaves argv
+	 * untouched. */
+	struct tarn_config tmp = *cfg;
+	int consumed = 0;
+	for (int i = 1; i < n; i++) {
+		if (argv[i] == NULL)
+			return -EINVAL;
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		const char *val;
+		const struct opt *o = find_opt(argv[i], &val);
+		if (o == NULL)
+			continue;
+		if (o->metavar == NULL) {
+			if (val != NULL) {
+				TARN__ERR("env", "--%s takes no value", o->name);
+				return -EINVAL;
+			}
+		} else if (val == NULL) {
+			if (i + 1 >= n || argv[i + 1] == NULL) {
+				TARN__ERR("env", "--%s needs a value (%s)", o->name, o->metavar);
+				return -EINVAL;
+			}
+			val = argv[++i];
+			consumed++;
+		}
+		consumed++;
+		int rc = o->apply(&tmp, val ? val : "");
+		if (rc < 0)
+			return rc;
+	}
+	/* Second pass: remove the options, keeping the other arguments in order. */
+	int out = 1, i = 1;
+	for (; i < n; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		const char *val;
+		const struct opt *o = find_opt(argv[i], &val);
+		if (o == NULL) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (o->metavar != NULL && val == NULL)
+			i++;
+	}
+	for (; i < n; i++)
+		argv[out++] = argv[i];
+	if (out < n)
+		argv[out] = NULL;
+	*argc = n > 0 ? out : 0;
+	*cfg = tmp;
+	return consumed;
+}
+
+void tarn_config_usage(FILE *out)
+{
+	if (out == NULL)
+		return;
+	fprintf(out, "tarn options:\n");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
+			 opts[i].metavar ? opts[i].metavar : "");
+		const char *h = opts[i].help;
+		fprintf(out, "  %-24s ", head);
+		while (*h) {
+			const char *nl = strchr(h, '\n');
+			size_t len = nl ? (size_t)(nl - h) : strlen(h);
+			fprintf(out, "%.*s\n", (int)len, h);
+			h += len;
+			if (*h == '\n') {
+				h++;
+				fprintf(out, "  %-24s ", "");
+			}
+		}
+		if (opts[i].env)
+			fprintf(out, "  %-24s (environment: %s)\n", "", opts[i].env);
+	}
+}

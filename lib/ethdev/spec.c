@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * spec.c - parsing of port spec strings `DRIVER[:KEY=VALUE,...]`.
+ *
+ * The parser trusts nothing: every length is checked before a copy, every
+ * character class is checked, and the log line quotes the spec with
+ * non-printable characters replaced so a hostile string cannot garble the log.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ethdev_driver_priv.h"
+
+/* Copy at most TARN_ETH_SPEC_MAX-1 bytes of `s` for a log line, printable only. */
+static void sanitize(char *dst, size_t size, const char *s)
+{
+	size_t i = 0;
+	for (; s[i] != '\0' && i + 1 < size; i++)
+		dst[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	dst[i] = '\0';
+}
+
+static int is_name_char(char c)
+{
+	return islower((unsigned char)c) || isdigit((unsigned char)c) || c == '_';
+}
+
+static int is_key_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+static int is_value_char(char c)
+{
+	return isgraph((unsigned char)c) && c != ',' && c != '=';
+}
+
+#define SPEC_ERR(clean, ...)                                                                       \
+	do {                                                                                       \
+		char m__[160];                                                                     \
+		snprintf(m__, sizeof(m__), __VA_ARGS__);                                           \
+		TARN__ERR(TARN__ETH_LOG, "port spec '%s': %s (expected DRIVER[:KEY=VALUE,...])", \
+			  clean, m__);                                                             \
+	} while (0)
+
+int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
+{
+	char clean[TARN_ETH_SPEC_MAX];
+
+	if (out == NULL) {
+		TARN__ERR(TARN__ETH_LOG, "port spec: NULL output");
+		return -EINVAL;
+	}
+	if (spec == NULL || spec[0] == '\0') {
+		TARN__ERR(TARN__ETH_LOG, "port spec: empty (expected DRIVER[:KEY=VALUE,...], "
+					 "e.g. ring:loop=1 or null:size=64)");
+		return -EINVAL;
+	}
+	sanitize(clean, sizeof(clean), spec);
+	size_t len = strnlen(spec, TARN_ETH_SPEC_MAX);
+	if (len >= TARN_ETH_SPEC_MAX) {
+		SPEC_ERR(clean, "longer than %d characters", TARN_ETH_SPEC_MAX - 1);
+		return -EINVAL;
+	}
+
+	struct tarn__eth_spec s;
+	memset(&s, 0, sizeof(s));
+
+	/* Driver name: up to ':' or the end. */
+	const char *colon = strchr(spec, ':');
+	size_t dlen = colon ? (size_t)(colon - spec) : len;
+	if (dlen == 0) {
+		SPEC_ERR(clean, "no driver name before ':'");
+		return -EINVAL;
+	}
+	if (dlen >= sizeof(s.driver)) {
+		SPEC_ERR(clean, "driver name longer than %zu characters", sizeof(s.driver) - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < dlen; i++) {
+		if (!is_name_char(spec[i])) {
+			SPEC_ERR(clean,
+				 "bad character at position %zu of the driver name (lower-case "
+				 "letters, digits and '_')",
+				 i + 1);
+			return -EINVAL;
+		}
+	}
+	memcpy(s.driver, spec, dlen);
+
+	if (colon == NULL || colon[1] == '\0') {
+		*out = s;
+		return 0;
+	}
+
+	/* KEY=VALUE pairs separated by ','. */
+	const char *p = colon + 1;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t plen = end ? (size_t)(end - p) : strlen(p);
+		size_t pos = (size_t)(p - spec) + 1;
+		const char *cp = clean + (p - spec); /* p, printable, for the log */
+
+		if (plen == 0) {
+			SPEC_ERR(clean, "empty KEY=VALUE pair at position %zu", pos);
+			return -EINVAL;
+		}
+		const char *eq = memchr(p, '=', plen);
+		if (eq == NULL) {
+			SPEC_ERR(clean, "'%.*s' at position %zu is not KEY=VALUE", (int)plen, cp,
+				 pos);
+			return -EINVAL;
+		}
+		size_t klen = (size_t)(eq - p);
+		size_t vlen = plen - klen - 1;
+		if (klen == 0) {
+			SPEC_ERR(clean, "empty key at position %zu", pos);
+			return -EINVAL;
+		}
+		if (klen >= TARN_ETH_KEY_MAX) {
+			SPEC_ERR(clean, "key at position %zu longer than %d characters", pos,
+				 TARN_ETH_KEY_MAX - 1);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < klen; i++) {
+			if (!is_key_char(p[i])) {
+				SPEC_ERR(clean,
+					 "bad character in the key at position %zu (letters, "
+					 "digits, '_' and '-')",
+					 pos);
+				return -EINVAL;
+			}
+		}
+		if (vlen == 0) {
+			SPEC_ERR(clean, "empty value for key '%.*s'", (int)klen, cp);
+			return -EINVAL;
+		}
+		if (vlen >= TARN_ETH_VALUE_MAX) {
+			SPEC_ERR(clean, "value of key '%.*s' longer than %d characters",
+				 (int)klen, cp, TARN_ETH_VALUE_MAX - 1);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < vlen; i++) {
+			if (!is_value_char(eq[1 + i])) {
+				SPEC_ERR(clean,
+					 "bad character in the value of key '%.*s' (printable, "
+					 "no space, ',' or '=')",
+					 (int)klen, cp);
+				return -EINVAL;
+			}
+		}
+		for (unsigned i = 0; i < s.nb_kv; i++) {
+			if (strlen(s.kv[i].key) == klen && memcmp(s.kv[i].key, p, klen) == 0) {
+				SPEC_ERR(clean, "key '%.*s' given twice", (int)klen, cp);
+				return -EINVAL;
+			}
+		}
+		if (s.nb_kv == TARN_ETH_MAX_KV) {
+			SPEC_ERR(clean, "more than %d KEY=VALUE pairs", TARN_ETH_MAX_KV);
+			return -EINVAL;
+		}
+		memcpy(s.kv[s.nb_kv].key, p, klen);
+		memcpy(s.kv[s.nb_kv].value, eq + 1, vlen);
+		s.nb_kv++;
+
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	*out = s;
+	return 0;
+}
+
+const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key)
+{
+	if (s == NULL || key == NULL)
+		return NULL;
+	for (unsigned i = 0; i < s->nb_kv; i++)
+		if (strcmp(s->kv[i].key, key) == 0)
+			return s->kv[i].value;
+	return NULL;
+}
+
+int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint64_t min,
+			   uint64_t max, uint64_t *out)
+{
+	const char *v = tarn__eth_spec_get(s, key);
+	if (v == NULL)
+		return 0;
+	/* Digits only: strtoull alone would take "-1", " 5" and "0x10". */
+	int ok = v[0] != '\0';
+	for (const char *c = v; *c != '\0'; c++)
+		if (!isdigit((unsigned char)*c))
+			ok = 0;
+	uint64_t n = 0;
+	if (ok) {
+		char *end;
+		errno = 0;
+		unsigned long long r = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0')
+			ok = 0;
+		n = r;
+	}
+	if (!ok || n < min || n > max) {
+		TARN__ERR(TARN__ETH_LOG,
+			  "port spec: %s=%s: expected a decimal number from %" PRIu64
+			  " to %" PRIu64,
+			  key, v, min, max);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}

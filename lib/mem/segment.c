@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * segment.c - the segment table and the tier chain.
+ *
+ * The table is a fixed array of slots so that lock-free readers
+ * (tarn_mem_virt2iova(), tarn_mem_socket_of()) never see a slot freed under
+ * them: a slot becomes visible when its state is stored LIVE with release
+ * order after every field was written, and it goes back to FREE only in
+ * tarn_cleanup() or while unwinding a failed tarn_init(), when by contract no
+ * other thread uses tarn.
+ *
+ * The chain tries the usable backends best first. Before a hugetlb tier is
+ * tried, the free hugepages of the node are counted (sysfs): a request that
+ * cannot be met skips the hugetlb tiers at once instead of risking a fault.
+ * Under TARN_HUGE_REQUIRE that is the end (-ENOMEM, one log line with the
+ * command that reserves the pages); under TARN_HUGE_PREFER the next tier is
+ * used and the first such fallback is logged once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem_priv.h"
+
+struct tarn__mem_seg tarn__mem_segs[TARN__MEM_MAX_SEGS];
+/* Slots [0, seg_hwm) may be LIVE. Written under seg_lock with release,
+ * read with acquire by lookups (pairs with the store in slot_claim()). */
+static unsigned seg_hwm;
+static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const struct tarn__mem_seg *tarn__mem_seg_find(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	unsigned n = __atomic_load_n(&seg_hwm, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		const struct tarn__mem_seg *s = &tarn__mem_segs[i];
+		/* Acquire: pairs with the release store of LIVE in
+		 * tarn__mem_seg_create(); addr/len below are then complete. */
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TARN__SEG_LIVE)
+			continue;
+		uintptr_t b = (uintptr_t)s->addr;
+		if (a >= b && a - b < s->len)
+			return s;
+	}
+	return NULL;
+}
+
+static struct tarn__mem_seg *slot_claim(void)
+{
+	struct tarn__mem_seg *seg = NULL;
+	pthread_mutex_lock(&seg_lock);
+	for (unsigned i = 0; i < TARN__MEM_MAX_SEGS; i++) {
+		/* Relaxed: state changes from FREE only under seg_lock. */
+		if (__atomic_load_n(&tarn__mem_segs[i].state, __ATOMIC_RELAXED) == TARN__SEG_FREE) {
+			seg = &tarn__mem_segs[i];
+			__atomic_store_n(&seg->state, TARN__SEG_CLAIMED, __ATOMIC_RELAXED);
+			if (i + 1 > seg_hwm)
+				/* Release: pairs with the acquire in tarn__mem_seg_find(). */
+				__atomic_store_n(&seg_hwm, i + 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&seg_lock);
+	return seg;
+}
+
+static void slot_free(struct tarn__mem_seg *seg)
+{
+	pthread_mutex_lock(&seg_lock);
+	free(seg->pa);
+	memset(seg, 0, sizeof(*seg));
+	seg->fd = -1;
+	/* Relaxed: the slot was never LIVE or no reader exists (cleanup). */
+	__atomic_store_n(&seg->state, TARN__SEG_FREE, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&seg_lock);
+}
+
+static void size_str(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes >= (1ull << 30))
+		snprintf(buf, size, "%.1f GiB", (double)bytes / (1ull << 30));
+	else if (bytes >= (1ull << 20))
+		snprintf(buf, size, "%.1f MiB", (double)bytes / (1ull << 20));
+	else
+		snprintf(buf, size, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+/* Layout of a segment for one backend. */
+struct layout {
+	uint64_t page, len, va_align, va_offset;
+};
+
+static int layout_for(const struct tarn__mem_backend *be, const struct tarn__seg_req *req,
+		      struct layout *l)
+{
+	l->page = be->huge ? tarn__mem.ctx.huge_page_size : TARN__PAGE_4K;
+	/* Growth unit: a hugepage, or a PMD for the small-page tiers so that
+	 * THP can back it and small requests don't make many segments. */
+	uint64_t unit = be->huge ? l->page : TARN__THP_SIZE;
+	l->va_align = unit;
+	l->va_offset = 0;
+	uint64_t lead;
+	if (req->align > l->va_align) {
+		/* Place the aligned address `lead` bytes into the segment. */
+		lead = tarn__align_up(req->lead, l->page);
+		l->va_align = req->align;
+		l->va_offset = lead;
+	} else {
+		lead = tarn__align_up(req->lead, req->align ? req->align : 1);
+	}
+	uint64_t need = lead + req->min_len;
+	if (need < req->min_len || need > (UINT64_MAX >> 2))
+		return -ENOMEM;
+	l->len = tarn__align_up(need, unit);
+	return 0;
+}
+
+/* Policy-independent: is `tier` allowed now (forced backend for tests)? */
+static bool tier_allowed(int tier)
+{
+	int forced = tarn__mem.forced_tier;
+	return forced < 0 || forced == tier;
+}
+
+/* One log line when hugepages run short on a node. */
+static void shortage_line(char *buf, size_t size, int node, uint64_t page, uint64_t need,
+			  int64_t free_pages)
+{
+	int64_t total = tarn__huge_total(node, page);
+	uint64_t missing = need - (uint64_t)(free_pages < 0 ? 0 : free_pages);
+	char cmd[256];
+	tarn__huge_fix_cmd(node, page, (uint64_t)(total < 0 ? 0 : total) + missing, cmd,
+			   sizeof(cmd));
+	snprintf(buf, size,
+		 "%llu hugepages of %llu kB needed on node %d, %lld free; reserve them with: %s",
+		 (unsigned long long)need, (unsigned long long)(page >> 10), node,
+		 (long long)(free_pages < 0 ? 0 : free_pages), cmd);
+}
+
+static int try_backend(const struct tarn__mem_backend *be, const struct tarn__seg_req *req,
+		       const struct layout *l, struct tarn__mem_seg *seg)
+{
+	seg->len = l->len;
+	seg->page_size = l->page;
+	seg->socket = req->socket;
+	seg->fd = -1;
+	seg->initial = req->initial;
+	seg->be = be;
+	seg->addr = NULL;
+	seg->pa = NULL;
+	seg->path[0] = '\0';
+	int rc = be->reserve(&tarn__mem.ctx, seg, l->va_align, l->va_offset);
+	if (rc < 0)
+		return rc;
+	rc = be->populate(&tarn__mem.ctx, seg);
+	if (rc < 0) {
+		be->release(seg);
+		return rc;
+	}
+	return 0;
+}
+
+struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
+{
+	uint64_t t0 = tarn__now_ns();
+	struct tarn__mem_seg *seg = slot_claim();
+	req->why[0] = '\0';
+	req->fell_back = false;
+	if (seg == NULL) {
+		snprintf(req->why, sizeof(req->why),
+			 "socket %d: all %d segment slots are in use", req->socket,
+			 TARN__MEM_MAX_SEGS);
+		*err = -ENOMEM;
+		goto fail_log;
+	}
+	int node = req->socket;
+	bool huge_short = req->no_huge; /* hugepages known to be missing */
+	char shortage[512] = "";
+	int last = -ENOMEM;
+	bool first = !req->no_huge;
+	for (const int *t = tarn__mem.tiers; *t >= 0; t++) {
+		const struct tarn__mem_backend *be = tarn__mem_backends[*t];
+		if (!tier_allowed(*t))
+			continue;
+		if (be->huge && huge_short)
+			continue;
+		struct layout l;
+		int rc = layout_for(be, req, &l);
+		if (rc < 0) {
+			last = rc;
+			snprintf(req->why, sizeof(req->why), "socket %d: %zu bytes is too large",
+				 req->socket, req->min_len);
+			break;
+		}
+		if (be->huge) {
+			int64_t fr = tarn__huge_free(node, l.page);
+			uint64_t need = l.len / l.page;
+			if (fr < 0 || (uint64_t)fr < need) {
+				huge_short = true;
+				shortage_line(shortage, sizeof(shortage), node, l.page, need, fr);
+				last = -ENOMEM;
+				first = false;
+				continue;
+			}
+		} else {
+			/* Populating more than the node can give would wake the OOM
+			 * killer instead of returning an error. */
+			uint64_t avail = tarn__node_mem_avail(node);
+			if (avail != 0 && l.len > avail) {
+				char a[32], b[32];
+				size_str(l.len, a, sizeof(a));
+				size_str(avail, b, sizeof(b));
+				snprintf(req->why, sizeof(req->why),
+					 "socket %d: %s of %s pages needed, only %s available on "
+					 "node %d",
+					 req->socket, a, be->name, b, node);
+				last = -ENOMEM;
+				first = false;
+				continue;
+			}
+		}
+		rc = try_backend(be, req, &l, seg);
+		if (rc == 0) {
+			req->fell_back = !first;
+			tarn__iova_seg_setup(seg);
+			req->ns = tarn__now_ns() - t0;
+			/* Release: publishes every field above to lock-free readers
+			 * (pairs with the acquire in tarn__mem_seg_find()). */
+			__atomic_store_n(&seg->state, TARN__SEG_LIVE, __ATOMIC_RELEASE);
+			if (shortage[0] != '\0' && !req->quiet &&
+			    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) ==
+				    0)
+				TARN__WARN(MEM_LOG, "socket %d: %s; using %s pages instead",
+					   req->socket, shortage, be->name);
+			else if (shortage[0] != '\0')
+				snprintf(req->why, sizeof(req->why), "%s", shortage);
+			char sz[32];
+			size_str(seg->len, sz, sizeof(sz));
+			if (!req->quiet)
+				tarn_log(req->initial ? TARN_LOG_INFO : TARN_LOG_DEBUG, MEM_LOG,
+					 "socket %d: %s segment of %s (%llu kB pages)%s%s in %.3f ms",
+					 req->socket, be->name, sz,
+					 (unsigned long long)(seg->page_size >> 10),
+					 seg->path[0] ? " at " : "", seg->path, req->ns / 1e6);
+			return seg;
+		}
+		first = false;
+		last = rc;
+		if (be->huge && rc == -ENOMEM) {
+			/* All hugetlb tiers draw from the same pool. */
+			huge_short = true;
+			int64_t fr = tarn__huge_free(node, l.page);
+			shortage_line(shortage, sizeof(shortage), node, l.page, l.len / l.page, fr);
+			continue;
+		}
+		snprintf(req->why, sizeof(req->why), "socket %d: %s backend: %s", req->socket,
+			 be->name, strerror(-rc));
+		TARN__DEBUG(MEM_LOG, "%s", req->why);
+	}
+	slot_free(seg);
+	*err = last < 0 ? last : -ENOMEM;
+	if (shortage[0] != '\0' && req->why[0] != '\0') {
+		/* Both kinds of memory are short: say both. */
+		char both[sizeof(req->why) + sizeof(shortage) + 16];
+		snprintf(both, sizeof(both), "%s; hugepages: %s", req->why, shortage);
+		memcpy(req->why, both, sizeof(req->why) - 1);
+		req->why[sizeof(req->why) - 1] = '\0';
+	} else if (shortage[0] != '\0')
+		snprintf(req->why, sizeof(req->why), "socket %d: %s", req->socket, shortage);
+	else if (req->why[0] == '\0')
+		snprintf(req->why, sizeof(req->why), "socket %d: no usable memory backend",
+			 req->socket);
+fail_log:
+	req->ns = tarn__now_ns() - t0;
+	if (!req->quiet)
+		TARN__ERR(MEM_LOG, "%s", req->why);
+	return NULL;
+}
+
+void tarn__mem_seg_destroy(struct tarn__mem_seg *seg)
+{
+	if (seg->be != NULL) {
+		int rc = seg->be->release(seg);
+		if (rc < 0)
+			TARN__WARN(MEM_LOG, "releasing a %s segment: %s", seg->be->name,
+				   strerror(-rc));
+	}
+	slot_free(seg);
+}
+
+void tarn__mem_seg_destroy_all(void)
+{
+	for (unsigned i = 0; i < TARN__MEM_MAX_SEGS; i++)
+		if (tarn__mem_segs[i].state == TARN__SEG_LIVE)
+			tarn__mem_seg_destroy(&tarn__mem_segs[i]);
+	__atomic_store_n(&seg_hwm, 0, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cache.c - thread slots, per-thread caches and the out-of-line get/put:
+ * refill, flush, direct store access, the reserve accounting, and what a
+ * thread gives back when it exits or unregisters.
+ *
+ * A thread gets a slot (1 .. TARN_MEMPOOL_MAX_THREADS-1) on its first get or
+ * put on any pool; the slot indexes every pool's cache table. A slot's cache
+ * of a pool is made on the slot owner's first use of that pool, published in
+ * m->caches[slot] (all pools) and m->pub.fast[slot] (pools whose inline path
+ * may use it: not debug, cache_size > 0). When the thread exits or
+ * unregisters, its caches are drained into the stores, their counters are
+ * added to the pool's retired counters, fast[slot] is cleared and the slot is
+ * freed; the cache memory stays with the pool for the slot's next owner.
+ */
+#include <string.h>
+
+#include "mempool_priv.h"
+
+__thread uint32_t tarn__mempool_tslot;
+
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool slot_used[TARN_MEMPOOL_MAX_THREADS];
+static unsigned slot_gen;         /* bumped (atomic) each time a slot is freed */
+static __thread unsigned noslot;  /* slot_gen + 1 when this thread found none */
+static int slot_full_logged;      /* atomic */
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
+static void thread_release(void);
+
+/* pthread key destructor: a thread that used pools exits. */
+static void slot_key_destructor(void *v)
+{
+	/* glibc keeps __thread variables alive while key destructors run; the
+	 * key value is the slot all the same, in case a libc does not. */
+	if (tarn__mempool_tslot == 0)
+		tarn__mempool_tslot = (uint32_t)(uintptr_t)v;
+	thread_release();
+}
+
+static void slot_once_init(void)
+{
+	if (pthread_key_create(&slot_key, slot_key_destructor) != 0)
+		TARN__ERR(MP_LOG, "cannot create the thread key: caches of exiting plain "
+				  "threads will not be flushed");
+	tarn__thread_exit_hook_add(thread_release);
+}
+
+void tarn__mp_thread_hook_init(void)
+{
+	pthread_once(&slot_once, slot_once_init);
+}
+
+/* Give the calling thread a slot; 0 when all are taken. */
+static uint32_t slot_acquire(void)
+{
+	unsigned gen = __atomic_load_n(&slot_gen, __ATOMIC_RELAXED);
+	/* Already failed and no slot was freed since: stay uncached cheaply. */
+	if (noslot != 0 && noslot == gen + 1)
+		return 0;
+	tarn__mp_thread_hook_init();
+	uint32_t s = 0;
+	pthread_mutex_lock(&slot_lock);
+	for (uint32_t i = 1; i < TARN_MEMPOOL_MAX_THREADS; i++) {
+		if (!slot_used[i]) {
+			slot_used[i] = true;
+			s = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&slot_lock);
+	if (s == 0) {
+		noslot = gen + 1;
+		if (!__atomic_exchange_n(&slot_full_logged, 1, __ATOMIC_RELAXED))
+			TARN__WARN(MP_LOG, "more than %d threads use pools: the others work "
+					   "without caches (slower)",
+				   TARN_MEMPOOL_MAX_THREADS - 1);
+		return 0;
+	}
+	noslot = 0;
+	tarn__mempool_tslot = s;
+	pthread_setspecific(slot_key, (void *)(uintptr_t)s);
+	return s;
+}
+
+/* Move a cache's counters to the pool's retired counters, forget the owner. */
+static void cache_retire(struct tarn__mempool *m, struct tarn_mempool_cache *c)
+{
+	struct tarn__mp_counters *r = &m->retired;
+#define RETIRE(f)                                                                                  \
+	do {                                                                                       \
+		tarn__mp_cnt_add(&r->f, __atomic_load_n(&c->f, __ATOMIC_RELAXED));                 \
+		__atomic_store_n(&c->f, 0, __ATOMIC_RELAXED);                                      \
+	} while (0)
+	RETIRE(hit_objs);
+	RETIRE(miss_objs);
+	RETIRE(put_objs);
+	RETIRE(refills);
+	RETIRE(refill_objs);
+	RETIRE(flushes);
+	RETIRE(flush_objs);
+	RETIRE(direct_gets);
+	RETIRE(direct_puts);
+	RETIRE(fails);
+	RETIRE(fail_objs);
+	RETIRE(reserved_objs);
+#undef RETIRE
+	uint64_t hw = __atomic_load_n(&c->len_hw, __ATOMIC_RELAXED);
+	uint64_t old = __atomic_load_n(&r->len_hw, __ATOMIC_RELAXED);
+	while (hw > old &&
+	       !__atomic_compare_exchange_n(&r->len_hw, &old, hw, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	__atomic_store_n(&c->len_hw, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->lcore, TARN_LCORE_ID_ANY, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tid, 0, __ATOMIC_RELAXED);
+}
+
+/* The calling thread stops using tarn (exit, unregister): drain its caches
+ * into the stores and free its slot. Idempotent. */
+static void thread_release(void)
+{
+	uint32_t s = tarn__mempool_tslot;
+	if (s == 0)
+		return;
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	for (struct tarn__mempool *m = tarn__mp_list; m != NULL; m = m->next) {
+		struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
+		if (c == NULL)
+			continue;
+		if (c == TARN__MP_CACHE_FAILED) {
+			__atomic_store_n(&m->caches[s], NULL, __ATOMIC_RELEASE);
+			continue;
+		}
+		/* relaxed: only this slot's owner (us) reads fast[s] */
+		__atomic_store_n(&m->pub.fast[s], NULL, __ATOMIC_RELAXED);
+		tarn__mp_cache_drain(m, c);
+		cache_retire(m, c);
+	}
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	tarn__mempool_tslot = 0;
+	pthread_setspecific(slot_key, NULL);
+	pthread_mutex_lock(&slot_lock);
+	slot_used[s] = false;
+	pthread_mutex_unlock(&slot_lock);
+	__atomic_fetch_add(&slot_gen, 1, __ATOMIC_RELAXED);
+}
+
+/* Make (or take over) the cache of slot `s` for the calling thread. */
+static struct tarn_mempool_cache *cache_arm(struct tarn__mempool *m, uint32_t s,
+					    struct tarn_mempool_cache *c)
+{
+	if (c == NULL) {
+		size_t sz = sizeof(*c) + (size_t)m->pub.cache_size * sizeof(void *);
+		c = tarn_malloc_socket(sz, TARN_CACHE_LINE, m->socket);
+		if (c == NULL) {
+			TARN__WARN(MP_LOG, "'%s': no memory for a thread cache on socket %d: the "
+					   "thread works without one",
+				   m->pub.name, m->socket);
+			__atomic_store_n(&m->caches[s], TARN__MP_CACHE_FAILED, __ATOMIC_RELEASE);
+			return NULL;
+		}
+		c->size = m->pub.cache_size;
+		c->slot = s;
+		c->mp = &m->pub;
+	}
+	__atomic_store_n(&c->lcore, tarn_lcore_id(), __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tid, tarn__mp_gettid(), __ATOMIC_RELAXED);
+	/* release: pairs with the acquire loads of statistics and flush-all */
+	__atomic_store_n(&m->caches[s], c, __ATOMIC_RELEASE);
+	if (!m->debug && c->size > 0)
+		/* relaxed: read only by this thread (the slot's owner) */
+		__atomic_store_n(&m->pub.fast[s], c, __ATOMIC_RELAXED);
+	return c;
+}
+
+/* The calling thread's cache of `m`, made on first use; NULL: work uncached. */
+static struct tarn_mempool_cache *thread_cache(struct tarn__mempool *m)
+{
+	uint32_t s = tarn__mempool_tslot;
+	if (tarn_unlikely(s == 0)) {
+		s = slot_acquire();
+		if (s == 0)
+			return NULL;
+	}
+	/* acquire: a cache made by the slot's previous owner is fully visible
+	 * (also ordered by slot_lock) */
+	struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
+	if (tarn_likely(c != NULL && c != TARN__MP_CACHE_FAILED &&
+			__atomic_load_n(&c->tid, __ATOMIC_RELAXED) != 0))
+		return c;
+	if (c == TARN__MP_CACHE_FAILED)
+		return NULL;
+	return cache_arm(m, s, c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Store access                                                              */
+
+unsigned tarn__mp_store_get(struct tarn__mempool *m, void **dst, unsigned min, unsigned max,
+			    bool reserved)
+{
+	const struct tarn_mempool_ops *ops = m->pub.ops;
+	if (m->reserve == 0) {
+		if (max > min && ops->dequeue(&m->pub, dst, max) == 0)
+			return max;
+		return ops->dequeue(&m->pub, dst, min) == 0 ? min : 0;
+	}
+	/* Claim k objects from the accounted count first: the store then holds
+	 * them for us (puts add to acct only after their enqueue completed). */
+	const int64_t floor = reserved ? 0 : (int64_t)m->reserve;
+	int64_t cur = __atomic_load_n(&m->acct, __ATOMIC_RELAXED);
+	unsigned k;
+	do {
+		int64_t avail = cur - floor;
+		if (avail < (int64_t)min)
+			return 0;
+		k = avail < (int64_t)max ? (unsigned)avail : max;
+		/* relaxed: acct is a budget, the store's own ordering carries
+		 * the objects */
+	} while (!__atomic_compare_exchange_n(&m->acct, &cur, cur - k, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	if (tarn_unlikely(ops->dequeue(&m->pub, dst, k) != 0)) {
+		/* The ops broke their contract (count exact after enqueue). */
+		__atomic_fetch_add(&m->acct, k, __ATOMIC_RELAXED);
+		TARN__ERR(MP_LOG, "'%s': store '%s' refused %u accounted objects", m->pub.name,
+			  ops->name, k);
+		return 0;
+	}
+	return k;
+}
+
+int tarn__mp_store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	int rc = m->pub.ops->enqueue(&m->pub, objs, n);
+	if (tarn_unlikely(rc < 0)) {
+		TARN__ERR(MP_LOG, "'%s': store '%s' refused %u objects (%s): more objects put "
+				  "than taken?",
+			  m->pub.name, m->pub.ops->name, n, tarn_strerror(rc));
+		return rc;
+	}
+	if (m->reserve != 0)
+		__atomic_fetch_add(&m->acct, n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cache algorithm (see the policy in tarn_mempool.h)                        */
+
+/* Counter update: the cache's own counter (owner-only) or, for a thread
+ * without a cache, the pool's retired counter (atomic). */
+#define STAT(m, c, f, v)                                                                           \
+	do {                                                                                       \
+		if ((c) != NULL)                                                                   \
+			tarn__mp_own_add(&(c)->f, (v));                                            \
+		else                                                                               \
+			tarn__mp_cnt_add(&(m)->retired.f, (v));                                    \
+	} while (0)
+
+static inline uint32_t len_get(const struct tarn_mempool_cache *c)
+{
+	return __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+}
+
+static inline void len_set(struct tarn_mempool_cache *c, uint32_t len)
+{
+	/* relaxed: only the owner writes len; statistics read it */
+	__atomic_store_n(&c->len, len, __ATOMIC_RELAXED);
+}
+
+static inline void hw_note(struct tarn_mempool_cache *c, uint32_t len)
+{
+	if (len > c->len_hw)
+		__atomic_store_n(&c->len_hw, len, __ATOMIC_RELAXED);
+}
+
+static inline void copy(void **d, void *const *s, unsigned n)
+{
+	if (n != 0)
+		memcpy(d, s, (size_t)n * sizeof(void *));
+}
+
+/* Take n (> 0, <= size of pool) objects for an ordinary get. */
+static int do_get(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs, unsigned n)
+{
+	if (c == NULL) {
+		if (tarn__mp_store_get(m, objs, n, n, false) == 0)
+			goto fail;
+		STAT(m, c, miss_objs, n);
+		STAT(m, c, direct_gets, n);
+		return 0;
+	}
+	uint32_t len = len_get(c);
+	const uint32_t size = c->size;
+	if (n <= len) {
+		len -= n;
+		copy(objs, &c->objs[len], n);
+		len_set(c, len);
+		STAT(m, c, hit_objs, n);
+		return 0;
+	}
+	if (n > size) {
+		/* Too big for the cache: the cached objects (hot) and the rest
+		 * from the store, all or nothing. */
+		const unsigned need = n - len;
+		if (tarn__mp_store_get(m, objs + len, need, need, false) == 0)
+			goto fail;
+		copy(objs, c->objs, len);
+		len_set(c, 0);
+		STAT(m, c, miss_objs, n);
+		STAT(m, c, direct_gets, need);
+		return 0;
+	}
+	/* Refill to full (at least the missing n - len), then serve n. */
+	const unsigned got = tarn__mp_store_get(m, &c->objs[len], n - len, size - len, false);
+	if (got == 0)
+		goto fail;
+	len += got;
+	hw_note(c, len);
+	len -= n;
+	copy(objs, &c->objs[len], n);
+	len_set(c, len);
+	STAT(m, c, refills, 1);
+	STAT(m, c, refill_objs, got);
+	STAT(m, c, miss_objs, n);
+	return 0;
+fail:
+	STAT(m, c, fails, 1);
+	STAT(m, c, fail_objs, n);
+	return -ENOBUFS;
+}
+
+/* Take back n (> 0) objects already checked. */
+static void do_put(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs,
+		   unsigned n)
+{
+	if (c == NULL) {
+		tarn__mp_store_put(m, objs, n);
+		STAT(m, c, put_objs, n);
+		STAT(m, c, direct_puts, n);
+		return;
+	}
+	const uint32_t len = len_get(c), size = c->size;
+	if (n <= size - len) {
+		copy(&c->objs[len], objs, n);
+		len_set(c, len + n);
+		STAT(m, c, put_objs, n);
+		return;
+	}
+	if (n > size) {
+		tarn__mp_store_put(m, objs, n);
+		STAT(m, c, put_objs, n);
+		STAT(m, c, direct_puts, n);
+		return;
+	}
+	/* Flush the oldest objects down to min(size/2, size - n), keep the
+	 * hottest, then add the n. */
+	const uint32_t keep = size - n < size / 2 ? size - n : size / 2;
+	const uint32_t f = len - keep;
+	hw_note(c, len);
+	tarn__mp_store_put(m, c->objs, f);
+	memmove(c->objs, c->objs + f, (size_t)keep * sizeof(void *));
+	copy(&c->objs[keep], objs, n);
+	len_set(c, keep + n);
+	STAT(m, c, flushes, 1);
+	STAT(m, c, flush_objs, f);
+	STAT(m, c, put_objs, n);
+}
+
+unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c)
+{
+	const uint32_t len = len_get(c);
+	if (len == 0)
+		return 0;
+	hw_note(c, len);
+	tarn__mp_store_put(m, c->objs, len);
+	len_set(c, 0);
+	tarn__mp_own_add(&c->flushes, 1);
+	tarn__mp_own_add(&c->flush_objs, len);
+	return len;
+}
+
+void tarn__mp_caches_free(struct tarn__mempool *m)
+{
+	for (unsigned s = 0; s < TARN_MEMPOOL_MAX_THREADS; s++) {
+		struct tarn_mempool_cache *c = m->caches[s];
+		m->caches[s] = NULL;
+		m->pub.fast[s] = NULL;
+		if (c != NULL && c != TARN__MP_CACHE_FAILED)
+			tarn_free(c);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry points                                                              */
+
+static void unpoison_objs(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	(void)m;
+	(void)objs;
+	(void)n;
+#ifdef TARN_MEMPOOL_ASAN
+	for (unsigned i = 0; i < n; i++)
+		tarn__mp_unpoison_one(m, objs[i]);
+#endif
+}
+
+static void poison_objs(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	(void)m;
+	(void)objs;
+	(void)n;
+#ifdef TARN_MEMPOOL_ASAN
+	for (unsigned i = 0; i < n; i++)
+		tarn__mp_poison_one(m, objs[i]);
+#endif
+}
+
+int tarn__mempool_get_slow(struct tarn_mempool *mp, void **objs, unsigned n)
+{
+	if (mp == NULL || objs == NULL)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	if (n > mp->size)
+		return -EINVAL;
+	struct tarn__mempool *m = tarn__mp(mp);
+	struct tarn_mempool_cache *c = thread_cache(m);
+	int rc = do_get(m, c, objs, n);
+	if (rc == 0) {
+		if (m->debug)
+			tarn__mp_dbg_mark_out(m, objs, n);
+		unpoison_objs(m, objs, n);
+	}
+	return rc;
+}
+
+int tarn__mempool_put_slow(struct tarn_mempool *mp, void *const *objs, unsigned n)
+{
+	if (mp == NULL || (objs == NULL && n > 0))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	struct tarn__mempool *m = tarn__mp(mp);
+	struct tarn_mempool_cache *c = thread_cache(m);
+	if (!m->debug) {
+		poison_objs(m, objs, n);
+		do_put(m, c, objs, n);
+		return 0;
+	}
+	int rc = 0;
+	void *ok[128];
+	for (unsigned i = 0; i < n;) {
+		const unsigned k = n - i < 128 ? n - i : 128;
+		const unsigned a = tarn__mp_dbg_accept(m, objs + i, k, ok);
+		if (a < k)
+			rc = -EINVAL;
+		if (a > 0) {
+			poison_objs(m, ok, a);
+			do_put(m, c, ok, a);
+		}
+		i += k;
+	}
+	return rc;
+}
+
+int tarn_mempool_get_reserved(struct tarn_mempool *mp, void **objs, unsigned n)
+{
+	if (mp == NULL || objs == NULL)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	if (n > mp->size)
+		return -EINVAL;
+	struct tarn__mempool *m = tarn__mp(mp);
+	struct tarn_mempool_cache *c = thread_cache(m);
+	const uint32_t len = c != NULL ? len_get(c) : 0;
+	if (n <= len) {
+		copy(objs, &c->objs[len - n], n);
+		len_set(c, len - n);
+		STAT(m, c, hit_objs, n);
+	} else {
+		/* The cached objects, then the rest from the store, reserve
+		 * included; no refill (that would move reserve objects into a
+		 * cache where ordinary gets could take them). */
+		const unsigned need = n - len;
+		if (tarn__mp_store_get(m, objs + len, need, need, true) == 0) {
+			STAT(m, c, fails, 1);
+			STAT(m, c, fail_objs, n);
+			return -ENOBUFS;
+		}
+		if (len > 0) {
+			copy(objs, c->objs, len);
+			len_set(c, 0);
+		}
+		STAT(m, c, miss_objs, n);
+		STAT(m, c, direct_gets, need);
+	}
+	STAT(m, c, reserved_objs, n);
+	if (m->debug)
+		tarn__mp_dbg_mark_out(m, objs, n);
+	unpoison_objs(m, objs, n);
+	return 0;
+}
+
+int tarn_mempool_cache_flush(struct tarn_mempool *mp, int which)
+{
+	if (mp == NULL || (which != TARN_MEMPOOL_FLUSH_SELF && which != TARN_MEMPOOL_FLUSH_ALL))
+		return -EINVAL;
+	struct tarn__mempool *m = tarn__mp(mp);
+	unsigned moved = 0;
+	if (which == TARN_MEMPOOL_FLUSH_SELF) {
+		const uint32_t s = tarn__mempool_tslot;
+		struct tarn_mempool_cache *c =
+			s ? __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE) : NULL;
+		if (c != NULL && c != TARN__MP_CACHE_FAILED)
+			moved = tarn__mp_cache_drain(m, c);
+		return (int)moved;
+	}
+	/* Serialised with thread exits, which drain caches too. */
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
+		struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
+		if (c != NULL && c != TARN__MP_CACHE_FAILED)
+			moved += tarn__mp_cache_drain(m, c);
+	}
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	return (int)moved;
+}

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mempool.c - pool creation and free, lookup, walk, accessors, the store ops
+ * table, and the cleanup called by tarn_cleanup().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mempool_priv.h"
+
+pthread_mutex_t tarn__mp_list_lock = PTHREAD_MUTEX_INITIALIZER;
+struct tarn__mempool *tarn__mp_list;
+__thread int tarn__mp_in_walk;
+static unsigned next_id;
+
+/* ------------------------------------------------------------------------ */
+/* Ops table                                                                 */
+
+static struct tarn_mempool_ops ops_table[TARN_MEMPOOL_MAX_OPS];
+static unsigned ops_count;
+static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Fill the table with the built-in ops on first use. Caller holds ops_lock. */
+static void ops_builtin_locked(void)
+{
+	if (ops_count != 0)
+		return;
+	ops_table[ops_count++] = tarn__mp_ops_ring_mp_mc;
+	ops_table[ops_count++] = tarn__mp_ops_ring_sp_sc;
+	ops_table[ops_count++] = tarn__mp_ops_ring_sp_mc;
+	ops_table[ops_count++] = tarn__mp_ops_ring_mp_sc;
+	ops_table[ops_count++] = tarn__mp_ops_stack;
+}
+
+static const struct tarn_mempool_ops *ops_find_locked(const char *name)
+{
+	for (unsigned i = 0; i < ops_count; i++)
+		if (strcmp(ops_table[i].name, name) == 0)
+			return &ops_table[i];
+	return NULL;
+}
+
+int tarn_mempool_ops_register(const struct tarn_mempool_ops *ops)
+{
+	if (ops == NULL || ops->name[0] == '\0' ||
+	    memchr(ops->name, '\0', sizeof(ops->name)) == NULL || ops->alloc == NULL ||
+	    ops->free == NULL || ops->enqueue == NULL || ops->dequeue == NULL ||
+	    ops->count == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&ops_lock);
+	ops_builtin_locked();
+	int rc = 0;
+	if (ops_find_locked(ops->name) != NULL)
+		rc = -EEXIST;
+	else if (ops_count >= TARN_MEMPOOL_MAX_OPS)
+		rc = -ENOSPC;
+	else
+		ops_table[ops_count++] = *ops;
+	pthread_mutex_unlock(&ops_lock);
+	return rc;
+}
+
+const struct tarn_mempool_ops *tarn_mempool_ops_lookup(const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return tarn__err_null(EINVAL);
+	pthread_mutex_lock(&ops_lock);
+	ops_builtin_locked();
+	const struct tarn_mempool_ops *ops = ops_find_locked(name);
+	pthread_mutex_unlock(&ops_lock);
+	if (ops == NULL)
+		return tarn__err_null(ENOENT);
+	return ops;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                  */
+
+int tarn_mempool_params_init(struct tarn_mempool_params *p)
+{
+	if (p == NULL)
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->socket = TARN_SOCKET_ANY;
+	return 0;
+}
+
+/* TARN_DEBUG is a list of components separated by commas or spaces. */
+static bool debug_from_env(void)
+{
+	const char *v = getenv("TARN_DEBUG");
+	if (v == NULL)
+		return false;
+	while (*v != '\0') {
+		size_t len = strcspn(v, ", ");
+		if ((len == 7 && strncmp(v, "mempool", 7) == 0) ||
+		    (len == 3 && strncmp(v, "all", 3) == 0))
+			return true;
+		v += len;
+		v += strspn(v, ", ");
+	}
+	return false;
+}
+
+static struct tarn__mempool *find_locked(const char *name)
+{
+	for (struct tarn__mempool *m = tarn__mp_list; m != NULL; m = m->next)
+		if (strncmp(m->pub.name, name, TARN_NAME_SIZE) == 0)
+			return m;
+	return NULL;
+}
+
+static const char *ops_name_from_flags(unsigned flags)
+{
+	bool sp = flags & TARN_MEMPOOL_F_SP_PUT, sc = flags & TARN_MEMPOOL_F_SC_GET;
+	if (sp && sc)
+		return "ring_sp_sc";
+	if (sp)
+		return "ring_sp_mc";
+	if (sc)
+		return "ring_mp_sc";
+	return "ring_mp_mc";
+}
+
+static int params_check(const struct tarn_mempool_params *p)
+{
+	int rc = tarn__name_check(p->name);
+	if (rc < 0) {
+		TARN__ERR(MP_LOG, "create: %s pool name", rc == -ENAMETOOLONG ? "too long a" : "no");
+		return rc;
+	}
+	const char *why = NULL;
+	if (p->n == 0 || p->n > TARN_MEMPOOL_MAX_OBJS)
+		why = "n must be 1 .. TARN_MEMPOOL_MAX_OBJS";
+	else if (p->elt_size == 0 || p->elt_size > TARN_MEMPOOL_MAX_ELT_SIZE)
+		why = "elt_size must be 1 .. TARN_MEMPOOL_MAX_ELT_SIZE";
+	else if (p->cache_size > TARN_MEMPOOL_CACHE_MAX)
+		why = "cache_size above TARN_MEMPOOL_CACHE_MAX (512)";
+	else if (p->cache_size > p->n)
+		why = "cache_size above n";
+	else if (p->priv_size > TARN_MEMPOOL_MAX_PRIV_SIZE)
+		why = "priv_size above TARN_MEMPOOL_MAX_PRIV_SIZE";
+	else if (p->reserve > p->n)
+		why = "reserve above n";
+	else if (p->flags & ~TARN_MEMPOOL_F_MASK)
+		why = "unknown flags";
+	if (why != NULL) {
+		TARN__ERR(MP_LOG, "create '%s': %s", p->name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Put every object in the store, in index order. */
+static int fill_store(struct tarn__mempool *m)
+{
+	void *batch[256];
+	unsigned n = m->pub.size;
+	for (unsigned i = 0; i < n;) {
+		unsigned k = n - i < 256 ? n - i : 256;
+		for (unsigned j = 0; j < k; j++)
+			batch[j] = m->first_obj + (size_t)(i + j) * m->stride;
+		int rc = m->pub.ops->enqueue(&m->pub, batch, k);
+		if (rc < 0)
+			return rc;
+		i += k;
+	}
+	return 0;
+}
+
+struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params *p)
+{
+	if (p == NULL)
+		return tarn__err_null(EINVAL);
+	if (!tarn_initialized()) {
+		TARN__ERR(MP_LOG, "create: tarn_init() has not been called");
+		return tarn__err_null(EINVAL);
+	}
+	int rc = params_check(p);
+	if (rc < 0)
+		return tarn__err_null(rc);
+	int socket = tarn_socket_resolve(p->socket);
+	if (socket < 0) {
+		TARN__ERR(MP_LOG, "create '%s': no socket %d", p->name, p->socket);
+		return tarn__err_null(EINVAL);
+	}
+	const char *ops_name = p->ops_name != NULL ? p->ops_name : ops_name_from_flags(p->flags);
+	const struct tarn_mempool_ops *ops = tarn_mempool_ops_lookup(ops_name);
+	if (ops == NULL) {
+		TARN__ERR(MP_LOG, "create '%s': no store ops named '%s'", p->name, ops_name);
+		return tarn__err_null(ENOENT);
+	}
+	bool debug = (p->flags & TARN_MEMPOOL_F_DEBUG) || debug_from_env();
+
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	bool exists = find_locked(p->name) != NULL;
+	unsigned id = next_id++;
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	if (exists) {
+		TARN__ERR(MP_LOG, "create '%s': a pool of that name exists", p->name);
+		return tarn__err_null(EEXIST);
+	}
+	tarn__mp_thread_hook_init();
+
+	/* Layout: [header 32][element, rounded to 8][trailer 8, debug] padded to
+	 * a multiple of the cache line; objects on cache lines. */
+	size_t elt8 = ((size_t)p->elt_size + 7) & ~(size_t)7;
+	size_t stride = sizeof(struct tarn_mempool_objhdr) + elt8 + (debug ? 8 : 0);
+	stride = (stride + TARN_CACHE_LINE - 1) & ~(size_t)(TARN_CACHE_LINE - 1);
+	size_t mz_len = TARN_CACHE_LINE + (size_t)p->n * stride;
+
+	size_t priv_off = (sizeof(struct tarn__mempool) + TARN_CACHE_LINE - 1) &
+			  ~(size_t)(TARN_CACHE_LINE - 1);
+	struct tarn__mempool *m = tarn_malloc_socket(priv_off + p->priv_size, TARN_CACHE_LINE,
+						     socket);
+	if (m == NULL) {
+		TARN__ERR(MP_LOG, "create '%s': no memory for the pool structure on socket %d",
+			  p->name, socket);
+		return tarn__err_null(ENOMEM);
+	}
+	memset(m, 0, priv_off);
+	snprintf(m->pub.name, sizeof(m->pub.name), "%s", p->name);
+	m->pub.size = p->n;
+	m->pub.elt_size = p->elt_size;
+	m->pub.cache_size = p->cache_size;
+	m->pub.flags = p->flags | (debug ? TARN_MEMPOOL_F_DEBUG : 0);
+	m->pub.ops = ops;
+	m->id = id;
+	m->stride = (unsigned)stride;
+	m->trailer_off = (unsigned)elt8;
+	m->reserve = p->reserve;
+	m->priv_size = p->priv_size;
+	m->priv = p->priv_size ? (char *)m + priv_off : NULL;
+	m->socket = socket;
+	m->debug = debug;
+
+	char zname[TARN_NAME_SIZE];
+	tarn__mp_sub_name(zname, id, p->name);
+	m->mz = tarn_memzone_reserve(zname, mz_len, socket, TARN_CACHE_LINE);
+	if (m->mz == NULL) {
+		rc = -(int)tarn_errno;
+		TARN__ERR(MP_LOG, "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
+			  p->name, p->n, stride, socket, tarn_strerror(rc));
+		tarn_free(m);
+		return tarn__err_null(rc == -EEXIST ? EEXIST : ENOMEM);
+	}
+	m->first_obj = (char *)m->mz->addr + TARN_CACHE_LINE;
+	m->end_obj = m->first_obj + (size_t)p->n * stride;
+	if (debug) {
+		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, socket);
+		if (m->owners == NULL) {
+			TARN__ERR(MP_LOG, "create '%s': no memory for debug owner records", p->name);
+			tarn_memzone_free(m->mz);
+			tarn_free(m);
+			return tarn__err_null(ENOMEM);
+		}
+	}
+
+	for (unsigned i = 0; i < p->n; i++) {
+		char *obj = m->first_obj + (size_t)i * stride;
+		struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
+		h->next = NULL;
+		h->mp = &m->pub;
+		h->iova = tarn_mem_virt2iova(obj);
+		if (debug)
+			tarn__mp_dbg_obj_init(m, obj);
+		if (p->obj_init != NULL)
+			p->obj_init(&m->pub, p->obj_init_arg, obj, i);
+	}
+
+	rc = ops->alloc(&m->pub);
+	if (rc == 0) {
+		rc = fill_store(m);
+		if (rc < 0)
+			ops->free(&m->pub);
+	}
+	if (rc < 0) {
+		TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
+			  tarn_strerror(rc));
+		tarn_free(m->owners);
+		tarn_memzone_free(m->mz);
+		tarn_free(m);
+		return tarn__err_null(rc == -EINVAL ? EINVAL : ENOMEM);
+	}
+	m->acct = p->n;
+	for (unsigned i = 0; i < p->n; i++)
+		tarn__mp_poison_one(m, m->first_obj + (size_t)i * stride);
+
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	if (find_locked(p->name) != NULL) {
+		pthread_mutex_unlock(&tarn__mp_list_lock);
+		TARN__ERR(MP_LOG, "create '%s': a pool of that name exists", p->name);
+		ops->free(&m->pub);
+		tarn__mp_unpoison_all(m);
+		tarn_free(m->owners);
+		tarn_memzone_free(m->mz);
+		tarn_free(m);
+		return tarn__err_null(EEXIST);
+	}
+	struct tarn__mempool **tail = &tarn__mp_list;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = m;
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	TARN__INFO(MP_LOG,
+		   "created '%s': %u objects of %u bytes (stride %zu), cache %u, ops %s, socket %d%s",
+		   p->name, p->n, p->elt_size, stride, p->cache_size, ops->name, socket,
+		   debug ? ", debug" : "");
+	return &m->pub;
+}
+
+struct tarn_mempool *tarn_mempool_create(const char *name, unsigned n, unsigned elt_size,
+					 unsigned cache_size, unsigned priv_size,
+					 tarn_mempool_obj_cb_t obj_init, void *arg, int socket,
+					 unsigned flags)
+{
+	struct tarn_mempool_params p;
+	tarn_mempool_params_init(&p);
+	p.name = name;
+	p.n = n;
+	p.elt_size = elt_size;
+	p.cache_size = cache_size;
+	p.priv_size = priv_size;
+	p.obj_init = obj_init;
+	p.obj_init_arg = arg;
+	p.socket = socket;
+	p.flags = flags;
+	return tarn_mempool_create_params(&p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Free                                                                      */
+
+/* Release everything of an unlinked pool. */
+static void destroy(struct tarn__mempool *m)
+{
+	m->pub.ops->free(&m->pub);
+	tarn__mp_caches_free(m);
+	tarn__mp_unpoison_all(m);
+	tarn_free(m->owners);
+	tarn_memzone_free(m->mz);
+	tarn_free(m);
+}
+
+/* Log the objects still in use (debug: with their owners). */
+static void log_in_use(struct tarn__mempool *m, unsigned in_use, const char *what)
+{
+	TARN__ERR(MP_LOG, "%s '%s': %u of %u objects still in use", what, m->pub.name, in_use,
+		  m->pub.size);
+	if (!m->debug)
+		return;
+	unsigned shown = 0;
+	for (unsigned i = 0; i < m->pub.size && shown < 16; i++) {
+		char *obj = m->first_obj + (size_t)i * m->stride;
+		uint64_t ck = __atomic_load_n(&tarn__mp_hdr(obj)->cookie, __ATOMIC_RELAXED);
+		if (ck == TARN__MP_COOKIE_IN)
+			continue;
+		TARN__ERR(MP_LOG, "  object #%u %p %s, taken by lcore %d thread %d", i, (void *)obj,
+			  ck == TARN__MP_COOKIE_QUAR ? "quarantined" : "in use",
+			  m->owners[i].lcore == TARN_LCORE_ID_ANY ? -1 : (int)m->owners[i].lcore,
+			  (int)m->owners[i].tid);
+		shown++;
+	}
+	if (shown < in_use)
+		TARN__ERR(MP_LOG, "  ... (tarn_mempool_audit() lists them all)");
+}
+
+int tarn_mempool_free(struct tarn_mempool *mp, unsigned flags)
+{
+	if (mp == NULL || (flags & ~TARN_MEMPOOL_FREE_FORCE))
+		return -EINVAL;
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	struct tarn__mempool **pp = &tarn__mp_list;
+	while (*pp != NULL && &(*pp)->pub != mp)
+		pp = &(*pp)->next;
+	if (*pp == NULL) {
+		pthread_mutex_unlock(&tarn__mp_list_lock);
+		return -EINVAL;
+	}
+	struct tarn__mempool *m = *pp;
+	unsigned in_use = tarn_mempool_in_use_count(mp);
+	if (in_use > 0 && !(flags & TARN_MEMPOOL_FREE_FORCE)) {
+		log_in_use(m, in_use, "free");
+		pthread_mutex_unlock(&tarn__mp_list_lock);
+		return -EBUSY;
+	}
+	*pp = m->next;
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	if (in_use > 0)
+		TARN__WARN(MP_LOG, "free '%s': forced with %u objects in use", mp->name, in_use);
+	destroy(m);
+	return 0;
+}
+
+void tarn__mempool_cleanup(void)
+{
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	struct tarn__mempool *m = tarn__mp_list;
+	tarn__mp_list = NULL;
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	while (m != NULL) {
+		struct tarn__mempool *next = m->next;
+		unsigned in_use = tarn_mempool_in_use_count(&m->pub);
+		if (in_use > 0)
+			TARN__WARN(MP_LOG, "cleanup: pool '%s' freed with %u objects in use",
+				   m->pub.name, in_use);
+		destroy(m);
+		m = next;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lookup, walk, iteration                                                   */
+
+struct tarn_mempool *tarn_mempool_lookup(const char *name)
+{
+	int rc = tarn__name_check(name);
+	if (rc < 0)
+		return tarn__err_null(rc);
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	struct tarn__mempool *m = find_locked(name);
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	if (m == NULL)
+		return tarn__err_null(ENOENT);
+	return &m->pub;
+}
+
+int tarn_mempool_walk(void (*fn)(struct tarn_mempool *mp, void *arg), void *arg)
+{
+	if (fn == NULL)
+		return -EINVAL;
+	int count = 0;
+	pthread_mutex_lock(&tarn__mp_list_lock);
+	tarn__mp_in_walk = 1;
+	for (struct tarn__mempool *m = tarn__mp_list; m != NULL; m = m->next) {
+		fn(&m->pub, arg);
+		count++;
+	}
+	tarn__mp_in_walk = 0;
+	pthread_mutex_unlock(&tarn__mp_list_lock);
+	return count;
+}
+
+int tarn_mempool_obj_iter(struct tarn_mempool *mp, tarn_mempool_obj_cb_t fn, void *arg)
+{
+	if (mp == NULL || fn == NULL)
+		return -EINVAL;
+	struct tarn__mempool *m = tarn__mp(mp);
+	for (unsigned i = 0; i < mp->size; i++) {
+		char *obj = m->first_obj + (size_t)i * m->stride;
+		tarn__mp_unpoison_one(m, obj);
+		fn(mp, arg, obj, i);
+	}
+	return (int)mp->size;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accessors                                                                 */
+
+const char *tarn_mempool_name(const struct tarn_mempool *mp)
+{
+	return mp ? mp->name : NULL;
+}
+
+unsigned tarn_mempool_size(const struct tarn_mempool *mp)
+{
+	return mp ? mp->size : 0;
+}
+
+unsigned tarn_mempool_elt_size(const struct tarn_mempool *mp)
+{
+	return mp ? mp->elt_size : 0;
+}
+
+unsigned tarn_mempool_obj_stride(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->stride : 0;
+}
+
+unsigned tarn_mempool_cache_size(const struct tarn_mempool *mp)
+{
+	return mp ? mp->cache_size : 0;
+}
+
+unsigned tarn_mempool_priv_size(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->priv_size : 0;
+}
+
+void *tarn_mempool_get_priv(struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->priv : NULL;
+}
+
+int tarn_mempool_socket(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->socket : -EINVAL;
+}
+
+unsigned tarn_mempool_flags(const struct tarn_mempool *mp)
+{
+	return mp ? mp->flags : 0;
+}
+
+int tarn_mempool_debug_enabled(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->debug : 0;
+}
+
+const char *tarn_mempool_ops_name(const struct tarn_mempool *mp)
+{
+	return mp ? mp->ops->name : NULL;
+}
+
+unsigned tarn_mempool_reserve(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->reserve : 0;
+}
+
+const struct tarn_memzone *tarn_mempool_memzone(const struct tarn_mempool *mp)
+{
+	return mp ? tarn__mp(mp)->mz : NULL;
+}
+
+int tarn_mempool_obj_index(const struct tarn_mempool *mp, const void *obj)
+{
+	if (mp == NULL || obj == NULL || !tarn__mp_is_obj(tarn__mp(mp), obj))
+		return -EINVAL;
+	return (int)tarn__mp_obj_idx(tarn__mp(mp), obj);
+}
+
+void *tarn_mempool_obj_at(const struct tarn_mempool *mp, unsigned idx)
+{
+	if (mp == NULL || idx >= mp->size)
+		return NULL;
+	return tarn__mp(mp)->first_obj + (size_t)idx * tarn__mp(mp)->stride;
+}
