@@ -60,7 +60,9 @@ def main():
                         continue
                     if t.get("result") in ("OK", "SKIP", "EXPECTEDFAIL"):
                         continue
-                    r = results.get(t.get("name"))
+                    # meson names a test "project:suite / name"
+                    name = t.get("name", "").split(" / ")[-1]
+                    r = results.get(name)
                     if r is None or r[1] == 0:
                         tf += 1
                         print(f"  {d}: {t.get('name')}: {t.get('result')} "

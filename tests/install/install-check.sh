@@ -6,7 +6,7 @@ set -euo pipefail
 build=$1 mode=$2
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-meson install -C "$build" --destdir "$root" --quiet >/dev/null
+meson install -C "$build" --no-rebuild --destdir "$root" --quiet >/dev/null
 pc=$(dirname "$(find "$root" -name libtarn.pc | head -1)")
 [ -n "$pc" ] || { echo "libtarn.pc not installed"; exit 1; }
 test -f "$(find "$root" -path '*include/tarn/tarn.h' | head -1)" || { echo "tarn.h not installed"; exit 1; }
