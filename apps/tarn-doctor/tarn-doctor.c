@@ -30,7 +30,7 @@
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_mem.h>
 
-#define CAP_IPC_LOCK_BIT 14
+#define CAP_IPC_LOCK_BIT  14
 #define CAP_SYS_ADMIN_BIT 21
 
 /* Problems found, printed at the end with their fixes. */
@@ -43,7 +43,7 @@ static struct problem {
 static unsigned n_problems;
 
 __attribute__((format(printf, 3, 4))) static void problem(bool fatal, const char *fix,
-							  const char *fmt, ...)
+                                                          const char *fmt, ...)
 {
 	if (n_problems == MAX_PROBLEMS)
 		return;
@@ -59,13 +59,13 @@ __attribute__((format(printf, 3, 4))) static void problem(bool fatal, const char
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"usage: %s [--no-trial] [tarn options]\n\n"
-		"Check whether tarn can start with the given options and say how to fix\n"
-		"what is missing: hugepages per node against --socket-mem, hugetlbfs mounts,\n"
-		"the memlock limit, privileges, stale hugepage files. Then try tarn_init()\n"
-		"with the options (skip with --no-trial).\n\n"
-		"Exit status: 0 tarn can start as asked, 1 it cannot, 2 bad usage.\n\n",
-		prog);
+	        "usage: %s [--no-trial] [tarn options]\n\n"
+	        "Check whether tarn can start with the given options and say how to fix\n"
+	        "what is missing: hugepages per node against --socket-mem, hugetlbfs mounts,\n"
+	        "the memlock limit, privileges, stale hugepage files. Then try tarn_init()\n"
+	        "with the options (skip with --no-trial).\n\n"
+	        "Exit status: 0 tarn can start as asked, 1 it cannot, 2 bad usage.\n\n",
+	        prog);
 	tarn_config_usage(out);
 }
 
@@ -91,12 +91,12 @@ static void huge_dir(int node, uint64_t page, char *buf, size_t size)
 {
 	struct stat st;
 	snprintf(buf, size, "/sys/devices/system/node/node%d/hugepages/hugepages-%llukB", node,
-		 (unsigned long long)(page >> 10));
+	         (unsigned long long)(page >> 10));
 	if (stat(buf, &st) == 0)
 		return;
 	if (node == 0 && stat("/sys/devices/system/node/node0", &st) != 0)
 		snprintf(buf, size, "/sys/kernel/mm/hugepages/hugepages-%llukB",
-			 (unsigned long long)(page >> 10));
+		         (unsigned long long)(page >> 10));
 }
 
 static void print_size(uint64_t b, char *buf, size_t size)
@@ -133,8 +133,9 @@ static void check_privileges(void)
 	       geteuid() == 0 ? "root" : "not root", (int)geteuid(), ipc_lock ? "yes" : "no",
 	       sys_admin ? "yes" : "no");
 	if (!sys_admin)
-		printf("  IOVAs will be virtual addresses (physical ones need CAP_SYS_ADMIN to read "
-		       "/proc/self/pagemap)\n");
+		printf(
+		    "  IOVAs will be virtual addresses (physical ones need CAP_SYS_ADMIN to read "
+		    "/proc/self/pagemap)\n");
 }
 
 static void check_memlock(void)
@@ -155,11 +156,11 @@ static void check_memlock(void)
 	bool ipc_lock = cap_eff() & (1ull << CAP_IPC_LOCK_BIT);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (64ull << 20) && !ipc_lock)
 		problem(false,
-			"ulimit -l unlimited   (in the shell that starts the program; or add\n"
-			"      '<user> - memlock unlimited' to /etc/security/limits.conf)",
-			"memlock limit %s: hugepages are not affected, but drivers that pin "
-			"normal memory (af_xdp UMEM, VFIO) may fail",
-			soft);
+		        "ulimit -l unlimited   (in the shell that starts the program; or add\n"
+		        "      '<user> - memlock unlimited' to /etc/security/limits.conf)",
+		        "memlock limit %s: hugepages are not affected, but drivers that pin "
+		        "normal memory (af_xdp UMEM, VFIO) may fail",
+		        soft);
 }
 
 static void check_thp(void)
@@ -176,8 +177,7 @@ static void check_thp(void)
 }
 
 /* hugetlbfs mounts; returns whether one serves `page` and is writable. */
-static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mount_out,
-			 size_t size)
+static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mount_out, size_t size)
 {
 	printf("hugetlbfs mounts:\n");
 	FILE *f = setmntent("/proc/mounts", "re");
@@ -195,10 +195,14 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 			if (ps != NULL) {
 				char *end;
 				unsigned long long v = strtoull(ps + 9, &end, 10);
-				sz = *end == 'G' ? v << 30 : *end == 'M' ? v << 20 : *end == 'K' ? v << 10 : v;
+				sz = *end == 'G'   ? v << 30
+				     : *end == 'M' ? v << 20
+				     : *end == 'K' ? v << 10
+				                   : v;
 			}
 			bool w = access(m.mnt_dir, W_OK | X_OK) == 0;
-			printf("  %s: %llu kB pages, %s\n", m.mnt_dir, (unsigned long long)(sz >> 10),
+			printf("  %s: %llu kB pages, %s\n", m.mnt_dir,
+			       (unsigned long long)(sz >> 10),
 			       w ? "writable" : "not writable by this user");
 			if (sz == page && w && !found) {
 				found = true;
@@ -213,22 +217,24 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 		if (access(cfg->huge_dir, W_OK | X_OK) != 0) {
 			char fix[600];
 			snprintf(fix, sizeof(fix),
-				 "mkdir -p %s && mount -t hugetlbfs -o pagesize=%lluM none %s",
-				 cfg->huge_dir, (unsigned long long)(page >> 20), cfg->huge_dir);
-			problem(true, fix, "--huge-dir %s is missing or not writable", cfg->huge_dir);
+			         "mkdir -p %s && mount -t hugetlbfs -o pagesize=%lluM none %s",
+			         cfg->huge_dir, (unsigned long long)(page >> 20), cfg->huge_dir);
+			problem(true, fix, "--huge-dir %s is missing or not writable",
+			        cfg->huge_dir);
 		}
 		return true;
 	}
 	if (!found && page != 0 && cfg->huge_policy != TARN_HUGE_NONE) {
 		char fix[256];
 		snprintf(fix, sizeof(fix),
-			 "mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=%lluM none "
-			 "/dev/hugepages   (or: scripts/hugepages.sh)",
-			 (unsigned long long)(page >> 20));
-		problem(false, fix,
-			"no writable hugetlbfs mount for %llu kB pages: tarn uses memfd or anonymous "
-			"hugepages instead (works; no files to inspect)",
-			(unsigned long long)(page >> 10));
+		         "mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=%lluM none "
+		         "/dev/hugepages   (or: scripts/hugepages.sh)",
+		         (unsigned long long)(page >> 20));
+		problem(
+		    false, fix,
+		    "no writable hugetlbfs mount for %llu kB pages: tarn uses memfd or anonymous "
+		    "hugepages instead (works; no files to inspect)",
+		    (unsigned long long)(page >> 10));
 	}
 	return found;
 }
@@ -247,7 +253,8 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 			dup |= info[j].page_size == info[i].page_size;
 		if (!dup)
 			printf(" %llu kB%s", (unsigned long long)(info[i].page_size >> 10),
-			       info[i].page_size == tarn_hugepage_default_size() ? " (default)" : "");
+			       info[i].page_size == tarn_hugepage_default_size() ? " (default)"
+			                                                         : "");
 	}
 	printf("\n");
 	if (cfg->huge_policy == TARN_HUGE_NONE) {
@@ -255,10 +262,10 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 		return 0;
 	}
 	if (page == 0) {
-		problem(cfg->huge_policy == TARN_HUGE_REQUIRE, NULL,
-			"the kernel offers no hugepages%s",
-			cfg->huge_policy == TARN_HUGE_REQUIRE ? " but --huge require asks for them"
-							      : ": tarn falls back to normal pages");
+		problem(
+		    cfg->huge_policy == TARN_HUGE_REQUIRE, NULL, "the kernel offers no hugepages%s",
+		    cfg->huge_policy == TARN_HUGE_REQUIRE ? " but --huge require asks for them"
+		                                          : ": tarn falls back to normal pages");
 		return 1;
 	}
 	unsigned sockets = tarn_socket_count();
@@ -266,14 +273,15 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 	printf("hugepages of %llu kB per node:\n", (unsigned long long)(page >> 10));
 	for (unsigned s = 0; s < TARN_MAX_SOCKETS; s++) {
 		uint64_t need = (cfg->socket_mem_mb[s] << 20) / page +
-				((cfg->socket_mem_mb[s] << 20) % page != 0);
+		                ((cfg->socket_mem_mb[s] << 20) % page != 0);
 		if (s >= sockets) {
 			if (cfg->socket_mem_mb[s] != 0)
-				problem(true, "give --socket-mem one value per existing socket",
-					"--socket-mem asks for %llu MiB on socket %u, but this machine "
-					"has %u socket%s",
-					(unsigned long long)cfg->socket_mem_mb[s], s, sockets,
-					sockets == 1 ? "" : "s");
+				problem(
+				    true, "give --socket-mem one value per existing socket",
+				    "--socket-mem asks for %llu MiB on socket %u, but this machine "
+				    "has %u socket%s",
+				    (unsigned long long)cfg->socket_mem_mb[s], s, sockets,
+				    sockets == 1 ? "" : "s");
 			continue;
 		}
 		char dir[256], path[300];
@@ -294,13 +302,13 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 		short_nodes++;
 		char fix[400];
 		snprintf(fix, sizeof(fix), "echo %llu > %s/nr_hugepages",
-			 (unsigned long long)((uint64_t)total + need - (uint64_t)fr), dir);
+		         (unsigned long long)((uint64_t)total + need - (uint64_t)fr), dir);
 		bool fatal = cfg->huge_policy == TARN_HUGE_REQUIRE;
 		problem(fatal, fix,
-			"node %u has %ld free %llu kB hugepages, --socket-mem needs %llu%s", s, fr,
-			(unsigned long long)(page >> 10), (unsigned long long)need,
-			fatal ? " (--huge require: tarn_init fails)"
-			      : " (tarn falls back to normal pages, not hugepages)");
+		        "node %u has %ld free %llu kB hugepages, --socket-mem needs %llu%s", s, fr,
+		        (unsigned long long)(page >> 10), (unsigned long long)need,
+		        fatal ? " (--huge require: tarn_init fails)"
+		              : " (tarn falls back to normal pages, not hugepages)");
 	}
 	return short_nodes;
 }
@@ -349,13 +357,15 @@ static void check_stale(const struct tarn_config *cfg)
 			if (!in_use) {
 				char fix[4500];
 				snprintf(fix, sizeof(fix),
-					 "rm -f %s   (or start any tarn program with --file-prefix %.*s: "
-					 "it removes its prefix's stale files)",
-					 path, plen, e->d_name);
-				problem(false, fix,
-					"stale hugepage file %s holds %s of hugepages (its process is "
-					"gone)",
-					path, s);
+				         "rm -f %s   (or start any tarn program with --file-prefix "
+				         "%.*s: "
+				         "it removes its prefix's stale files)",
+				         path, plen, e->d_name);
+				problem(
+				    false, fix,
+				    "stale hugepage file %s holds %s of hugepages (its process is "
+				    "gone)",
+				    path, s);
 			}
 		}
 		closedir(d);
@@ -373,9 +383,11 @@ static size_t trial_len;
 static void trial_log_fn(enum tarn_log_level level, const char *comp, const char *msg, void *arg)
 {
 	(void)arg;
-	const char *lv = level <= TARN_LOG_ERR ? "error: " : level == TARN_LOG_WARNING ? "warning: " : "";
+	const char *lv = level <= TARN_LOG_ERR       ? "error: "
+	                 : level == TARN_LOG_WARNING ? "warning: "
+	                                             : "";
 	int w = snprintf(trial_log + trial_len, sizeof(trial_log) - trial_len, "    %s: %s%s\n",
-			 comp, lv, msg);
+	                 comp, lv, msg);
 	if (w > 0 && (size_t)w < sizeof(trial_log) - trial_len)
 		trial_len += (size_t)w;
 }
@@ -436,8 +448,8 @@ int main(int argc, char **argv)
 		printf(" (none)");
 	for (unsigned s = 0; s < last; s++)
 		printf("%s%llu", s ? "," : " ", (unsigned long long)cfg.socket_mem_mb[s]);
-	printf(" --huge %s, %llu kB hugepages, --file-prefix %s%s%s\n\n", policy_name(cfg.huge_policy),
-	       (unsigned long long)(page >> 10), cfg.file_prefix,
+	printf(" --huge %s, %llu kB hugepages, --file-prefix %s%s%s\n\n",
+	       policy_name(cfg.huge_policy), (unsigned long long)(page >> 10), cfg.file_prefix,
 	       cfg.huge_dir[0] ? ", --huge-dir " : "", cfg.huge_dir);
 
 	check_privileges();
@@ -457,8 +469,8 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < n_problems; i++)
 			explained |= problems[i].fatal;
 		if (trial_rc != 0 && !explained)
-			problem(true, "see the trial's log lines above",
-				"tarn_init() failed: %s", tarn_strerror(trial_rc));
+			problem(true, "see the trial's log lines above", "tarn_init() failed: %s",
+			        tarn_strerror(trial_rc));
 	}
 
 	bool fatal = false;

@@ -55,8 +55,8 @@ static void *va_reserve(size_t len, uint64_t align, uint64_t off)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			  0);
+	void *base =
+	    mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
 	uintptr_t b = (uintptr_t)base;
@@ -147,7 +147,7 @@ static int hugetlbfs_probe(const struct tarn__mem_ctx *ctx, char *why, size_t wh
 	}
 	if (ctx->huge_dir[0] == '\0') {
 		snprintf(why, whylen, "no hugetlbfs mount for %llu kB pages",
-			 (unsigned long long)(ctx->huge_page_size >> 10));
+		         (unsigned long long)(ctx->huge_page_size >> 10));
 		return -ENOENT;
 	}
 	if (access(ctx->huge_dir, W_OK | X_OK) != 0) {
@@ -159,17 +159,30 @@ static int hugetlbfs_probe(const struct tarn__mem_ctx *ctx, char *why, size_t wh
 }
 
 static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg,
-			     uint64_t va_align, uint64_t va_offset)
+                             uint64_t va_align, uint64_t va_offset)
 {
-	unsigned n = __atomic_fetch_add(&ctx->next_file[seg->socket], 1, __ATOMIC_RELAXED);
-	int len = snprintf(seg->path, sizeof(seg->path), "%s/%s.tarnseg.%d.%d.%u", ctx->huge_dir,
-			   ctx->prefix, (int)getpid(), seg->socket, n);
-	if (len < 0 || (size_t)len >= sizeof(seg->path))
-		return -ENAMETOOLONG;
-	int fd = open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	int fd = -1;
+	/* A name taken by a crashed process with our pid (in another mount
+	 * than the one cleaned at init) is skipped, not reused. */
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		/* Relaxed: only the uniqueness of the number matters. */
+		unsigned n = __atomic_fetch_add(&ctx->next_file[seg->socket], 1, __ATOMIC_RELAXED);
+		int len = snprintf(seg->path, sizeof(seg->path), "%s/%s.tarnseg.%d.%d.%u",
+		                   ctx->huge_dir, ctx->prefix, (int)getpid(), seg->socket, n);
+		if (len < 0 || (size_t)len >= sizeof(seg->path)) {
+			seg->path[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		fd = open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			int rc = -errno;
+			seg->path[0] = '\0';
+			return rc;
+		}
+	}
 	if (fd < 0) {
 		seg->path[0] = '\0';
-		return -errno;
+		return -EEXIST;
 	}
 	int rc;
 	/* Shared lock first: from here on a cleaner sees the file as in use. */
@@ -250,7 +263,7 @@ static int memfd_probe(const struct tarn__mem_ctx *ctx, char *why, size_t whylen
 }
 
 static int memfd_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg, uint64_t va_align,
-			 uint64_t va_offset)
+                         uint64_t va_offset)
 {
 	char name[64];
 	snprintf(name, sizeof(name), "%s.tarnseg.%d", ctx->prefix, seg->socket);
@@ -311,7 +324,7 @@ static int anon_map(struct tarn__mem_seg *seg, uint64_t va_align, uint64_t va_of
 	if (va == NULL)
 		return -errno;
 	void *a = mmap(va, seg->len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags, -1, 0);
 	if (a == MAP_FAILED) {
 		int rc = -errno;
 		munmap(va, seg->len);
@@ -324,11 +337,11 @@ static int anon_map(struct tarn__mem_seg *seg, uint64_t va_align, uint64_t va_of
 }
 
 static int anon_huge_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg,
-			     uint64_t va_align, uint64_t va_offset)
+                             uint64_t va_align, uint64_t va_offset)
 {
 	(void)ctx;
 	return anon_map(seg, va_align, va_offset,
-			MAP_HUGETLB | (int)(ilog2(seg->page_size) << MAP_HUGE_SHIFT));
+	                MAP_HUGETLB | (int)(ilog2(seg->page_size) << MAP_HUGE_SHIFT));
 }
 
 static int anon_release(struct tarn__mem_seg *seg)
@@ -353,15 +366,16 @@ static int thp_probe(const struct tarn__mem_ctx *ctx, char *why, size_t whylen)
 {
 	(void)ctx;
 	if (!tarn__thp_usable()) {
-		snprintf(why, whylen, "transparent huge pages are disabled "
-				      "(/sys/kernel/mm/transparent_hugepage/enabled)");
+		snprintf(why, whylen,
+		         "transparent huge pages are disabled "
+		         "(/sys/kernel/mm/transparent_hugepage/enabled)");
 		return -ENOTSUP;
 	}
 	return 0;
 }
 
 static int thp_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg, uint64_t va_align,
-		       uint64_t va_offset)
+                       uint64_t va_offset)
 {
 	(void)ctx;
 	int rc = anon_map(seg, va_align, va_offset, 0);
@@ -397,7 +411,7 @@ static int small_probe(const struct tarn__mem_ctx *ctx, char *why, size_t whylen
 }
 
 static int small_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg, uint64_t va_align,
-			 uint64_t va_offset)
+                         uint64_t va_offset)
 {
 	(void)ctx;
 	return anon_map(seg, va_align, va_offset, 0);
@@ -415,7 +429,9 @@ static const struct tarn__mem_backend be_4k = {
 };
 
 const struct tarn__mem_backend *const tarn__mem_backends[TARN__TIER_COUNT] = {
-	[TARN__TIER_HUGETLBFS] = &be_hugetlbfs, [TARN__TIER_MEMFD] = &be_memfd,
-	[TARN__TIER_ANON_HUGE] = &be_anon_huge, [TARN__TIER_THP] = &be_thp,
+	[TARN__TIER_HUGETLBFS] = &be_hugetlbfs,
+	[TARN__TIER_MEMFD] = &be_memfd,
+	[TARN__TIER_ANON_HUGE] = &be_anon_huge,
+	[TARN__TIER_THP] = &be_thp,
 	[TARN__TIER_4K] = &be_4k,
 };

@@ -24,7 +24,7 @@ struct heap {
 };
 
 _Static_assert(sizeof(struct tarn__free_blk) <= TARN__HEAP_UNIT,
-	       "a free block header must fit in the smallest block");
+               "a free block header must fit in the smallest block");
 
 static struct heap heaps[TARN_MAX_SOCKETS];
 
@@ -76,7 +76,7 @@ static void list_remove(struct heap *h, struct tarn__free_blk *b)
 
 /* Write a free block header at `at`. */
 static struct tarn__free_blk *blk_make(uintptr_t at, size_t len, const struct tarn__mem_seg *seg,
-				       bool clean)
+                                       bool clean)
 {
 	struct tarn__free_blk *b = (struct tarn__free_blk *)at;
 	b->len = len;
@@ -142,7 +142,7 @@ void tarn__heap_add_seg(struct tarn__mem_seg *seg)
 }
 
 void *tarn__heap_alloc(int socket, size_t size, size_t align, size_t hdr, struct tarn__chunk *c,
-		       int *err)
+                       int *err)
 {
 	struct heap *h = &heaps[socket];
 	/* Sizes beyond half the address space cannot be mapped: don't let the

@@ -22,7 +22,7 @@
 #define HUGETLBFS_MAGIC 0x958458f6
 #endif
 
-#define NODE_DIR "/sys/devices/system/node"
+#define NODE_DIR        "/sys/devices/system/node"
 #define GLOBAL_HUGE_DIR "/sys/kernel/mm/hugepages"
 
 /* Read one unsigned number from a file. */
@@ -62,14 +62,14 @@ int tarn__huge_sysfs_dir(int node, uint64_t page_size, char *buf, size_t size)
 {
 	struct stat st;
 	int n = snprintf(buf, size, NODE_DIR "/node%d/hugepages/hugepages-%llukB", node,
-			 (unsigned long long)(page_size >> 10));
+	                 (unsigned long long)(page_size >> 10));
 	if (n > 0 && (size_t)n < size && stat(buf, &st) == 0)
 		return 0;
 	/* No per-node directory (a kernel without NUMA): the global pool. */
 	if (tarn__sysfs_nodes() != 0 && node != 0)
 		return -ENOENT;
 	n = snprintf(buf, size, GLOBAL_HUGE_DIR "/hugepages-%llukB",
-		     (unsigned long long)(page_size >> 10));
+	             (unsigned long long)(page_size >> 10));
 	if (n > 0 && (size_t)n < size && stat(buf, &st) == 0)
 		return 0;
 	return -ENOENT;
@@ -102,7 +102,7 @@ void tarn__huge_fix_cmd(int node, uint64_t page_size, uint64_t count, char *buf,
 	char dir[256];
 	if (tarn__huge_sysfs_dir(node, page_size, dir, sizeof(dir)) < 0)
 		snprintf(dir, sizeof(dir), NODE_DIR "/node%d/hugepages/hugepages-%llukB", node,
-			 (unsigned long long)(page_size >> 10));
+		         (unsigned long long)(page_size >> 10));
 	snprintf(buf, size, "echo %llu > %s/nr_hugepages", (unsigned long long)count, dir);
 }
 
@@ -217,11 +217,12 @@ int tarn__huge_clean_stale(const char *dir, const char *prefix)
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			struct stat st;
 			bool young = fstat(fd, &st) == 0 && time(NULL) - st.st_mtime < 5;
-			bool alive = pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+			bool alive =
+			    pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 			if (!(alive && young) && unlinkat(dfd, e->d_name, 0) == 0) {
 				removed++;
 				TARN__INFO(MEM_LOG, "removed stale hugepage file %s/%s", dir,
-					   e->d_name);
+				           e->d_name);
 			}
 		}
 		close(fd);
@@ -259,7 +260,8 @@ static unsigned list_sizes(const char *dir, uint64_t *sizes, unsigned max)
 	while ((e = readdir(d)) != NULL && n < max) {
 		unsigned long long kb;
 		char tail[8];
-		if (sscanf(e->d_name, "hugepages-%llu%7s", &kb, tail) == 2 && strcmp(tail, "kB") == 0)
+		if (sscanf(e->d_name, "hugepages-%llu%7s", &kb, tail) == 2 &&
+		    strcmp(tail, "kB") == 0)
 			sizes[n++] = (uint64_t)kb << 10;
 	}
 	closedir(d);

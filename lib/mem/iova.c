@@ -14,7 +14,7 @@
 
 #include "mem_priv.h"
 
-#define PM_PRESENT (1ull << 63)
+#define PM_PRESENT  (1ull << 63)
 #define PM_PFN_MASK ((1ull << 55) - 1)
 
 static int iova_pa; /* relaxed: written at init before any segment exists */
@@ -43,8 +43,9 @@ void tarn__iova_init(void)
 		close(fd);
 	}
 	__atomic_store_n(&iova_pa, pa, __ATOMIC_RELAXED);
-	TARN__DEBUG(MEM_LOG, "IOVA: %s", pa ? "physical addresses (pagemap readable)"
-					   : "virtual addresses (pagemap gives no PFNs)");
+	TARN__DEBUG(MEM_LOG, "IOVA: %s",
+	            pa ? "physical addresses (pagemap readable)"
+	               : "virtual addresses (pagemap gives no PFNs)");
 }
 
 int tarn_mem_iova_is_pa(void)

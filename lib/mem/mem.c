@@ -13,7 +13,9 @@
 #include <mntent.h>
 #include <numa.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem_priv.h"
 
@@ -57,12 +59,13 @@ static int choose_huge(const struct tarn_config *cfg, struct tarn__mem_ctx *ctx)
 		int64_t ps = tarn__hugetlbfs_pagesize(cfg->huge_dir);
 		if (ps < 0) {
 			TARN__ERR(MEM_LOG, "--huge-dir %s: %s", cfg->huge_dir,
-				  ps == -EINVAL ? "not a hugetlbfs mount" : strerror((int)-ps));
+			          ps == -EINVAL ? "not a hugetlbfs mount" : strerror((int)-ps));
 			return -EINVAL;
 		}
 		if (size != 0 && (uint64_t)ps != size) {
-			TARN__ERR(MEM_LOG, "--huge-dir %s has %lld kB pages, --huge-size asks %llu kB",
-				  cfg->huge_dir, (long long)ps >> 10, (unsigned long long)size >> 10);
+			TARN__ERR(
+			    MEM_LOG, "--huge-dir %s has %lld kB pages, --huge-size asks %llu kB",
+			    cfg->huge_dir, (long long)ps >> 10, (unsigned long long)size >> 10);
 			return -EINVAL;
 		}
 		size = (uint64_t)ps;
@@ -73,8 +76,9 @@ static int choose_huge(const struct tarn_config *cfg, struct tarn__mem_ctx *ctx)
 	char dir[256];
 	if (size == 0 || tarn__huge_sysfs_dir(0, size, dir, sizeof(dir)) < 0) {
 		if (cfg->huge_page_size != 0) {
-			TARN__ERR(MEM_LOG, "--huge-size %llu kB: the kernel offers no such hugepages",
-				  (unsigned long long)cfg->huge_page_size >> 10);
+			TARN__ERR(MEM_LOG,
+			          "--huge-size %llu kB: the kernel offers no such hugepages",
+			          (unsigned long long)cfg->huge_page_size >> 10);
 			return -EINVAL;
 		}
 		TARN__DEBUG(MEM_LOG, "the kernel offers no hugepages");
@@ -104,19 +108,19 @@ static void probe_tiers(enum tarn_huge_policy policy)
 			continue;
 		}
 		tarn__mem.tiers[n++] = t;
-		int w = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-				 be->name);
+		int w =
+		    snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", be->name);
 		if (w > 0 && (size_t)w < sizeof(list) - used)
 			used += (size_t)w;
 	}
 	tarn__mem.tiers[n] = -1;
 	if (tarn__mem.forced_tier >= 0)
 		TARN__INFO(MEM_LOG, "backend forced to %s",
-			   tarn__mem_backends[tarn__mem.forced_tier]->name);
+		           tarn__mem_backends[tarn__mem.forced_tier]->name);
 	TARN__INFO(MEM_LOG, "policy %s, %llu kB hugepages%s%s; backends, best first: %s",
-		   policy_names[policy], (unsigned long long)(tarn__mem.ctx.huge_page_size >> 10),
-		   tarn__mem.ctx.huge_dir[0] ? ", hugetlbfs at " : "", tarn__mem.ctx.huge_dir,
-		   n ? list : "(none)");
+	           policy_names[policy], (unsigned long long)(tarn__mem.ctx.huge_page_size >> 10),
+	           tarn__mem.ctx.huge_dir[0] ? ", hugetlbfs at " : "", tarn__mem.ctx.huge_dir,
+	           n ? list : "(none)");
 }
 
 /* Remove stale files of our prefix in every hugetlbfs mount. */
@@ -185,16 +189,36 @@ static unsigned precheck(const struct tarn_config *cfg, bool short_out[], char *
 		int64_t total = tarn__huge_total((int)s, page);
 		uint64_t have = fr < 0 ? 0 : (uint64_t)fr;
 		char cmd[256];
-		tarn__huge_fix_cmd((int)s, page, (uint64_t)(total < 0 ? 0 : total) + need - have, cmd,
-				   sizeof(cmd));
-		int w = snprintf(line + used, size - used,
-				 "%s%llu hugepages of %llu kB needed on node %u, %llu free (fix: %s)",
-				 used ? "; " : "", (unsigned long long)need,
-				 (unsigned long long)(page >> 10), s, (unsigned long long)have, cmd);
+		tarn__huge_fix_cmd((int)s, page, (uint64_t)(total < 0 ? 0 : total) + need - have,
+		                   cmd, sizeof(cmd));
+		int w =
+		    snprintf(line + used, size - used,
+		             "%s%llu hugepages of %llu kB needed on node %u, %llu free (fix: %s)",
+		             used ? "; " : "", (unsigned long long)need,
+		             (unsigned long long)(page >> 10), s, (unsigned long long)have, cmd);
 		if (w > 0 && (size_t)w < size - used)
 			used += (size_t)w;
 	}
 	return n_short;
+}
+
+/*
+ * At exit, remove the names of our hugetlbfs files even when the program
+ * did not call tarn_cleanup() (the memory itself goes with the process).
+ * Only a crash leaves files, and the next tarn_init() of the prefix removes
+ * them.
+ */
+static void mem_atexit(void)
+{
+	if (tarn__mem_ready() && getpid() == tarn__mem.pid)
+		tarn__mem_seg_unlink_files();
+}
+
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void atexit_register(void)
+{
+	atexit(mem_atexit);
 }
 
 int tarn__mem_init(const struct tarn_config *cfg)
@@ -208,6 +232,8 @@ int tarn__mem_init(const struct tarn_config *cfg)
 	memset(&tarn__mem, 0, sizeof(tarn__mem));
 	tarn__mem.forced_tier = forced;
 	tarn__mem.policy = cfg->huge_policy;
+	tarn__mem.pid = getpid();
+	pthread_once(&atexit_once, atexit_register);
 	tarn__mem.n_sockets = tarn_socket_count();
 	if (tarn__mem.n_sockets > TARN_MAX_SOCKETS)
 		tarn__mem.n_sockets = TARN_MAX_SOCKETS;
@@ -218,9 +244,10 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		return rc;
 	probe_tiers(cfg->huge_policy);
 	if (tarn__mem.tiers[0] < 0) {
-		TARN__ERR(MEM_LOG, "no memory backend usable under --huge %s (run with "
-				   "--log-level debug to see why)",
-			  policy_names[cfg->huge_policy]);
+		TARN__ERR(MEM_LOG,
+		          "no memory backend usable under --huge %s (run with "
+		          "--log-level debug to see why)",
+		          policy_names[cfg->huge_policy]);
 		return -ENOMEM;
 	}
 	uint64_t t1 = tarn__now_ns();
@@ -242,8 +269,9 @@ int tarn__mem_init(const struct tarn_config *cfg)
 			return -ENOMEM;
 		}
 		tarn__mem.fallback_logged = 1;
-		TARN__WARN(MEM_LOG, "--socket-mem: not enough hugepages, using normal pages instead: %s",
-			   line);
+		TARN__WARN(MEM_LOG,
+		           "--socket-mem: not enough hugepages, using normal pages instead: %s",
+		           line);
 	}
 	struct socket_job jobs[TARN_MAX_SOCKETS];
 	memset(jobs, 0, sizeof(jobs));
@@ -292,14 +320,14 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		if (j->req.fell_back && !shortage[s] &&
 		    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) == 0)
 			TARN__WARN(MEM_LOG, "socket %u: hugepages unusable (%s): using %s pages", s,
-				   j->req.why[0] ? j->req.why : "see --log-level debug",
-				   j->seg->be->name);
+			           j->req.why[0] ? j->req.why : "see --log-level debug",
+			           j->seg->be->name);
 		TARN__INFO(MEM_LOG,
-			   "socket %u: %llu MiB from %s (%llu kB pages, %llu pages) reserved and "
-			   "populated in %.3f ms",
-			   s, (unsigned long long)(j->seg->len >> 20), j->seg->be->name,
-			   (unsigned long long)(j->seg->page_size >> 10),
-			   (unsigned long long)(j->seg->len / j->seg->page_size), ms(j->req.ns));
+		           "socket %u: %llu MiB from %s (%llu kB pages, %llu pages) reserved and "
+		           "populated in %.3f ms",
+		           s, (unsigned long long)(j->seg->len >> 20), j->seg->be->name,
+		           (unsigned long long)(j->seg->page_size >> 10),
+		           (unsigned long long)(j->seg->len / j->seg->page_size), ms(j->req.ns));
 	}
 	if (rc < 0) {
 		tarn__mem_seg_destroy_all();
@@ -317,14 +345,15 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		if (jobs[s].seg == NULL)
 			continue;
 		int w = snprintf(per + used, sizeof(per) - used, "%ssocket %u %.3f ms",
-				 used ? ", " : " (", s, ms(jobs[s].req.ns));
+		                 used ? ", " : " (", s, ms(jobs[s].req.ns));
 		if (w > 0 && (size_t)w < sizeof(per) - used)
 			used += (size_t)w;
 	}
 	if (used > 0 && used + 1 < sizeof(per))
 		strcat(per, ")");
-	TARN__DEBUG(MEM_LOG, "init phases: probe %.3f ms, stale files %.3f ms, reserve+populate %.3f ms%s",
-		    ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), per);
+	TARN__DEBUG(MEM_LOG,
+	            "init phases: probe %.3f ms, stale files %.3f ms, reserve+populate %.3f ms%s",
+	            ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), per);
 	/* Release: everything above is visible to a thread that sees ready
 	 * (pairs with the acquire in tarn__mem_ready()). */
 	__atomic_store_n(&tarn__mem.ready, 1, __ATOMIC_RELEASE);
@@ -337,6 +366,9 @@ void tarn__mem_cleanup(void)
 		return;
 	/* No other thread uses tarn now (tarn_cleanup()'s contract). */
 	__atomic_store_n(&tarn__mem.ready, 0, __ATOMIC_RELEASE);
+	/* A forked child unmaps its copy; the files are its parent's. */
+	if (getpid() != tarn__mem.pid)
+		tarn__mem_seg_forget_files();
 	tarn__memzone_fini();
 	tarn__mem_seg_destroy_all();
 	tarn__heap_fini();
@@ -375,8 +407,8 @@ int tarn_mem_socket_stats(int socket, struct tarn_mem_socket_stats *stats)
 		const struct tarn__mem_backend *be = next_backend();
 		stats->backend = be != NULL ? be->name : "none";
 		stats->page_size = be == NULL ? 0
-				   : be->huge ? tarn__mem.ctx.huge_page_size
-					      : TARN__PAGE_4K;
+		                   : be->huge ? tarn__mem.ctx.huge_page_size
+		                              : TARN__PAGE_4K;
 	}
 	return 0;
 }
@@ -399,8 +431,8 @@ static void dump_mz(const struct tarn_memzone *mz, void *arg)
 	char sz[32];
 	human(mz->len, sz, sizeof(sz));
 	fprintf(out, "  %-31s socket %d, %s (%zu bytes) at %p, iova 0x%llx, %llu kB pages\n",
-		mz->name, mz->socket, sz, mz->len, mz->addr, (unsigned long long)mz->iova,
-		(unsigned long long)(mz->page_size >> 10));
+	        mz->name, mz->socket, sz, mz->len, mz->addr, (unsigned long long)mz->iova,
+	        (unsigned long long)(mz->page_size >> 10));
 }
 
 void tarn_mem_dump(FILE *out)
@@ -412,10 +444,10 @@ void tarn_mem_dump(FILE *out)
 		return;
 	}
 	fprintf(out, "memory: policy %s, hugepages %llu kB%s%s, IOVA %s\n",
-		policy_names[tarn__mem.policy],
-		(unsigned long long)(tarn__mem.ctx.huge_page_size >> 10),
-		tarn__mem.ctx.huge_dir[0] ? ", hugetlbfs " : "", tarn__mem.ctx.huge_dir,
-		tarn_mem_iova_is_pa() ? "pa" : "va");
+	        policy_names[tarn__mem.policy],
+	        (unsigned long long)(tarn__mem.ctx.huge_page_size >> 10),
+	        tarn__mem.ctx.huge_dir[0] ? ", hugetlbfs " : "", tarn__mem.ctx.huge_dir,
+	        tarn_mem_iova_is_pa() ? "physical for hugepage memory" : "virtual");
 	for (unsigned s = 0; s < tarn__mem.n_sockets; s++) {
 		struct tarn_mem_socket_stats st;
 		if (tarn_mem_socket_stats((int)s, &st) < 0)
@@ -424,10 +456,11 @@ void tarn_mem_dump(FILE *out)
 		human(st.reserved, r, sizeof(r));
 		human(st.used, u, sizeof(u));
 		fprintf(out,
-			"  socket %u: backend %s, %llu kB pages, %llu pages, %s reserved, %s used, "
-			"%u segment%s\n",
-			s, st.backend, (unsigned long long)(st.page_size >> 10),
-			(unsigned long long)st.pages, r, u, st.segments, st.segments == 1 ? "" : "s");
+		        "  socket %u: backend %s, %llu kB pages, %llu pages, %s reserved, %s used, "
+		        "%u segment%s\n",
+		        s, st.backend, (unsigned long long)(st.page_size >> 10),
+		        (unsigned long long)st.pages, r, u, st.segments,
+		        st.segments == 1 ? "" : "s");
 	}
 	fprintf(out, "memzones: %u\n", tarn__memzone_count());
 	tarn_memzone_walk(dump_mz, out);

@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "env_priv.h"
 #include "tarn_mem.h"
@@ -33,7 +34,7 @@ extern "C" {
 /* Highest number of segments (mappings) the process holds at once. */
 #define TARN__MEM_MAX_SEGS 1024
 /* Largest alignment tarn_memzone_reserve() and tarn_malloc_socket() accept. */
-#define TARN__MEM_MAX_ALIGN (1ull << 30)
+#define TARN__MEM_MAX_ALIGN ((uint64_t)TARN_MEM_MAX_ALIGN)
 /* Base page size assumed for pagemap and 4 KiB tiers. */
 #define TARN__PAGE_4K 4096ull
 /* Unit of growth and alignment of segments of the non-hugetlb tiers (a PMD). */
@@ -54,10 +55,10 @@ enum tarn__mem_tier {
 
 /* What the backends need to know, fixed at tarn__mem_init(). */
 struct tarn__mem_ctx {
-	uint64_t huge_page_size;         /* hugepage size the hugetlb tiers use; 0: none */
-	char huge_dir[TARN_PATH_SIZE];   /* hugetlbfs mount for TIER_HUGETLBFS, "" if none */
-	char prefix[TARN_PREFIX_SIZE];   /* file prefix */
-	bool numa;                       /* the kernel has NUMA (mbind works) */
+	uint64_t huge_page_size;              /* hugepage size the hugetlb tiers use; 0: none */
+	char huge_dir[TARN_PATH_SIZE];        /* hugetlbfs mount for TIER_HUGETLBFS, "" if none */
+	char prefix[TARN_PREFIX_SIZE];        /* file prefix */
+	bool numa;                            /* the kernel has NUMA (mbind works) */
 	unsigned next_file[TARN_MAX_SOCKETS]; /* next <n> of hugetlbfs file names */
 };
 
@@ -89,7 +90,7 @@ struct tarn__mem_backend {
 	 * Post (error): nothing is left mapped or created.
 	 */
 	int (*reserve)(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg, uint64_t va_align,
-		       uint64_t va_offset);
+	               uint64_t va_offset);
 	/*
 	 * Bind the mapping to node seg->socket (MPOL_BIND, before any page is
 	 * touched) and fault every page in, writable, so that using it never
@@ -129,9 +130,9 @@ struct tarn__mem_seg {
 	size_t len;
 	uint64_t page_size;
 	int socket;
-	int fd;           /* file backends: the open, flock()ed file; else -1 */
-	bool initial;     /* reserved by --socket-mem at init */
-	uint64_t *pa;     /* physical address of each page, or NULL: IOVA = VA */
+	int fd;       /* file backends: the open, flock()ed file; else -1 */
+	bool initial; /* reserved by --socket-mem at init */
+	uint64_t *pa; /* physical address of each page, or NULL: IOVA = VA */
 	const struct tarn__mem_backend *be;
 	char path[TARN_PATH_SIZE + 64]; /* hugetlbfs file, "" otherwise */
 };
@@ -144,15 +145,15 @@ const struct tarn__mem_seg *tarn__mem_seg_find(const void *addr);
 /* A request for a new segment on one socket. */
 struct tarn__seg_req {
 	int socket;
-	size_t min_len;    /* bytes needed at least (before rounding to pages) */
-	uint64_t align;    /* the user's alignment; > page size asks for an aligned VA */
-	uint64_t lead;     /* bytes before the aligned address (a header) */
-	bool initial;      /* a --socket-mem reservation (one-shot, logs phases) */
-	bool quiet;        /* don't log (a populate thread): fill `why` instead */
-	bool no_huge;      /* skip the hugetlb tiers (known short, already logged) */
+	size_t min_len;               /* bytes needed at least (before rounding to pages) */
+	uint64_t align;               /* the user's alignment; > page size asks for an aligned VA */
+	uint64_t lead;                /* bytes before the aligned address (a header) */
+	bool initial;                 /* a --socket-mem reservation (one-shot, logs phases) */
+	bool quiet;                   /* don't log (a populate thread): fill `why` instead */
+	bool no_huge;                 /* skip the hugetlb tiers (known short, already logged) */
 	char why[TARN__MEM_WHY_SIZE]; /* out: the reason of a failure */
-	bool fell_back;    /* out: a lower tier than the best was used */
-	uint64_t ns;       /* out: time spent */
+	bool fell_back;               /* out: a lower tier than the best was used */
+	uint64_t ns;                  /* out: time spent */
 };
 
 /*
@@ -166,6 +167,12 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err);
 void tarn__mem_seg_destroy(struct tarn__mem_seg *seg);
 /* Release every segment (cleanup). No concurrent users. */
 void tarn__mem_seg_destroy_all(void);
+/* Remove the hugetlbfs file names of every live segment, keeping the
+ * mappings (at exit: nothing is left behind even without tarn_cleanup()). */
+void tarn__mem_seg_unlink_files(void);
+/* Forget the file names without removing them (a forked child must not
+ * remove its parent's files). No concurrent users. */
+void tarn__mem_seg_forget_files(void);
 
 /* ------------------------------------------------------------------------ */
 /* Heaps (heap.c)                                                            */
@@ -198,7 +205,7 @@ void tarn__heap_fini(void);
  * *err. Thread-safe (per-socket mutex).
  */
 void *tarn__heap_alloc(int socket, size_t size, size_t align, size_t hdr, struct tarn__chunk *c,
-		       int *err);
+                       int *err);
 /* Give a chunk back. Thread-safe. */
 void tarn__heap_free(int socket, const struct tarn__chunk *c);
 /* Add a new segment's memory to its socket's heap (caller holds nothing). */
@@ -275,6 +282,7 @@ struct tarn__mem_state {
 	/* tests: restrict the chain to one backend (-1: no restriction) */
 	int forced_tier;
 	unsigned n_sockets;
+	pid_t pid; /* process that ran tarn__mem_init() */
 };
 extern struct tarn__mem_state tarn__mem;
 

@@ -17,6 +17,7 @@ struct mz_entry {
 	struct tarn_memzone mz; /* first: the public pointer is the entry */
 	struct tarn__chunk chunk;
 	struct mz_entry *next;
+	bool pending; /* name taken, memory being reserved: not visible yet */
 };
 
 static struct mz_entry *mz_head;
@@ -35,16 +36,27 @@ static int align_check(size_t *align)
 	return 0;
 }
 
-static struct mz_entry *mz_find(const char *name)
+/* Lock held. `pending` entries count as taken names but are not found. */
+static struct mz_entry *mz_find(const char *name, bool with_pending)
 {
 	for (struct mz_entry *e = mz_head; e != NULL; e = e->next)
-		if (strcmp(e->mz.name, name) == 0)
+		if (strcmp(e->mz.name, name) == 0 && (with_pending || !e->pending))
 			return e;
 	return NULL;
 }
 
+/* Lock held. */
+static void mz_unlink(struct mz_entry *e)
+{
+	struct mz_entry **pp = &mz_head;
+	while (*pp != NULL && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp != NULL)
+		*pp = e->next;
+}
+
 const struct tarn_memzone *tarn_memzone_reserve(const char *name, size_t len, int socket,
-						 size_t align)
+                                                size_t align)
 {
 	int rc = tarn__name_check(name);
 	if (rc < 0)
@@ -59,28 +71,35 @@ const struct tarn_memzone *tarn_memzone_reserve(const char *name, size_t len, in
 	if (e == NULL)
 		return tarn__err_null(ENOMEM);
 	pthread_mutex_lock(&mz_lock);
-	if (mz_find(name) != NULL) {
+	if (mz_find(name, true) != NULL) {
 		pthread_mutex_unlock(&mz_lock);
 		free(e);
 		return tarn__err_null(EEXIST);
 	}
-	/* The lock is held across the allocation so that two threads reserving
-	 * the same name cannot both succeed. */
+	/* Take the name, then reserve without the lock: growing a heap may
+	 * populate a large segment, and lookups must not wait for that. A
+	 * second reservation of the name sees the pending entry (EEXIST). */
+	strcpy(e->mz.name, name);
+	e->pending = true;
+	e->next = mz_head;
+	mz_head = e;
+	pthread_mutex_unlock(&mz_lock);
+
 	int err = 0;
 	void *p = tarn__heap_alloc(s, len, align, 0, &e->chunk, &err);
+	pthread_mutex_lock(&mz_lock);
 	if (p == NULL) {
+		mz_unlink(e);
 		pthread_mutex_unlock(&mz_lock);
 		free(e);
 		return tarn__err_null(err ? err : ENOMEM);
 	}
-	strcpy(e->mz.name, name);
 	e->mz.addr = p;
 	e->mz.len = len;
 	e->mz.socket = s;
 	e->mz.page_size = e->chunk.seg->page_size;
 	e->mz.iova = tarn_mem_virt2iova(p);
-	e->next = mz_head;
-	mz_head = e;
+	e->pending = false;
 	mz_count++;
 	pthread_mutex_unlock(&mz_lock);
 	TARN__DEBUG(MEM_LOG, "memzone '%s': %zu bytes on socket %d at %p", name, len, s, p);
@@ -95,7 +114,7 @@ const struct tarn_memzone *tarn_memzone_lookup(const char *name)
 	if (!tarn__mem_ready())
 		return tarn__err_null(EINVAL);
 	pthread_mutex_lock(&mz_lock);
-	struct mz_entry *e = mz_find(name);
+	struct mz_entry *e = mz_find(name, false);
 	pthread_mutex_unlock(&mz_lock);
 	if (e == NULL)
 		return tarn__err_null(ENOENT);
@@ -108,7 +127,7 @@ int tarn_memzone_free(const struct tarn_memzone *mz)
 		return -EINVAL;
 	pthread_mutex_lock(&mz_lock);
 	struct mz_entry **pp = &mz_head;
-	while (*pp != NULL && &(*pp)->mz != mz)
+	while (*pp != NULL && (&(*pp)->mz != mz || (*pp)->pending))
 		pp = &(*pp)->next;
 	struct mz_entry *e = *pp;
 	if (e == NULL) {
@@ -129,7 +148,8 @@ void tarn_memzone_walk(void (*fn)(const struct tarn_memzone *, void *), void *ar
 		return;
 	pthread_mutex_lock(&mz_lock);
 	for (struct mz_entry *e = mz_head; e != NULL; e = e->next)
-		fn(&e->mz, arg);
+		if (!e->pending)
+			fn(&e->mz, arg);
 	pthread_mutex_unlock(&mz_lock);
 }
 
@@ -147,7 +167,7 @@ void tarn__memzone_fini(void)
 	struct mz_entry *e = mz_head;
 	if (mz_count != 0)
 		TARN__DEBUG(MEM_LOG, "cleanup: %u memzone%s still reserved", mz_count,
-			    mz_count == 1 ? "" : "s");
+		            mz_count == 1 ? "" : "s");
 	while (e != NULL) {
 		struct mz_entry *n = e->next;
 		free(e);
@@ -210,9 +230,9 @@ void tarn_free(void *ptr)
 	/* Claim the block: of two racing frees only one sees MAGIC. */
 	uint64_t expect = MALLOC_MAGIC;
 	if (!__atomic_compare_exchange_n(&h->magic, &expect, MALLOC_FREED, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED)) {
+	                                 __ATOMIC_RELAXED)) {
 		TARN__ERR(MEM_LOG, "tarn_free(%p): %s", ptr,
-			  expect == MALLOC_FREED ? "double free" : "not from tarn_malloc_socket()");
+		          expect == MALLOC_FREED ? "double free" : "not from tarn_malloc_socket()");
 		return;
 	}
 	struct tarn__chunk c = h->chunk;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem_priv.h"
 
@@ -68,9 +69,15 @@ static void slot_free(struct tarn__mem_seg *seg)
 {
 	pthread_mutex_lock(&seg_lock);
 	free(seg->pa);
-	memset(seg, 0, sizeof(*seg));
+	seg->pa = NULL;
+	seg->addr = NULL;
+	seg->len = 0;
+	seg->be = NULL;
 	seg->fd = -1;
-	/* Relaxed: the slot was never LIVE or no reader exists (cleanup). */
+	seg->path[0] = '\0';
+	/* Relaxed: lookups skip a slot that is not LIVE without reading the
+	 * fields above, and a slot goes from LIVE to FREE only when no lookup
+	 * runs (cleanup, or a slot that never was LIVE). */
 	__atomic_store_n(&seg->state, TARN__SEG_FREE, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&seg_lock);
 }
@@ -91,7 +98,7 @@ struct layout {
 };
 
 static int layout_for(const struct tarn__mem_backend *be, const struct tarn__seg_req *req,
-		      struct layout *l)
+                      struct layout *l)
 {
 	l->page = be->huge ? tarn__mem.ctx.huge_page_size : TARN__PAGE_4K;
 	/* Growth unit: a hugepage, or a PMD for the small-page tiers so that
@@ -124,21 +131,21 @@ static bool tier_allowed(int tier)
 
 /* One log line when hugepages run short on a node. */
 static void shortage_line(char *buf, size_t size, int node, uint64_t page, uint64_t need,
-			  int64_t free_pages)
+                          int64_t free_pages)
 {
 	int64_t total = tarn__huge_total(node, page);
 	uint64_t missing = need - (uint64_t)(free_pages < 0 ? 0 : free_pages);
 	char cmd[256];
 	tarn__huge_fix_cmd(node, page, (uint64_t)(total < 0 ? 0 : total) + missing, cmd,
-			   sizeof(cmd));
+	                   sizeof(cmd));
 	snprintf(buf, size,
-		 "%llu hugepages of %llu kB needed on node %d, %lld free; reserve them with: %s",
-		 (unsigned long long)need, (unsigned long long)(page >> 10), node,
-		 (long long)(free_pages < 0 ? 0 : free_pages), cmd);
+	         "%llu hugepages of %llu kB needed on node %d, %lld free; reserve them with: %s",
+	         (unsigned long long)need, (unsigned long long)(page >> 10), node,
+	         (long long)(free_pages < 0 ? 0 : free_pages), cmd);
 }
 
 static int try_backend(const struct tarn__mem_backend *be, const struct tarn__seg_req *req,
-		       const struct layout *l, struct tarn__mem_seg *seg)
+                       const struct layout *l, struct tarn__mem_seg *seg)
 {
 	seg->len = l->len;
 	seg->page_size = l->page;
@@ -167,9 +174,8 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 	req->why[0] = '\0';
 	req->fell_back = false;
 	if (seg == NULL) {
-		snprintf(req->why, sizeof(req->why),
-			 "socket %d: all %d segment slots are in use", req->socket,
-			 TARN__MEM_MAX_SEGS);
+		snprintf(req->why, sizeof(req->why), "socket %d: all %d segment slots are in use",
+		         req->socket, TARN__MEM_MAX_SEGS);
 		*err = -ENOMEM;
 		goto fail_log;
 	}
@@ -189,7 +195,7 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 		if (rc < 0) {
 			last = rc;
 			snprintf(req->why, sizeof(req->why), "socket %d: %zu bytes is too large",
-				 req->socket, req->min_len);
+			         req->socket, req->min_len);
 			break;
 		}
 		if (be->huge) {
@@ -211,9 +217,9 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 				size_str(l.len, a, sizeof(a));
 				size_str(avail, b, sizeof(b));
 				snprintf(req->why, sizeof(req->why),
-					 "socket %d: %s of %s pages needed, only %s available on "
-					 "node %d",
-					 req->socket, a, be->name, b, node);
+				         "socket %d: %s of %s pages needed, only %s available on "
+				         "node %d",
+				         req->socket, a, be->name, b, node);
 				last = -ENOMEM;
 				first = false;
 				continue;
@@ -229,32 +235,39 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 			__atomic_store_n(&seg->state, TARN__SEG_LIVE, __ATOMIC_RELEASE);
 			if (shortage[0] != '\0' && !req->quiet &&
 			    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) ==
-				    0)
+			        0)
 				TARN__WARN(MEM_LOG, "socket %d: %s; using %s pages instead",
-					   req->socket, shortage, be->name);
+				           req->socket, shortage, be->name);
 			else if (shortage[0] != '\0')
 				snprintf(req->why, sizeof(req->why), "%s", shortage);
 			char sz[32];
 			size_str(seg->len, sz, sizeof(sz));
 			if (!req->quiet)
-				tarn_log(req->initial ? TARN_LOG_INFO : TARN_LOG_DEBUG, MEM_LOG,
-					 "socket %d: %s segment of %s (%llu kB pages)%s%s in %.3f ms",
-					 req->socket, be->name, sz,
-					 (unsigned long long)(seg->page_size >> 10),
-					 seg->path[0] ? " at " : "", seg->path, req->ns / 1e6);
+				tarn_log(
+				    req->initial ? TARN_LOG_INFO : TARN_LOG_DEBUG, MEM_LOG,
+				    "socket %d: %s segment of %s (%llu kB pages)%s%s in %.3f ms",
+				    req->socket, be->name, sz,
+				    (unsigned long long)(seg->page_size >> 10),
+				    seg->path[0] ? " at " : "", seg->path, req->ns / 1e6);
 			return seg;
 		}
 		first = false;
 		last = rc;
-		if (be->huge && rc == -ENOMEM) {
-			/* All hugetlb tiers draw from the same pool. */
-			huge_short = true;
+		if (be->huge && (rc == -ENOMEM || rc == -ENOSPC)) {
+			/* All hugetlb tiers draw from the same pool: if the node is
+			 * short now (someone took the pages), skip them all. If
+			 * not, the limit was this backend's (a hugetlbfs mount's
+			 * size=): try the next one. */
 			int64_t fr = tarn__huge_free(node, l.page);
-			shortage_line(shortage, sizeof(shortage), node, l.page, l.len / l.page, fr);
-			continue;
+			if (fr < 0 || (uint64_t)fr < l.len / l.page) {
+				huge_short = true;
+				shortage_line(shortage, sizeof(shortage), node, l.page,
+				              l.len / l.page, fr);
+				continue;
+			}
 		}
 		snprintf(req->why, sizeof(req->why), "socket %d: %s backend: %s", req->socket,
-			 be->name, strerror(-rc));
+		         be->name, strerror(-rc));
 		TARN__DEBUG(MEM_LOG, "%s", req->why);
 	}
 	slot_free(seg);
@@ -269,7 +282,7 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 		snprintf(req->why, sizeof(req->why), "socket %d: %s", req->socket, shortage);
 	else if (req->why[0] == '\0')
 		snprintf(req->why, sizeof(req->why), "socket %d: no usable memory backend",
-			 req->socket);
+		         req->socket);
 fail_log:
 	req->ns = tarn__now_ns() - t0;
 	if (!req->quiet)
@@ -283,15 +296,36 @@ void tarn__mem_seg_destroy(struct tarn__mem_seg *seg)
 		int rc = seg->be->release(seg);
 		if (rc < 0)
 			TARN__WARN(MEM_LOG, "releasing a %s segment: %s", seg->be->name,
-				   strerror(-rc));
+			           strerror(-rc));
 	}
 	slot_free(seg);
+}
+
+void tarn__mem_seg_unlink_files(void)
+{
+	pthread_mutex_lock(&seg_lock);
+	for (unsigned i = 0; i < TARN__MEM_MAX_SEGS; i++) {
+		struct tarn__mem_seg *s = &tarn__mem_segs[i];
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TARN__SEG_LIVE ||
+		    s->path[0] == '\0')
+			continue;
+		/* The mapping stays valid: only the name goes. */
+		unlink(s->path);
+		s->path[0] = '\0';
+	}
+	pthread_mutex_unlock(&seg_lock);
+}
+
+void tarn__mem_seg_forget_files(void)
+{
+	for (unsigned i = 0; i < TARN__MEM_MAX_SEGS; i++)
+		tarn__mem_segs[i].path[0] = '\0';
 }
 
 void tarn__mem_seg_destroy_all(void)
 {
 	for (unsigned i = 0; i < TARN__MEM_MAX_SEGS; i++)
-		if (tarn__mem_segs[i].state == TARN__SEG_LIVE)
+		if (__atomic_load_n(&tarn__mem_segs[i].state, __ATOMIC_RELAXED) == TARN__SEG_LIVE)
 			tarn__mem_seg_destroy(&tarn__mem_segs[i]);
 	__atomic_store_n(&seg_hwm, 0, __ATOMIC_RELEASE);
 }

@@ -147,7 +147,7 @@ static inline std::string find_hugetlbfs()
 
 // Names in `dir` that start with `prefix`.
 static inline std::vector<std::string> files_with_prefix(const std::string &dir,
-							  const std::string &prefix)
+                                                         const std::string &prefix)
 {
 	std::vector<std::string> out;
 	DIR *d = opendir(dir.c_str());
@@ -248,8 +248,9 @@ struct HugeGrab {
 		}
 		while (total_free > 0) {
 			len = (size_t)total_free * page;
-			addr = mmap(nullptr, len, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+			addr =
+			    mmap(nullptr, len, PROT_READ | PROT_WRITE,
+			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
 			if (addr != MAP_FAILED)
 				break;
 			total_free--; /* someone took one meanwhile */

@@ -28,7 +28,7 @@ class MemInit : public ::testing::Test
 		std::string m = HugeEnv::mount_dir();
 		if (!m.empty()) {
 			EXPECT_TRUE(files_with_prefix(m, "tarntest").empty())
-				<< "hugetlbfs files left behind in " << m;
+			    << "hugetlbfs files left behind in " << m;
 		}
 	}
 };
@@ -59,9 +59,9 @@ bool all_zero(const void *p, size_t len)
 		if (tarn_hugepage_default_size() == 0)                                             \
 			GTEST_SKIP() << "the kernel offers no hugepages";                          \
 		if (huge_free(0) < (n))                                                            \
-			GTEST_SKIP() << "needs " << (n) << " free hugepages on node 0, has "       \
-				     << huge_free(0)                                               \
-				     << " (run as root: the suite reserves them itself)";         \
+			GTEST_SKIP()                                                               \
+			    << "needs " << (n) << " free hugepages on node 0, has "                \
+			    << huge_free(0) << " (run as root: the suite reserves them itself)";   \
 	} while (0)
 
 #define NEED_ROOT()                                                                                \
@@ -292,7 +292,7 @@ TEST_F(Mem, MemzoneBadArguments)
 	EXPECT_EQ(tarn_memzone_reserve("len0", 0, 0, 0), nullptr);
 	EXPECT_EQ(tarn_errno, EINVAL);
 	for (size_t bad : { (size_t)3, (size_t)48, (size_t)100, (size_t)(1ull << 31),
-			    (size_t)(1ull << 40), (size_t)-1 }) {
+	                    (size_t)(1ull << 40), (size_t)-1 }) {
 		EXPECT_EQ(tarn_memzone_reserve("badalign", 64, 0, bad), nullptr) << bad;
 		EXPECT_EQ(tarn_errno, EINVAL);
 	}
@@ -376,10 +376,10 @@ TEST_F(Mem, MemzoneWalk)
 		ASSERT_NE(tarn_memzone_reserve(n, 256, 0, 0), nullptr);
 	std::set<std::string> seen;
 	tarn_memzone_walk(
-		[](const struct tarn_memzone *mz, void *arg) {
-			static_cast<std::set<std::string> *>(arg)->insert(mz->name);
-		},
-		&seen);
+	    [](const struct tarn_memzone *mz, void *arg) {
+		    static_cast<std::set<std::string> *>(arg)->insert(mz->name);
+	    },
+	    &seen);
 	EXPECT_EQ(seen, std::set<std::string>({ "w1", "w2", "w3" }));
 	for (const char *n : names)
 		EXPECT_EQ(tarn_memzone_free(tarn_memzone_lookup(n)), 0);
@@ -420,7 +420,7 @@ TEST_F(Mem, MemzoneConcurrent)
 			for (int i = 0; i < 200; i++) {
 				std::string n = "t" + std::to_string(t) + "_" + std::to_string(i);
 				const struct tarn_memzone *mz =
-					tarn_memzone_reserve(n.c_str(), 64 + 64 * (i % 50), 0, 0);
+				    tarn_memzone_reserve(n.c_str(), 64 + 64 * (i % 50), 0, 0);
 				if (mz == nullptr || !all_zero(mz->addr, mz->len)) {
 					failures++;
 					continue;
@@ -550,7 +550,7 @@ TEST_F(Mem, MallocStress)
 				if (live.empty() || rand_r(&seed) % 3 != 0) {
 					size_t sz = 1 + rand_r(&seed) % 5000;
 					auto *p = (unsigned char *)tarn_malloc_socket(
-						sz, (size_t)64 << (rand_r(&seed) % 4), 0);
+					    sz, (size_t)64 << (rand_r(&seed) % 4), 0);
 					if (p == nullptr || !all_zero(p, sz)) {
 						bad++;
 						continue;
@@ -734,14 +734,14 @@ TEST_P(Backend, ServesSocketMemAndGrowth)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, Backend,
-			 ::testing::Values("hugetlbfs", "memfd", "anon-hugetlb", "thp", "4k"),
-			 [](const ::testing::TestParamInfo<const char *> &i) {
-				 std::string s = i.param;
-				 for (auto &c : s)
-					 if (c == '-')
-						 c = '_';
-				 return s;
-			 });
+                         ::testing::Values("hugetlbfs", "memfd", "anon-hugetlb", "thp", "4k"),
+                         [](const ::testing::TestParamInfo<const char *> &i) {
+	                         std::string s = i.param;
+	                         for (auto &c : s)
+		                         if (c == '-')
+			                         c = '_';
+	                         return s;
+                         });
 
 TEST_F(MemInit, ForceBackendRejectsUnknown)
 {
@@ -773,7 +773,7 @@ TEST_F(MemInit, RequireWithoutHugepagesFailsWithOneLine)
 		EXPECT_NE(m.find(std::to_string(need) + " hugepages"), std::string::npos) << m;
 		EXPECT_NE(m.find("node 0"), std::string::npos) << m;
 		std::string cmd = "echo " + std::to_string(huge_total(0) + (long)need) + " > " +
-				  huge_dir_of(0) + "/nr_hugepages";
+		                  huge_dir_of(0) + "/nr_hugepages";
 		EXPECT_NE(m.find(cmd), std::string::npos) << m << "\nexpected: " << cmd;
 	}
 	// No --socket-mem: init works, the first reservation fails the same way.
@@ -804,8 +804,7 @@ TEST_F(MemInit, PreferFallsBackAndSaysSoOnce)
 	ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
 	struct tarn_mem_socket_stats st;
 	ASSERT_EQ(tarn_mem_socket_stats(0, &st), 0);
-	EXPECT_TRUE(strcmp(st.backend, "thp") == 0 || strcmp(st.backend, "4k") == 0)
-		<< st.backend;
+	EXPECT_TRUE(strcmp(st.backend, "thp") == 0 || strcmp(st.backend, "4k") == 0) << st.backend;
 	EXPECT_GE(st.reserved, 8u << 20);
 	// Growth falls back too, without another warning.
 	ASSERT_NE(tarn_memzone_reserve("pf1", 16u << 20, 0, 0), nullptr);
@@ -828,8 +827,7 @@ TEST_F(MemInit, NoHugeUsesNormalPages)
 	ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
 	struct tarn_mem_socket_stats st;
 	ASSERT_EQ(tarn_mem_socket_stats(0, &st), 0);
-	EXPECT_TRUE(strcmp(st.backend, "thp") == 0 || strcmp(st.backend, "4k") == 0)
-		<< st.backend;
+	EXPECT_TRUE(strcmp(st.backend, "thp") == 0 || strcmp(st.backend, "4k") == 0) << st.backend;
 	EXPECT_EQ(st.page_size, TARN__PAGE_4K);
 	EXPECT_EQ(log.at_most(TARN_LOG_WARNING).size(), 0u) << log.all();
 	EXPECT_EQ(huge_free(0), free_before) << "--no-huge took hugepages";
@@ -882,6 +880,18 @@ TEST_F(MemInit, RequireWithLimitedMountLeavesNoFile)
 		EXPECT_EQ(tarn_init(&cfg), -ENOMEM) << log.all();
 	}
 	EXPECT_TRUE(files_with_prefix(dir, "").size() <= 2u); // "." and ".."
+	EXPECT_TRUE(files_with_prefix(dir, "tarntest").empty());
+	// Unforced, the mount's limit is that backend's: memfd still serves
+	// hugepages instead of falling back to normal pages.
+	tarn__mem_force_backend(nullptr);
+	{
+		LogCapture log;
+		ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
+		struct tarn_mem_socket_stats st;
+		ASSERT_EQ(tarn_mem_socket_stats(0, &st), 0);
+		EXPECT_STREQ(st.backend, "memfd");
+		EXPECT_EQ(tarn_cleanup(), 0);
+	}
 	EXPECT_TRUE(files_with_prefix(dir, "tarntest").empty());
 	umount(dir);
 	rmdir(dir);
@@ -989,12 +999,63 @@ TEST_F(MemInit, CrashedProcessFilesRemovedByNextInit)
 		return 2;
 	});
 	ASSERT_EQ(rc, 128 + SIGKILL);
-	ASSERT_EQ(files_with_prefix(m, "tarntest.tarnseg.").size(), 1u) << "the crash left no file?";
+	ASSERT_EQ(files_with_prefix(m, "tarntest.tarnseg.").size(), 1u)
+	    << "the crash left no file?";
 	struct tarn_config cfg = test_config();
 	snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", m.c_str());
 	LogCapture log;
 	ASSERT_EQ(tarn_init(&cfg), 0);
 	EXPECT_TRUE(files_with_prefix(m, "tarntest.tarnseg.").empty()) << log.all();
+}
+
+TEST_F(MemInit, ExitWithoutCleanupLeavesNoFile)
+{
+	NEED_HUGEPAGES(4);
+	std::string m = HugeEnv::mount_dir();
+	if (m.empty() || access(m.c_str(), W_OK) != 0)
+		GTEST_SKIP() << "no writable hugetlbfs mount";
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct tarn_config cfg = test_config();
+		cfg.socket_mem_mb[0] = 4;
+		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", m.c_str());
+		tarn_log_set_level(TARN_LOG_ERR);
+		tarn__mem_force_backend("hugetlbfs");
+		if (tarn_init(&cfg) != 0)
+			_exit(1);
+		if (files_with_prefix(m, "tarntest.tarnseg.").size() != 1)
+			_exit(2);
+		exit(0); // atexit handlers run; tarn_cleanup() is never called
+	}
+	int st = 0;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	EXPECT_TRUE(files_with_prefix(m, "tarntest").empty());
+}
+
+TEST_F(MemInit, ForkedChildCleanupKeepsParentFiles)
+{
+	NEED_HUGEPAGES(4);
+	std::string m = HugeEnv::mount_dir();
+	if (m.empty() || access(m.c_str(), W_OK) != 0)
+		GTEST_SKIP() << "no writable hugetlbfs mount";
+	struct tarn_config cfg = test_config();
+	cfg.socket_mem_mb[0] = 4;
+	snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", m.c_str());
+	ASSERT_EQ(tarn__mem_force_backend("hugetlbfs"), 0);
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	const struct tarn_memzone *mz = tarn_memzone_reserve("parent", 1 << 20, 0, 0);
+	ASSERT_NE(mz, nullptr);
+	memset(mz->addr, 0x11, mz->len);
+	int rc = in_child([] { return tarn_cleanup() == 0 ? 0 : 1; });
+	EXPECT_EQ(rc, 0);
+	EXPECT_EQ(files_with_prefix(m, "tarntest.tarnseg.").size(), 1u)
+	    << "a child's cleanup removed its parent's file";
+	EXPECT_EQ(((unsigned char *)mz->addr)[100], 0x11);
+	EXPECT_EQ(tarn_cleanup(), 0);
+	EXPECT_TRUE(files_with_prefix(m, "tarntest").empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -1031,4 +1092,5 @@ TEST_F(MemInit, WorksWithoutPrivileges)
 } // namespace
 
 // 64 free hugepages of the default size on node 0 when root.
-static ::testing::Environment *const huge_env = ::testing::AddGlobalTestEnvironment(new HugeEnv(64));
+static ::testing::Environment *const huge_env =
+    ::testing::AddGlobalTestEnvironment(new HugeEnv(64));

@@ -17,9 +17,9 @@ namespace
 #define NEED_TWO_NODES()                                                                           \
 	do {                                                                                       \
 		if (tarn_socket_count() < 2)                                                       \
-			GTEST_SKIP() << "needs 2 NUMA nodes, this machine has "                    \
-				     << tarn_socket_count()                                        \
-				     << " (run scripts/numa-vm-test.sh BUILD_DIR)";                \
+			GTEST_SKIP()                                                               \
+			    << "needs 2 NUMA nodes, this machine has " << tarn_socket_count()      \
+			    << " (run scripts/numa-vm-test.sh BUILD_DIR)";                         \
 	} while (0)
 
 // Every page of [addr, addr+len) is on `node`: returns "" or a description.
@@ -54,8 +54,8 @@ std::string check_pages(const void *addr, size_t len, int node)
 	if (wrong == 0)
 		return "";
 	return std::to_string(wrong) + " of " + std::to_string(pages.size()) +
-	       " page checks not on node " + std::to_string(node) + " (first seen: " +
-	       std::to_string(first_bad) + ")";
+	       " page checks not on node " + std::to_string(node) +
+	       " (first seen: " + std::to_string(first_bad) + ")";
 }
 
 // The checker itself: memory bound to node 0 must fail a node-1 check.
@@ -150,14 +150,14 @@ TEST_P(NumaPlacement, Socket1MemoryIsOnNode1)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, NumaPlacement,
-			 ::testing::Values("hugetlbfs", "memfd", "anon-hugetlb", "thp", "4k"),
-			 [](const ::testing::TestParamInfo<const char *> &i) {
-				 std::string s = i.param;
-				 for (auto &c : s)
-					 if (c == '-')
-						 c = '_';
-				 return s;
-			 });
+                         ::testing::Values("hugetlbfs", "memfd", "anon-hugetlb", "thp", "4k"),
+                         [](const ::testing::TestParamInfo<const char *> &i) {
+	                         std::string s = i.param;
+	                         for (auto &c : s)
+		                         if (c == '-')
+			                         c = '_';
+	                         return s;
+                         });
 
 // The default policy, both sockets up front, populated in parallel.
 TEST(Numa, BothSocketsUpFront)
@@ -213,14 +213,14 @@ TEST(Numa, AnySocketFollowsTheCallingLcore)
 	static const struct tarn_memzone *mz;
 	static void *p;
 	ASSERT_EQ(tarn_lcore_launch(
-			  1,
-			  [](void *) -> int {
-				  mz = tarn_memzone_reserve("any1", 4u << 20, TARN_SOCKET_ANY, 0);
-				  p = tarn_malloc_socket(4096, 0, TARN_SOCKET_ANY);
-				  return mz != nullptr && p != nullptr ? 0 : -1;
-			  },
-			  nullptr),
-		  0);
+	              1,
+	              [](void *) -> int {
+		              mz = tarn_memzone_reserve("any1", 4u << 20, TARN_SOCKET_ANY, 0);
+		              p = tarn_malloc_socket(4096, 0, TARN_SOCKET_ANY);
+		              return mz != nullptr && p != nullptr ? 0 : -1;
+	              },
+	              nullptr),
+	          0);
 	int rc = -1;
 	ASSERT_EQ(tarn_lcore_wait(1, &rc), 0);
 	ASSERT_EQ(rc, 0);
