@@ -15,5 +15,7 @@
 #include "tarn_mem.h"
 #include "tarn_ring.h"
 #include "tarn_mempool.h"
+#include "tarn_mbuf.h"
+#include "tarn_ethdev.h"
 
 #endif /* TARN_H */

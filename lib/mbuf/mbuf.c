@@ -74,16 +74,16 @@ static void mbuf_obj_init(struct tarn_mempool *mp, void *arg, void *obj, unsigne
 }
 
 struct tarn_mempool *tarn_pktmbuf_pool_create_by_ops(const char *name, unsigned n,
-						     unsigned cache_size, uint16_t priv_size,
-						     uint16_t data_room_size, int socket,
-						     const char *ops_name, unsigned flags)
+                                                     unsigned cache_size, uint16_t priv_size,
+                                                     uint16_t data_room_size, int socket,
+                                                     const char *ops_name, unsigned flags)
 {
 	struct tarn_mempool_params p;
 	struct mbuf_init_arg arg;
 
 	if (priv_size % TARN_MBUF_PRIV_ALIGN != 0) {
 		TARN__ERR(MBUF_LOG, "pool %s: priv_size %u is not a multiple of %d",
-			  name ? name : "(null)", priv_size, TARN_MBUF_PRIV_ALIGN);
+		          name ? name : "(null)", priv_size, TARN_MBUF_PRIV_ALIGN);
 		return tarn__err_null(EINVAL);
 	}
 	memset(&arg, 0, sizeof(arg));
@@ -115,11 +115,11 @@ struct tarn_mempool *tarn_pktmbuf_pool_create_by_ops(const char *name, unsigned 
 }
 
 struct tarn_mempool *tarn_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache_size,
-					      uint16_t priv_size, uint16_t data_room_size,
-					      int socket)
+                                              uint16_t priv_size, uint16_t data_room_size,
+                                              int socket)
 {
 	return tarn_pktmbuf_pool_create_by_ops(name, n, cache_size, priv_size, data_room_size,
-					       socket, NULL, 0);
+	                                       socket, NULL, 0);
 }
 
 int tarn_pktmbuf_pool_is_mbuf_pool(struct tarn_mempool *mp)
@@ -257,7 +257,7 @@ void tarn_pktmbuf_free_seg(struct tarn_mbuf *m)
 /* Reads */
 
 const void *tarn__pktmbuf_read_slow(const struct tarn_mbuf *m, uint32_t off, uint32_t len,
-				    void *buf)
+                                    void *buf)
 {
 	if (m == NULL || (uint64_t)off + len > m->pkt_len)
 		return NULL;

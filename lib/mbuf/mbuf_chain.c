@@ -43,7 +43,7 @@ int tarn_pktmbuf_attach(struct tarn_mbuf *mi, struct tarn_mbuf *m)
 		return -EINVAL;
 	if (TARN_MBUF_INDIRECT(mi) || tarn_mbuf_refcnt_read(mi) != 1 || mi->next != NULL) {
 		TARN__ERR(MBUF_LOG, "attach: mbuf %p is not a lone direct mbuf with refcnt 1",
-			  (void *)mi);
+		          (void *)mi);
 		return -EINVAL;
 	}
 	struct tarn_mbuf *d = TARN_MBUF_INDIRECT(m) ? m->direct : m;
@@ -60,7 +60,7 @@ int tarn_pktmbuf_attach(struct tarn_mbuf *mi, struct tarn_mbuf *m)
 		if (cur == 0)
 			return -EINVAL; /* a freed mbuf */
 	} while (!__atomic_compare_exchange_n(&d->refcnt, &cur, (uint16_t)(cur + 1), 1,
-					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 
 	mi->buf_addr = m->buf_addr;
 	mi->buf_iova = m->buf_iova;
@@ -124,7 +124,7 @@ struct tarn_mbuf *tarn_pktmbuf_clone(struct tarn_mbuf *md, struct tarn_mempool *
 		}
 		prev = mi;
 		continue;
-fail:
+	fail:
 		tarn_pktmbuf_free(head);
 		return tarn__err_null(rc);
 	}
@@ -147,7 +147,7 @@ static void mbuf_copy_meta(struct tarn_mbuf *to, const struct tarn_mbuf *from)
 }
 
 struct tarn_mbuf *tarn_pktmbuf_copy(const struct tarn_mbuf *m, struct tarn_mempool *pool,
-				    uint32_t off, uint32_t len)
+                                    uint32_t off, uint32_t len)
 {
 	int err;
 

@@ -23,15 +23,15 @@ int tarn__mbuf_debug_fail(const struct tarn_mbuf *m, const char *func, const cha
 {
 	__atomic_fetch_add(&mbuf_debug_errors, 1, __ATOMIC_RELAXED);
 	TARN__ERR(MBUF_LOG, "%s: mbuf %p: %s", func ? func : "?", (const void *)m,
-		  reason ? reason : "invalid");
+	          reason ? reason : "invalid");
 	return -EINVAL;
 }
 
 void tarn__mbuf_debug_refuse(const struct tarn_mbuf *m, const char *what, const char *reason)
 {
 	__atomic_fetch_add(&mbuf_debug_errors, 1, __ATOMIC_RELAXED);
-	TARN__ERR(MBUF_LOG, "%s of mbuf %p refused: %s (the packet is left alone, not freed)",
-		  what, (const void *)m, reason ? reason : "invalid");
+	TARN__ERR(MBUF_LOG, "%s of mbuf %p refused: %s (the packet is left alone, not freed)", what,
+	          (const void *)m, reason ? reason : "invalid");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -58,7 +58,7 @@ static int mbuf_check_seg(const struct tarn_mbuf *m, const char **reason)
 	if (m->buf_addr == NULL)
 		CHECK_FAIL("bad buf_addr: NULL");
 	if (tarn_mbuf_refcnt_read(m) == 0)
-		CHECK_FAIL("bad refcnt: 0");
+		CHECK_FAIL("refcnt 0");
 	if (TARN_MBUF_DIRECT(m)) {
 		if (m->priv_size != pp->priv_size)
 			CHECK_FAIL("bad priv_size: not the pool's");
@@ -77,7 +77,7 @@ static int mbuf_check_seg(const struct tarn_mbuf *m, const char **reason)
 		if (TARN_MBUF_INDIRECT(d))
 			CHECK_FAIL("indirect mbuf attached to an indirect mbuf");
 		if (tarn_mbuf_refcnt_read(d) == 0)
-			CHECK_FAIL("bad refcnt: 0 on the direct mbuf of an indirect one");
+			CHECK_FAIL("refcnt 0 on the direct mbuf of an indirect one");
 		if (d->buf_addr != m->buf_addr || d->buf_len != m->buf_len)
 			CHECK_FAIL("indirect mbuf's buffer is not its direct mbuf's");
 	}
@@ -168,7 +168,7 @@ const char *tarn_mbuf_flag_name(uint64_t flag)
 /* Append to buf[*len..size): a separator if needed, then the text. Returns
  * -ENOSPC once something did not fit (the output stays terminated). */
 static int str_add(char *buf, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int str_add(char *buf, size_t size, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
@@ -214,14 +214,16 @@ int tarn_mbuf_flags_str(uint64_t ol_flags, char *buf, size_t size)
 
 int tarn_ptype_str(uint32_t packet_type, char *buf, size_t size)
 {
-	static const char *const l2[16] = { [1] = "L2_ETHER",      [2] = "L2_ETHER_VLAN",
-					    [3] = "L2_ETHER_QINQ", [4] = "L2_ETHER_ARP",
-					    [5] = "L2_ETHER_LLDP" };
-	static const char *const l3[16] = { [1] = "L3_IPV4", [2] = "L3_IPV4_EXT",
-					    [3] = "L3_IPV6", [4] = "L3_IPV6_EXT" };
-	static const char *const l4[16] = { [1] = "L4_TCP",  [2] = "L4_UDP",
-					    [3] = "L4_ICMP", [4] = "L4_SCTP",
-					    [5] = "L4_FRAG", [6] = "L4_NONFRAG" };
+	static const char *const l2[16] = { [1] = "L2_ETHER",
+		                            [2] = "L2_ETHER_VLAN",
+		                            [3] = "L2_ETHER_QINQ",
+		                            [4] = "L2_ETHER_ARP",
+		                            [5] = "L2_ETHER_LLDP" };
+	static const char *const l3[16] = {
+		[1] = "L3_IPV4", [2] = "L3_IPV4_EXT", [3] = "L3_IPV6", [4] = "L3_IPV6_EXT"
+	};
+	static const char *const l4[16] = { [1] = "L4_TCP",  [2] = "L4_UDP",  [3] = "L4_ICMP",
+		                            [4] = "L4_SCTP", [5] = "L4_FRAG", [6] = "L4_NONFRAG" };
 	const char *const *tab[3] = { l2, l3, l4 };
 	size_t len = 0;
 
@@ -301,24 +303,24 @@ void tarn_pktmbuf_dump(FILE *f, const struct tarn_mbuf *m, unsigned dump_len)
 	tarn_mbuf_flags_str(m->ol_flags, flags, sizeof(flags));
 	tarn_ptype_str(m->packet_type, ptype, sizeof(ptype));
 	fprintf(f,
-		"mbuf %p: pool %s, pkt_len %" PRIu32 ", nb_segs %u, port %u\n"
-		"  ol_flags 0x%" PRIx64 " [%s]\n"
-		"  packet_type 0x%" PRIx32 " [%s], vlan_tci %u, vlan_tci_outer %u, "
-		"hash.rss 0x%08" PRIx32 "\n"
-		"  l2_len %u, l3_len %u, l4_len %u, tso_segsz %u\n",
-		(const void *)m, m->pool ? tarn_mempool_name(m->pool) : "(none)", m->pkt_len,
-		m->nb_segs, m->port, m->ol_flags, flags, m->packet_type, ptype, m->vlan_tci,
-		m->vlan_tci_outer, m->hash.rss, (unsigned)m->l2_len, (unsigned)m->l3_len,
-		(unsigned)m->l4_len, (unsigned)m->tso_segsz);
+	        "mbuf %p: pool %s, pkt_len %" PRIu32 ", nb_segs %u, port %u\n"
+	        "  ol_flags 0x%" PRIx64 " [%s]\n"
+	        "  packet_type 0x%" PRIx32 " [%s], vlan_tci %u, vlan_tci_outer %u, "
+	        "hash.rss 0x%08" PRIx32 "\n"
+	        "  l2_len %u, l3_len %u, l4_len %u, tso_segsz %u\n",
+	        (const void *)m, m->pool ? tarn_mempool_name(m->pool) : "(none)", m->pkt_len,
+	        m->nb_segs, m->port, m->ol_flags, flags, m->packet_type, ptype, m->vlan_tci,
+	        m->vlan_tci_outer, m->hash.rss, (unsigned)m->l2_len, (unsigned)m->l3_len,
+	        (unsigned)m->l4_len, (unsigned)m->tso_segsz);
 
 	unsigned n = 0;
 	for (const struct tarn_mbuf *s = m; s != NULL && n < TARN_MBUF_MAX_SEGS; s = s->next, n++)
 		fprintf(f,
-			"  segment %u: %p %s, buf_addr %p, buf_iova 0x%" PRIx64 ", buf_len %u, "
-			"data_off %u, data_len %u, refcnt %u, direct %p\n",
-			n, (const void *)s, TARN_MBUF_INDIRECT(s) ? "indirect" : "direct",
-			s->buf_addr, (uint64_t)s->buf_iova, s->buf_len, s->data_off, s->data_len,
-			tarn_mbuf_refcnt_read(s), (const void *)s->direct);
+		        "  segment %u: %p %s, buf_addr %p, buf_iova 0x%" PRIx64 ", buf_len %u, "
+		        "data_off %u, data_len %u, refcnt %u, direct %p\n",
+		        n, (const void *)s, TARN_MBUF_INDIRECT(s) ? "indirect" : "direct",
+		        s->buf_addr, (uint64_t)s->buf_iova, s->buf_len, s->data_off, s->data_len,
+		        tarn_mbuf_refcnt_read(s), (const void *)s->direct);
 	if (dump_len > 0) {
 		const uint32_t len = dump_len < m->pkt_len ? dump_len : m->pkt_len;
 

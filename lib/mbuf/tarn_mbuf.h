@@ -185,32 +185,31 @@ extern "C" {
 /** Mask of the transmit flags. */
 #define TARN_MBUF_F_TX_MASK 0xffffffff00000000ULL
 /** Every flag defined. */
-#define TARN_MBUF_F_ALL                                                                            \
-	(((1ULL << 13) - 1) | (((1ULL << 10) - 1) << 32))
+#define TARN_MBUF_F_ALL (((1ULL << 13) - 1) | (((1ULL << 10) - 1) << 32))
 /**@}*/
 
 /* ------------------------------------------------------------------------ */
 /** @name Packet types (`packet_type`): L2 in bits 0-3, L3 in 4-7, L4 in 8-11 */
 /**@{*/
-#define TARN_PTYPE_UNKNOWN 0x0000u     /**< nothing known */
-#define TARN_PTYPE_L2_ETHER 0x0001u    /**< Ethernet */
+#define TARN_PTYPE_UNKNOWN       0x0000u /**< nothing known */
+#define TARN_PTYPE_L2_ETHER      0x0001u /**< Ethernet */
 #define TARN_PTYPE_L2_ETHER_VLAN 0x0002u /**< Ethernet with a VLAN tag */
 #define TARN_PTYPE_L2_ETHER_QINQ 0x0003u /**< Ethernet with two VLAN tags */
-#define TARN_PTYPE_L2_ETHER_ARP 0x0004u  /**< ARP */
+#define TARN_PTYPE_L2_ETHER_ARP  0x0004u /**< ARP */
 #define TARN_PTYPE_L2_ETHER_LLDP 0x0005u /**< LLDP */
-#define TARN_PTYPE_L2_MASK 0x000fu     /**< L2 field */
-#define TARN_PTYPE_L3_IPV4 0x0010u     /**< IPv4 without options */
-#define TARN_PTYPE_L3_IPV4_EXT 0x0020u /**< IPv4 with options */
-#define TARN_PTYPE_L3_IPV6 0x0030u     /**< IPv6 without extension headers */
-#define TARN_PTYPE_L3_IPV6_EXT 0x0040u /**< IPv6 with extension headers */
-#define TARN_PTYPE_L3_MASK 0x00f0u     /**< L3 field */
-#define TARN_PTYPE_L4_TCP 0x0100u      /**< TCP */
-#define TARN_PTYPE_L4_UDP 0x0200u      /**< UDP */
-#define TARN_PTYPE_L4_ICMP 0x0300u     /**< ICMP or ICMPv6 */
-#define TARN_PTYPE_L4_SCTP 0x0400u     /**< SCTP */
-#define TARN_PTYPE_L4_FRAG 0x0500u     /**< an IP fragment */
-#define TARN_PTYPE_L4_NONFRAG 0x0600u  /**< IP, none of the above, not a fragment */
-#define TARN_PTYPE_L4_MASK 0x0f00u     /**< L4 field */
+#define TARN_PTYPE_L2_MASK       0x000fu /**< L2 field */
+#define TARN_PTYPE_L3_IPV4       0x0010u /**< IPv4 without options */
+#define TARN_PTYPE_L3_IPV4_EXT   0x0020u /**< IPv4 with options */
+#define TARN_PTYPE_L3_IPV6       0x0030u /**< IPv6 without extension headers */
+#define TARN_PTYPE_L3_IPV6_EXT   0x0040u /**< IPv6 with extension headers */
+#define TARN_PTYPE_L3_MASK       0x00f0u /**< L3 field */
+#define TARN_PTYPE_L4_TCP        0x0100u /**< TCP */
+#define TARN_PTYPE_L4_UDP        0x0200u /**< UDP */
+#define TARN_PTYPE_L4_ICMP       0x0300u /**< ICMP or ICMPv6 */
+#define TARN_PTYPE_L4_SCTP       0x0400u /**< SCTP */
+#define TARN_PTYPE_L4_FRAG       0x0500u /**< an IP fragment */
+#define TARN_PTYPE_L4_NONFRAG    0x0600u /**< IP, none of the above, not a fragment */
+#define TARN_PTYPE_L4_MASK       0x0f00u /**< L4 field */
 /**@}*/
 
 /* ------------------------------------------------------------------------ */
@@ -264,8 +263,8 @@ struct tarn_mbuf {
 	uint16_t buf_len;
 	/** Hashes the receive path computed. */
 	union {
-		uint32_t rss;     /**< RSS hash when TARN_MBUF_F_RX_RSS_HASH */
-		uint32_t usr;     /**< free for the application otherwise */
+		uint32_t rss; /**< RSS hash when TARN_MBUF_F_RX_RSS_HASH */
+		uint32_t usr; /**< free for the application otherwise */
 	} hash;
 	/** Size of the private area after the descriptor (read-only). */
 	uint16_t priv_size;
@@ -288,13 +287,13 @@ struct tarn_mbuf {
 	union {
 		uint64_t tx_offload; /**< all of them at once */
 		__extension__ struct {
-			uint64_t l2_len : 7;        /**< L2 header length (inner for tunnels) */
-			uint64_t l3_len : 9;        /**< L3 header length */
-			uint64_t l4_len : 8;        /**< L4 header length */
-			uint64_t tso_segsz : 16;    /**< TCP segment size for TARN_MBUF_F_TX_TCP_SEG */
-			uint64_t outer_l3_len : 9;  /**< outer L3 header length */
-			uint64_t outer_l2_len : 7;  /**< outer L2 header length */
-			uint64_t tx_unused : 8;     /**< unused, 0 */
+			uint64_t l2_len : 7;     /**< L2 header length (inner for tunnels) */
+			uint64_t l3_len : 9;     /**< L3 header length */
+			uint64_t l4_len : 8;     /**< L4 header length */
+			uint64_t tso_segsz : 16; /**< TCP segment size for TARN_MBUF_F_TX_TCP_SEG */
+			uint64_t outer_l3_len : 9; /**< outer L3 header length */
+			uint64_t outer_l2_len : 7; /**< outer L2 header length */
+			uint64_t tx_unused : 8;    /**< unused, 0 */
 		};
 	};
 	/** Indirect mbuf: the direct mbuf whose buffer it uses (read-only); else NULL. */
@@ -307,18 +306,18 @@ struct tarn_mbuf {
 
 TARN__STATIC_ASSERT(sizeof(struct tarn_mbuf) == 2 * TARN_CACHE_LINE, "mbuf is 128 bytes");
 TARN__STATIC_ASSERT(offsetof(struct tarn_mbuf, data_off) == 8 &&
-			    offsetof(struct tarn_mbuf, refcnt) == 10 &&
-			    offsetof(struct tarn_mbuf, nb_segs) == 12 &&
-			    offsetof(struct tarn_mbuf, port) == 14,
-		    "data_off, refcnt, nb_segs, port form one 8-byte word (rearmed at once)");
+                        offsetof(struct tarn_mbuf, refcnt) == 10 &&
+                        offsetof(struct tarn_mbuf, nb_segs) == 12 &&
+                        offsetof(struct tarn_mbuf, port) == 14,
+                    "data_off, refcnt, nb_segs, port form one 8-byte word (rearmed at once)");
 TARN__STATIC_ASSERT(offsetof(struct tarn_mbuf, next) + sizeof(void *) <= TARN_CACHE_LINE &&
-			    offsetof(struct tarn_mbuf, pool) + sizeof(void *) <= TARN_CACHE_LINE &&
-			    offsetof(struct tarn_mbuf, mbuf_flags) < TARN_CACHE_LINE &&
-			    offsetof(struct tarn_mbuf, pkt_len) < TARN_CACHE_LINE &&
-			    offsetof(struct tarn_mbuf, hash) < TARN_CACHE_LINE,
-		    "what alloc, free and receive touch is on the first cache line");
+                        offsetof(struct tarn_mbuf, pool) + sizeof(void *) <= TARN_CACHE_LINE &&
+                        offsetof(struct tarn_mbuf, mbuf_flags) < TARN_CACHE_LINE &&
+                        offsetof(struct tarn_mbuf, pkt_len) < TARN_CACHE_LINE &&
+                        offsetof(struct tarn_mbuf, hash) < TARN_CACHE_LINE,
+                    "what alloc, free and receive touch is on the first cache line");
 TARN__STATIC_ASSERT(offsetof(struct tarn_mbuf, buf_iova) == TARN_CACHE_LINE,
-		    "the second cache line starts with buf_iova");
+                    "the second cache line starts with buf_iova");
 
 /** Mbuf private data of a pool (tarn_mempool_get_priv() of an mbuf pool). */
 struct tarn_pktmbuf_pool_private {
@@ -360,22 +359,28 @@ struct tarn_pktmbuf_pool_private {
  * Thread-safe. Blocking.
  */
 TARN_API struct tarn_mempool *tarn_pktmbuf_pool_create(const char *name, unsigned n,
-						       unsigned cache_size, uint16_t priv_size,
-						       uint16_t data_room_size, int socket);
+                                                       unsigned cache_size, uint16_t priv_size,
+                                                       uint16_t data_room_size, int socket);
 
 /**
  * tarn_pktmbuf_pool_create() with a named store (see struct tarn_mempool_ops:
  * "ring_mp_mc", "ring_sp_sc", "stack", ...) and mempool creation flags.
+ * @param name           as tarn_pktmbuf_pool_create().
+ * @param n              as tarn_pktmbuf_pool_create().
+ * @param cache_size     as tarn_pktmbuf_pool_create().
+ * @param priv_size      as tarn_pktmbuf_pool_create().
+ * @param data_room_size as tarn_pktmbuf_pool_create().
+ * @param socket         as tarn_pktmbuf_pool_create().
  * @param ops_name store ops, or NULL for the default.
  * @param flags    TARN_MEMPOOL_F_* (TARN_MEMPOOL_F_DEBUG: mempool debug mode).
  * @return as tarn_pktmbuf_pool_create(); also ENOENT (no such ops), EINVAL
  *   (unknown flags).
  */
 TARN_API struct tarn_mempool *tarn_pktmbuf_pool_create_by_ops(const char *name, unsigned n,
-							      unsigned cache_size,
-							      uint16_t priv_size,
-							      uint16_t data_room_size, int socket,
-							      const char *ops_name, unsigned flags);
+                                                              unsigned cache_size,
+                                                              uint16_t priv_size,
+                                                              uint16_t data_room_size, int socket,
+                                                              const char *ops_name, unsigned flags);
 
 /**
  * @return non-zero if `mp` is a pool made by tarn_pktmbuf_pool_create() (its
@@ -404,11 +409,10 @@ TARN_API void tarn__pktmbuf_free_slow(struct tarn_mbuf *m);
 /** Internal: free_bulk from the first mbuf the inline path could not handle. */
 TARN_API void tarn__pktmbuf_free_bulk_slow(struct tarn_mbuf **mbufs, unsigned n);
 /** Internal: log a failed TARN_MBUF_DEBUG check; returns -EINVAL. */
-TARN_API int tarn__mbuf_debug_fail(const struct tarn_mbuf *m, const char *func,
-				   const char *reason);
+TARN_API int tarn__mbuf_debug_fail(const struct tarn_mbuf *m, const char *func, const char *reason);
 /** Internal: tarn_pktmbuf_read() when the bytes span segments. */
-TARN_API const void *tarn__pktmbuf_read_slow(const struct tarn_mbuf *m, uint32_t off,
-					     uint32_t len, void *buf);
+TARN_API const void *tarn__pktmbuf_read_slow(const struct tarn_mbuf *m, uint32_t off, uint32_t len,
+                                             void *buf);
 
 /**
  * Sanity-check an mbuf (and, for a packet head, its whole chain).
@@ -525,8 +529,8 @@ static inline int tarn_pktmbuf_is_contiguous(const struct tarn_mbuf *m)
  *   `buf` holding a copy; NULL if `m` is NULL, `off + len` exceeds pkt_len,
  *   or a copy is needed and `buf` is NULL.
  */
-static inline const void *tarn_pktmbuf_read(const struct tarn_mbuf *m, uint32_t off,
-					    uint32_t len, void *buf)
+static inline const void *tarn_pktmbuf_read(const struct tarn_mbuf *m, uint32_t off, uint32_t len,
+                                            void *buf)
 {
 	if (tarn_likely(m != NULL && (uint64_t)off + len <= m->data_len))
 		return tarn_pktmbuf_mtod_offset(m, const char *, off);
@@ -599,29 +603,21 @@ static inline uint16_t tarn_mbuf_refcnt_update(struct tarn_mbuf *m, int16_t delt
 /**@{*/
 
 /*
- * Internal: the rearm word of a fresh mbuf (headroom, refcnt 1, one segment,
- * no port), composed so that it is one 8-byte store.
- */
-static inline __attribute__((always_inline)) uint64_t tarn__pktmbuf_rearm(uint16_t buf_len)
-{
-	const uint16_t w[4] = {
-		buf_len < TARN_PKTMBUF_HEADROOM ? buf_len : (uint16_t)TARN_PKTMBUF_HEADROOM, 1, 1,
-		TARN_MBUF_PORT_INVALID
-	};
-	uint64_t v;
-
-	__builtin_memcpy(&v, w, sizeof(v));
-	return v;
-}
-
-/*
- * Internal: what alloc resets, all on the first cache line. refcnt, nb_segs
- * and next are already 1, 1 and NULL in a free mbuf (the free path keeps them
- * so), but share words that are written anyway.
+ * Internal: what alloc resets, all on the first cache line.
+ *
+ * refcnt is not written: a free mbuf has refcnt 1 (the free paths restore
+ * it). Writing it here, e.g. as part of one 8-byte store of the rearm word,
+ * makes the 2-byte refcnt load of a following free depend on forwarding from
+ * a wider store, which measured 20-25% slower on an alloc+free loop (see
+ * docs/mbuf.md). The constant stores below are merged by the compiler.
  */
 static inline __attribute__((always_inline)) void tarn__pktmbuf_reset_line0(struct tarn_mbuf *m)
 {
-	m->rearm_data = tarn__pktmbuf_rearm(m->buf_len);
+	const uint16_t bl = m->buf_len;
+
+	m->data_off = bl < TARN_PKTMBUF_HEADROOM ? bl : (uint16_t)TARN_PKTMBUF_HEADROOM;
+	m->nb_segs = 1;
+	m->port = TARN_MBUF_PORT_INVALID;
 	m->ol_flags = 0;
 	m->packet_type = 0;
 	m->pkt_len = 0;
@@ -646,17 +642,7 @@ static inline void tarn_pktmbuf_reset(struct tarn_mbuf *m)
 {
 	if (tarn_unlikely(m == NULL))
 		return;
-	m->data_off = m->buf_len < TARN_PKTMBUF_HEADROOM ? m->buf_len
-							 : (uint16_t)TARN_PKTMBUF_HEADROOM;
-	m->nb_segs = 1;
-	m->port = TARN_MBUF_PORT_INVALID;
-	m->ol_flags = 0;
-	m->packet_type = 0;
-	m->pkt_len = 0;
-	m->data_len = 0;
-	m->vlan_tci = 0;
-	m->vlan_tci_outer = 0;
-	m->next = NULL;
+	tarn__pktmbuf_reset_line0(m);
 	m->tx_offload = 0;
 }
 
@@ -694,7 +680,7 @@ static inline struct tarn_mbuf *tarn_pktmbuf_alloc(struct tarn_mempool *mp)
  * Thread-safe; wait-free on a cache hit.
  */
 static inline int tarn_pktmbuf_alloc_bulk(struct tarn_mempool *mp, struct tarn_mbuf **mbufs,
-					  unsigned n)
+                                          unsigned n)
 {
 	const int rc = tarn_mempool_get_bulk(mp, (void **)mbufs, n);
 
@@ -720,7 +706,9 @@ static inline __attribute__((always_inline)) int tarn__pktmbuf_simple(const stru
  * loses one reference; an indirect segment drops its reference on the
  * direct mbuf, which is freed if it was the last).
  * @param m packet head (any segment: the chain from it is freed); NULL does
- *          nothing. Trusted to be a live mbuf (checked in mbuf debug mode).
+ *          nothing. Trusted to be a live mbuf. In mbuf debug mode
+ *          (TARN_DEBUG=mbuf) it is checked as a packet head, so a sub-chain
+ *          handed to free must have its nb_segs and pkt_len set to match.
  * Thread-safe with other owners of shared segments; wait-free for a simple
  * mbuf when the cache has room.
  */
@@ -728,9 +716,12 @@ static inline void tarn_pktmbuf_free(struct tarn_mbuf *m)
 {
 	if (m == NULL)
 		return;
-	TARN__MBUF_DEBUG_CHECK(m, 0, return);
+	TARN__MBUF_DEBUG_CHECK(m, 0, return );
+	/* the pool first: the put's cache lookup hangs on it (measured) */
+	struct tarn_mempool *mp = m->pool;
+
 	if (tarn_likely(tarn__pktmbuf_simple(m))) {
-		tarn_mempool_put(m->pool, m);
+		tarn_mempool_put(mp, m);
 		return;
 	}
 	tarn__pktmbuf_free_slow(m);
@@ -936,7 +927,7 @@ TARN_API struct tarn_mbuf *tarn_pktmbuf_clone(struct tarn_mbuf *md, struct tarn_
  *   TARN_MBUF_MAX_SEGS segments needed).
  */
 TARN_API struct tarn_mbuf *tarn_pktmbuf_copy(const struct tarn_mbuf *m, struct tarn_mempool *pool,
-					     uint32_t off, uint32_t len);
+                                             uint32_t off, uint32_t len);
 
 /**
  * Make a packet one segment: copy the data of the other segments into the

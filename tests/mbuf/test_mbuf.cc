@@ -65,38 +65,38 @@ TEST(MbufPool, CreateErrors)
 	EXPECT_EQ(tarn_errno, EINVAL);
 	EXPECT_TRUE(MbufLog::contains("priv_size 7"));
 	EXPECT_EQ(tarn_pktmbuf_pool_create("mb_err", 16, TARN_MEMPOOL_CACHE_MAX + 1, 0, 2176,
-					   TARN_SOCKET_ANY),
-		  nullptr);
+	                                   TARN_SOCKET_ANY),
+	          nullptr);
 	EXPECT_EQ(tarn_errno, EINVAL);
 	EXPECT_EQ(tarn_pktmbuf_pool_create("mb_err", 16, 32, 0, 2176, TARN_SOCKET_ANY), nullptr)
-		<< "cache larger than n";
+	    << "cache larger than n";
 	EXPECT_EQ(tarn_errno, EINVAL);
 	EXPECT_EQ(tarn_pktmbuf_pool_create("mb_err", 16, 0, 0, 2176, 77), nullptr);
 	EXPECT_EQ(tarn_errno, EINVAL);
 	EXPECT_EQ(tarn_pktmbuf_pool_create("a_name_that_is_much_too_long_for_tarn", 16, 0, 0, 2176,
-					   TARN_SOCKET_ANY),
-		  nullptr);
+	                                   TARN_SOCKET_ANY),
+	          nullptr);
 	EXPECT_EQ(tarn_errno, ENAMETOOLONG);
 	EXPECT_EQ(tarn_pktmbuf_pool_create_by_ops("mb_err", 16, 0, 0, 2176, TARN_SOCKET_ANY,
-						  "no_such_ops", 0),
-		  nullptr);
+	                                          "no_such_ops", 0),
+	          nullptr);
 	EXPECT_EQ(tarn_errno, ENOENT);
 	EXPECT_EQ(tarn_pktmbuf_pool_create_by_ops("mb_err", 16, 0, 0, 2176, TARN_SOCKET_ANY,
-						  nullptr, 0x8000),
-		  nullptr);
+	                                          nullptr, 0x8000),
+	          nullptr);
 	EXPECT_EQ(tarn_errno, EINVAL);
 	{
 		Pool p("mb_dup", 16);
 		EXPECT_EQ(tarn_pktmbuf_pool_create("mb_dup", 16, 0, 0, 2176, TARN_SOCKET_ANY),
-			  nullptr);
+		          nullptr);
 		EXPECT_EQ(tarn_errno, EEXIST);
 	}
 	// Accessors reject what is not an mbuf pool.
 	EXPECT_EQ(tarn_pktmbuf_data_room_size(nullptr), -EINVAL);
 	EXPECT_EQ(tarn_pktmbuf_priv_size(nullptr), -EINVAL);
 	EXPECT_FALSE(tarn_pktmbuf_pool_is_mbuf_pool(nullptr));
-	struct tarn_mempool *plain = tarn_mempool_create("mb_plain", 16, 64, 0, 64, nullptr,
-							 nullptr, TARN_SOCKET_ANY, 0);
+	struct tarn_mempool *plain =
+	    tarn_mempool_create("mb_plain", 16, 64, 0, 64, nullptr, nullptr, TARN_SOCKET_ANY, 0);
 	ASSERT_NE(plain, nullptr);
 	EXPECT_FALSE(tarn_pktmbuf_pool_is_mbuf_pool(plain));
 	EXPECT_EQ(tarn_pktmbuf_data_room_size(plain), -EINVAL);
@@ -125,8 +125,9 @@ TEST(MbufPool, ObjectsAreInitialisedOnce)
 		EXPECT_EQ(m->refcnt, 1);
 		EXPECT_TRUE(TARN_MBUF_DIRECT(m));
 		const tarn_iova_t iova = tarn_mempool_virt2iova(m);
-		if (iova != TARN_BAD_IOVA)
+		if (iova != TARN_BAD_IOVA) {
 			EXPECT_EQ(m->buf_iova, iova + sizeof(*m) + 64);
+		}
 		EXPECT_EQ(tarn_pktmbuf_iova(m), m->buf_iova + m->data_off);
 		EXPECT_EQ(tarn_pktmbuf_iova_offset(m, 10), m->buf_iova + m->data_off + 10);
 		// the private area and the buffer are writable, end to end
@@ -144,7 +145,7 @@ TEST(MbufPool, ObjectsAreInitialisedOnce)
 
 TEST(MbufAlloc, FreshMbufFields)
 {
-	Pool p("mb_fresh", 8);
+	Pool p("mb_fresh", 8, 4);
 	struct tarn_mbuf *m = tarn_pktmbuf_alloc(p);
 	ASSERT_NE(m, nullptr);
 	EXPECT_EQ(m->data_off, TARN_PKTMBUF_HEADROOM);
@@ -162,7 +163,7 @@ TEST(MbufAlloc, FreshMbufFields)
 	EXPECT_EQ(tarn_pktmbuf_tailroom(m), TARN_MBUF_DEFAULT_DATAROOM);
 	EXPECT_EQ(tarn_pktmbuf_mtod(m, char *), (char *)m->buf_addr + TARN_PKTMBUF_HEADROOM);
 	EXPECT_EQ(tarn_pktmbuf_mtod_offset(m, char *, 14),
-		  (char *)m->buf_addr + TARN_PKTMBUF_HEADROOM + 14);
+	          (char *)m->buf_addr + TARN_PKTMBUF_HEADROOM + 14);
 	EXPECT_TRUE(tarn_pktmbuf_is_contiguous(m));
 	expect_sane(m);
 
@@ -257,7 +258,7 @@ INSTANTIATE_TEST_SUITE_P(Cache, MbufAllocCache, ::testing::Values(0u, 16u, 64u))
 TEST(MbufAlloc, InvalidArguments)
 {
 	Pool p("mb_inval", 8);
-	struct tarn_mbuf *ms[4];
+	struct tarn_mbuf *ms[16];
 	tarn_errno = 0;
 	EXPECT_EQ(tarn_pktmbuf_alloc(nullptr), nullptr);
 	EXPECT_EQ(tarn_errno, EINVAL);
@@ -607,7 +608,7 @@ TEST(MbufClone, AnyFreeOrder)
 	Pool p("mb_clord", 8);
 	Pool cp("mb_clordc", 8, 0, 0, 0);
 	const int orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
-				   { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+		                   { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
 	for (auto &o : orders) {
 		struct tarn_mbuf *ms[3];
 		ms[0] = mbuf_with(p, 32);
@@ -773,7 +774,7 @@ TEST_F(MbufCopy, WholeAndParts)
 	check(0, TARN_MBUF_COPY_ALL, 350);
 	check(0, 350, 350);
 	check(0, 1000, 350);
-	check(99, 2, 2);     // across the first boundary
+	check(99, 2, 2);      // across the first boundary
 	check(120, 100, 100); // across the empty segment
 	check(150, 200, 200);
 	check(349, 10, 1);
@@ -947,8 +948,9 @@ TEST(MbufFreeBulk, ManyAcrossBatches)
 	std::vector<struct tarn_mbuf *> v;
 	for (int i = 0; i < 100; i++) {
 		struct tarn_mbuf *m = mbuf_with(pa, 1);
-		if (i % 7 == 0)
+		if (i % 7 == 0) {
 			ASSERT_EQ(tarn_pktmbuf_chain(m, mbuf_with(pb, 1)), 0);
+		}
 		v.push_back(m);
 	}
 	for (int i = 0; i < 300; i++)
@@ -1001,7 +1003,7 @@ TEST(MbufCheck, CatchesEachCorruption)
 		EXPECT_EQ(tarn_mbuf_check(x, hdr, &why), -EINVAL) << what;
 		ASSERT_NE(why, nullptr) << what;
 		EXPECT_NE(std::string(why).find(what), std::string::npos)
-			<< "expected \"" << what << "\", got \"" << why << "\"";
+		    << "expected \"" << what << "\", got \"" << why << "\"";
 	};
 	struct tarn_mempool *pool = m->pool;
 	m->pool = nullptr;
@@ -1103,9 +1105,10 @@ TEST(MbufNames, FlagsAndPacketTypes)
 	EXPECT_EQ(tarn_mbuf_flag_name(1ULL << 63), nullptr);
 	// every defined flag has a name, and TARN_MBUF_F_ALL is exactly them
 	uint64_t named = 0;
-	for (int b = 0; b < 64; b++)
+	for (int b = 0; b < 64; b++) {
 		if (tarn_mbuf_flag_name(1ULL << b) != nullptr)
 			named |= 1ULL << b;
+	}
 	EXPECT_EQ(named, TARN_MBUF_F_ALL);
 	EXPECT_EQ(named & TARN_MBUF_F_RX_MASK & TARN_MBUF_F_TX_MASK, 0u);
 
@@ -1113,23 +1116,24 @@ TEST(MbufNames, FlagsAndPacketTypes)
 	EXPECT_EQ(tarn_mbuf_flags_str(0, buf, sizeof(buf)), 0);
 	EXPECT_STREQ(buf, "");
 	EXPECT_GT(tarn_mbuf_flags_str(TARN_MBUF_F_TX_VLAN | TARN_MBUF_F_RX_VLAN, buf, sizeof(buf)),
-		  0);
+	          0);
 	EXPECT_STREQ(buf, "RX_VLAN TX_VLAN");
 	EXPECT_EQ(tarn_mbuf_flags_str(TARN_MBUF_F_ALL, buf, sizeof(buf)), -ENOSPC);
 	EXPECT_LT(strlen(buf), sizeof(buf));
 	EXPECT_EQ(tarn_mbuf_flags_str(0, nullptr, 4), -EINVAL);
 	EXPECT_EQ(tarn_mbuf_flags_str(0, buf, 0), -EINVAL);
 
-	EXPECT_GT(tarn_ptype_str(TARN_PTYPE_L2_ETHER_VLAN | TARN_PTYPE_L3_IPV6 |
-					 TARN_PTYPE_L4_UDP,
-				 buf, sizeof(buf)),
-		  0);
+	EXPECT_GT(tarn_ptype_str(TARN_PTYPE_L2_ETHER_VLAN | TARN_PTYPE_L3_IPV6 | TARN_PTYPE_L4_UDP,
+	                         buf, sizeof(buf)),
+	          0);
 	EXPECT_STREQ(buf, "L2_ETHER_VLAN L3_IPV6 L4_UDP");
 	tarn_ptype_str(TARN_PTYPE_UNKNOWN, buf, sizeof(buf));
 	EXPECT_STREQ(buf, "UNKNOWN");
 	tarn_ptype_str(0xf0000 | 0xe, buf, sizeof(buf));
 	EXPECT_STREQ(buf, "L2_0xe 0xf0000");
 	EXPECT_EQ(tarn_ptype_str(TARN_PTYPE_L2_ETHER, buf, 4), -ENOSPC);
+	EXPECT_EQ(tarn_ptype_str(TARN_PTYPE_L2_ETHER, nullptr, 4), -EINVAL);
+	EXPECT_EQ(tarn_ptype_str(TARN_PTYPE_L2_ETHER, buf, 0), -EINVAL);
 }
 
 } // namespace

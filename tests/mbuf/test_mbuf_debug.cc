@@ -106,7 +106,7 @@ TEST(MbufDebug, InlineCallsCheckTheirMbuf)
 	EXPECT_EQ(tarn_mbuf_debug_errors(), errs + 4);
 	EXPECT_EQ(m->data_len, 100) << "nothing changed";
 	// refcnt out of range is refused
-	EXPECT_EQ(tarn_mbuf_refcnt_update(m, -1), 1);
+	EXPECT_EQ(tarn_mbuf_refcnt_update(m, -2), 1);
 	EXPECT_EQ(tarn_mbuf_debug_errors(), errs + 5);
 	// a free of a bad segment is refused (the packet is leaked, not corrupted)
 	tarn_mbuf_refcnt_set(m, 0);
