@@ -45,19 +45,18 @@
 
 #include "bench.h"
 
-#if defined(__has_include)
-#if __has_include(<rte_ring.h>)
+/* meson defines TARN_BENCH_HAVE_DPDK when libdpdk was found */
+#ifdef TARN_BENCH_HAVE_DPDK
 #define BENCH_RING_DPDK 1
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
 #endif
-#endif
 
-#define RING_COUNT 4096u
-#define MAX_BULK 32u
+#define RING_COUNT  4096u
+#define MAX_BULK    32u
 #define MAX_THREADS 4u
-#define SLICES 3
+#define SLICES      3
 
 enum ring_mode { MODE_SPSC, MODE_MPMC, MODE_RTS };
 static const char *const mode_names[] = { "spsc", "mpmc", "rts" };
@@ -123,7 +122,7 @@ static void wait_start(struct run *run)
 				moved += n;                                                        \
 			}                                                                          \
 			break;                                                                     \
-		case 1: /* producer: moved counted by the consumer */                             \
+		case 1: /* producer: moved counted by the consumer */                              \
 			while (!stopped(run))                                                      \
 				ENQ(r, objs, n);                                                   \
 			break;                                                                     \
@@ -170,10 +169,10 @@ static void *ring_make(enum ring_impl impl, enum ring_mode mode)
 			TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_MC_RTS_DEQ,
 		};
 		struct tarn_ring *r =
-			tarn_ring_create("bench-ring", RING_COUNT, TARN_SOCKET_ANY, flags[mode]);
+		    tarn_ring_create("bench-ring", RING_COUNT, TARN_SOCKET_ANY, flags[mode]);
 		if (r == NULL)
 			fprintf(stderr, "ring bench: tarn_ring_create: %s\n",
-				tarn_strerror(tarn_errno));
+			        tarn_strerror(tarn_errno));
 		return r;
 	}
 #ifdef BENCH_RING_DPDK
@@ -225,7 +224,7 @@ static void sleep_s(double s)
  * `shape`: 0 single thread, 1 producer + consumer, 2 threads > cores.
  */
 static double run_slice(const struct bench_ctx *ctx, enum ring_impl impl, enum ring_mode mode,
-			unsigned bulk, int shape, double secs)
+                        unsigned bulk, int shape, double secs)
 {
 	struct run run;
 	struct worker w[MAX_THREADS];
@@ -292,7 +291,7 @@ static double run_slice(const struct bench_ctx *ctx, enum ring_impl impl, enum r
 }
 
 static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsigned bulk,
-			  int shape)
+                          int shape)
 {
 	struct bench_row row;
 	const unsigned ncores = ctx->n_lcores;
@@ -301,18 +300,18 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 	row.family = "ring";
 	if (shape == 2) {
 		snprintf(row.label, sizeof(row.label), "%s bulk %u, %u threads on %u cores",
-			 mode_names[mode], bulk, MAX_THREADS, ncores);
+		         mode_names[mode], bulk, MAX_THREADS, ncores);
 		snprintf(row.params, sizeof(row.params),
-			 "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u, \"threads\": %u",
-			 mode_names[mode], bulk, ncores, MAX_THREADS);
+		         "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u, \"threads\": %u",
+		         mode_names[mode], bulk, ncores, MAX_THREADS);
 	} else {
 		const unsigned lc = shape == 0 ? 1 : 2;
 
 		snprintf(row.label, sizeof(row.label), "%s bulk %u, %u lcore%s", mode_names[mode],
-			 bulk, lc, lc > 1 ? "s" : "");
+		         bulk, lc, lc > 1 ? "s" : "");
 		snprintf(row.params, sizeof(row.params),
-			 "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u", mode_names[mode], bulk,
-			 lc);
+		         "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u", mode_names[mode], bulk,
+		         lc);
 	}
 	if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
 		return 0;
@@ -362,7 +361,7 @@ int bench_ring(const struct bench_ctx *ctx)
 	int rc;
 
 	bench_table_header(ctx, "ring",
-			   "elements moved per second (enqueue + dequeue = 1), ring of 4096");
+	                   "elements moved per second (enqueue + dequeue = 1), ring of 4096");
 	for (int shape = 0; shape <= 1; shape++) {
 		if (shape == 1 && ctx->n_lcores < 2)
 			continue;

@@ -18,15 +18,15 @@
  * slot array starting right after them (so aligned for any element). */
 _Static_assert(sizeof(struct tarn_ring) == 3 * TARN_RING_PART_SIZE, "ring header size");
 _Static_assert(offsetof(struct tarn_ring, pad_conf) <= TARN_CACHE_LINE,
-	       "configuration fits one cache line");
+               "configuration fits one cache line");
 _Static_assert(offsetof(struct tarn_ring, prod) % TARN_RING_PART_SIZE == 0,
-	       "producer part starts a line pair");
+               "producer part starts a line pair");
 _Static_assert(offsetof(struct tarn_ring, cons) % TARN_RING_PART_SIZE == 0,
-	       "consumer part starts a line pair");
+               "consumer part starts a line pair");
 _Static_assert(sizeof(struct tarn_ring_headtail) <= TARN_CACHE_LINE, "side state fits a line");
 _Static_assert(offsetof(struct tarn_ring_headtail, head) % 8 == 0 &&
-		       offsetof(struct tarn_ring_headtail, tail) % 8 == 0,
-	       "64-bit atomics on head and tail need 8-byte alignment");
+                   offsetof(struct tarn_ring_headtail, tail) % 8 == 0,
+               "64-bit atomics on head and tail need 8-byte alignment");
 _Static_assert(sizeof(void *) == 8, "pointer rings use 8-byte slots");
 
 /* Default RTS head-tail distance: capacity / TARN__RING_HTD_DIV. */
@@ -51,7 +51,7 @@ static int ring_geometry(unsigned count, unsigned flags, uint32_t *size, uint32_
 	if (flags & TARN_RING_F_EXACT_SZ) {
 		if (count == 0 || count >= TARN_RING_SIZE_MAX) {
 			TARN__ERR(RING_LOG, "exact-size count %u out of range 1..%u", count,
-				  TARN_RING_SIZE_MAX - 1);
+			          TARN_RING_SIZE_MAX - 1);
 			return -EINVAL;
 		}
 		/* smallest power of two > count: one slot stays free */
@@ -64,9 +64,9 @@ static int ring_geometry(unsigned count, unsigned flags, uint32_t *size, uint32_
 	}
 	if (count < 2 || count > TARN_RING_SIZE_MAX || (count & (count - 1)) != 0) {
 		TARN__ERR(RING_LOG,
-			  "count %u must be a power of two from 2 to %u "
-			  "(or use TARN_RING_F_EXACT_SZ)",
-			  count, TARN_RING_SIZE_MAX);
+		          "count %u must be a power of two from 2 to %u "
+		          "(or use TARN_RING_F_EXACT_SZ)",
+		          count, TARN_RING_SIZE_MAX);
 		return -EINVAL;
 	}
 	*size = count;
@@ -81,11 +81,13 @@ static int ring_flags_check(unsigned flags)
 		return -EINVAL;
 	}
 	if ((flags & TARN_RING_F_SP_ENQ) && (flags & TARN_RING_F_MP_RTS_ENQ)) {
-		TARN__ERR(RING_LOG, "TARN_RING_F_SP_ENQ and TARN_RING_F_MP_RTS_ENQ exclude each other");
+		TARN__ERR(RING_LOG,
+		          "TARN_RING_F_SP_ENQ and TARN_RING_F_MP_RTS_ENQ exclude each other");
 		return -EINVAL;
 	}
 	if ((flags & TARN_RING_F_SC_DEQ) && (flags & TARN_RING_F_MC_RTS_DEQ)) {
-		TARN__ERR(RING_LOG, "TARN_RING_F_SC_DEQ and TARN_RING_F_MC_RTS_DEQ exclude each other");
+		TARN__ERR(RING_LOG,
+		          "TARN_RING_F_SC_DEQ and TARN_RING_F_MC_RTS_DEQ exclude each other");
 		return -EINVAL;
 	}
 	return 0;
@@ -106,12 +108,13 @@ static void ring_headtail_init(struct tarn_ring_headtail *ht, uint32_t sync, uin
 	 * published through the list mutex) or is quiescent (reset) */
 	__atomic_store_n(&ht->head.raw, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ht->tail.raw, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ht->opp_tail, 0, __ATOMIC_RELAXED);
 	ht->sync = sync;
 	ht->htd_max = htd_max;
 }
 
 struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsigned count,
-					int socket, unsigned flags)
+                                        int socket, unsigned flags)
 {
 	uint32_t size, capacity;
 	int rc, sock;
@@ -123,7 +126,7 @@ struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsign
 	}
 	if (esize == 0 || esize % 4 != 0) {
 		TARN__ERR(RING_LOG, "%s: element size %u is not a positive multiple of 4", name,
-			  esize);
+		          esize);
 		return tarn__err_null(EINVAL);
 	}
 	rc = ring_flags_check(flags);
@@ -145,7 +148,7 @@ struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsign
 	const uint64_t slot_bytes = (uint64_t)size * esize;
 	if (slot_bytes > SIZE_MAX - sizeof(struct tarn_ring)) {
 		TARN__ERR(RING_LOG, "%s: %u slots of %u bytes do not fit memory", name, size,
-			  esize);
+		          esize);
 		return tarn__err_null(ENOMEM);
 	}
 	const size_t bytes = sizeof(struct tarn_ring) + (size_t)slot_bytes;
@@ -161,7 +164,7 @@ struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsign
 		rc = tarn_errno ? tarn_errno : ENOMEM;
 		pthread_mutex_unlock(&ring_list_lock);
 		TARN__ERR(RING_LOG, "%s: cannot allocate %zu bytes on socket %d: %s", name, bytes,
-			  sock, tarn_strerror(rc));
+		          sock, tarn_strerror(rc));
 		return tarn__err_null(rc);
 	}
 	memset(r, 0, sizeof(*r));
@@ -172,10 +175,12 @@ struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsign
 	r->capacity = capacity;
 	r->esize = esize;
 	r->socket = sock;
-	ring_headtail_init(&r->prod, ring_sync_of(flags, TARN_RING_F_SP_ENQ, TARN_RING_F_MP_RTS_ENQ),
-			   capacity / RING_HTD_DIV);
-	ring_headtail_init(&r->cons, ring_sync_of(flags, TARN_RING_F_SC_DEQ, TARN_RING_F_MC_RTS_DEQ),
-			   capacity / RING_HTD_DIV);
+	ring_headtail_init(&r->prod,
+	                   ring_sync_of(flags, TARN_RING_F_SP_ENQ, TARN_RING_F_MP_RTS_ENQ),
+	                   capacity / RING_HTD_DIV);
+	ring_headtail_init(&r->cons,
+	                   ring_sync_of(flags, TARN_RING_F_SC_DEQ, TARN_RING_F_MC_RTS_DEQ),
+	                   capacity / RING_HTD_DIV);
 	/* append: walks and dumps go in creation order */
 	struct tarn_ring **link = &ring_list;
 	while (*link != NULL)
@@ -183,8 +188,9 @@ struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsign
 	r->next = NULL;
 	*link = r;
 	pthread_mutex_unlock(&ring_list_lock);
-	TARN__DEBUG(RING_LOG, "%s: created, %u slots of %u bytes, capacity %u, socket %d, flags 0x%x",
-		    name, size, esize, capacity, sock, flags);
+	TARN__DEBUG(RING_LOG,
+	            "%s: created, %u slots of %u bytes, capacity %u, socket %d, flags 0x%x", name,
+	            size, esize, capacity, sock, flags);
 	return r;
 }
 
@@ -280,7 +286,7 @@ int tarn_ring_check(const struct tarn_ring *r)
 	const char *nm = r->name;
 	if (r->size < 2 || r->size > TARN_RING_SIZE_MAX || (r->size & (r->size - 1)) != 0)
 		RING_BAD(r, "size %u is not a power of two in 2..%u", nm, r->size,
-			 TARN_RING_SIZE_MAX);
+		         TARN_RING_SIZE_MAX);
 	if (r->mask != r->size - 1)
 		RING_BAD(r, "mask 0x%x does not match size %u", nm, r->mask, r->size);
 	if (r->capacity == 0 || r->capacity >= r->size)
@@ -293,13 +299,13 @@ int tarn_ring_check(const struct tarn_ring *r)
 		RING_BAD(r, "unknown flags 0x%x", nm, r->flags);
 	if (r->prod.sync != ring_sync_of(r->flags, TARN_RING_F_SP_ENQ, TARN_RING_F_MP_RTS_ENQ))
 		RING_BAD(r, "producer mode %u does not match flags 0x%x", nm, r->prod.sync,
-			 r->flags);
+		         r->flags);
 	if (r->cons.sync != ring_sync_of(r->flags, TARN_RING_F_SC_DEQ, TARN_RING_F_MC_RTS_DEQ))
 		RING_BAD(r, "consumer mode %u does not match flags 0x%x", nm, r->cons.sync,
-			 r->flags);
+		         r->flags);
 	if (r->prod.htd_max > r->capacity || r->cons.htd_max > r->capacity)
-		RING_BAD(r, "htd_max %u/%u above capacity %u", nm, r->prod.htd_max,
-			 r->cons.htd_max, r->capacity);
+		RING_BAD(r, "htd_max %u/%u above capacity %u", nm, r->prod.htd_max, r->cons.htd_max,
+		         r->capacity);
 
 	const struct ring_side c = ring_side_read(&r->cons);
 	const struct ring_side p = ring_side_read(&r->prod);
@@ -307,32 +313,40 @@ int tarn_ring_check(const struct tarn_ring *r)
 
 	if (p.head.v.pos - p.tail.v.pos > cap)
 		RING_BAD(r, "producer tail %u is not within capacity %u behind head %u", nm,
-			 p.tail.v.pos, cap, p.head.v.pos);
+		         p.tail.v.pos, cap, p.head.v.pos);
 	if (c.head.v.pos - c.tail.v.pos > cap)
 		RING_BAD(r, "consumer tail %u is not within capacity %u behind head %u", nm,
-			 c.tail.v.pos, cap, c.head.v.pos);
+		         c.tail.v.pos, cap, c.head.v.pos);
 	if (p.tail.v.pos - c.tail.v.pos > cap)
 		RING_BAD(r, "count %u (producer tail %u - consumer tail %u) above capacity %u", nm,
-			 p.tail.v.pos - c.tail.v.pos, p.tail.v.pos, c.tail.v.pos, cap);
+		         p.tail.v.pos - c.tail.v.pos, p.tail.v.pos, c.tail.v.pos, cap);
 	if (p.head.v.pos - c.tail.v.pos > cap)
 		RING_BAD(r, "producer head %u more than capacity %u ahead of consumer tail %u", nm,
-			 p.head.v.pos, cap, c.tail.v.pos);
+		         p.head.v.pos, cap, c.tail.v.pos);
 	if (p.tail.v.pos - c.head.v.pos > cap)
 		RING_BAD(r, "consumer head %u is past producer tail %u", nm, c.head.v.pos,
-			 p.tail.v.pos);
+		         p.tail.v.pos);
+	/* each side's cached copy of the other side's tail is a value that
+	 * tail had: never ahead of it */
+	if ((int32_t)(c.tail.v.pos - __atomic_load_n(&r->prod.opp_tail, __ATOMIC_RELAXED)) < 0)
+		RING_BAD(r, "producer's copy of the consumer tail %u is ahead of it (%u)", nm,
+		         r->prod.opp_tail, c.tail.v.pos);
+	if ((int32_t)(p.tail.v.pos - __atomic_load_n(&r->cons.opp_tail, __ATOMIC_RELAXED)) < 0)
+		RING_BAD(r, "consumer's copy of the producer tail %u is ahead of it (%u)", nm,
+		         r->cons.opp_tail, p.tail.v.pos);
 	/* quiescent: nothing reserved and unpublished */
 	if (p.head.v.pos != p.tail.v.pos)
 		RING_BAD(r, "producer head %u != tail %u (operation in flight or lost)", nm,
-			 p.head.v.pos, p.tail.v.pos);
+		         p.head.v.pos, p.tail.v.pos);
 	if (c.head.v.pos != c.tail.v.pos)
 		RING_BAD(r, "consumer head %u != tail %u (operation in flight or lost)", nm,
-			 c.head.v.pos, c.tail.v.pos);
+		         c.head.v.pos, c.tail.v.pos);
 	if (r->prod.sync == TARN_RING_SYNC_RTS && p.head.v.cnt != p.tail.v.cnt)
 		RING_BAD(r, "producer RTS counts differ: head %u, tail %u", nm, p.head.v.cnt,
-			 p.tail.v.cnt);
+		         p.tail.v.cnt);
 	if (r->cons.sync == TARN_RING_SYNC_RTS && c.head.v.cnt != c.tail.v.cnt)
 		RING_BAD(r, "consumer RTS counts differ: head %u, tail %u", nm, c.head.v.cnt,
-			 c.tail.v.cnt);
+		         c.tail.v.cnt);
 	return 0;
 }
 
@@ -355,10 +369,10 @@ static void ring_dump_side(FILE *f, const char *what, const struct tarn_ring_hea
 	const struct ring_side s = ring_side_read(ht);
 
 	fprintf(f, "  %s: %s, head %" PRIu32 ", tail %" PRIu32, what, ring_sync_name(ht->sync),
-		s.head.v.pos, s.tail.v.pos);
+	        s.head.v.pos, s.tail.v.pos);
 	if (ht->sync == TARN_RING_SYNC_RTS)
 		fprintf(f, ", started %" PRIu32 ", finished %" PRIu32 ", htd_max %" PRIu32,
-			s.head.v.cnt, s.tail.v.cnt, ht->htd_max);
+		        s.head.v.cnt, s.tail.v.cnt, ht->htd_max);
 	fputc('\n', f);
 }
 
@@ -371,7 +385,7 @@ void tarn_ring_dump(FILE *f, const struct tarn_ring *r)
 		return;
 	}
 	fprintf(f, "ring %s@%p: flags 0x%x, socket %d\n", r->name, (const void *)r, r->flags,
-		r->socket);
+	        r->socket);
 	fprintf(f, "  size %u, capacity %u, element %u bytes\n", r->size, r->capacity, r->esize);
 	ring_dump_side(f, "producer", &r->prod);
 	ring_dump_side(f, "consumer", &r->cons);

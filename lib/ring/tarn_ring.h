@@ -37,6 +37,14 @@
  *   (capacity / 8 by default, see tarn_ring_set_htd_max()); past that it
  *   waits (spin, then yield) for the in-flight ones to finish.
  *
+ * Each side also keeps, on its own cache line, a copy of the other side's
+ * tail, and reads the other side's line only when that copy shows too
+ * little room (or an exact free/available count is asked for). A producer
+ * and a consumer on two cores then stop pulling each other's line across on
+ * every call while the ring is neither nearly full nor nearly empty. A
+ * stale copy can only make the room look smaller, and a call never fails
+ * or comes up short on a stale copy: it rereads the real tail first.
+ *
  * Every call exists in a form that follows the ring's creation flags
  * (tarn_ring_enqueue_bulk()) and in forms whose mode is in the name
  * (tarn_ring_mp_enqueue_bulk(), tarn_ring_sp_enqueue_bulk(),
@@ -104,6 +112,17 @@ extern "C" {
 #define TARN_RING_SPINS_BEFORE_YIELD 256u
 #endif
 
+/**
+ * How the fast-path calls are declared: `static inline`, forced inline so a
+ * caller with a large loop body still gets the call inlined (an out-of-line
+ * copy costs a call and loses the constant element size and bulk count).
+ * Define before including this header to change it, e.g. to build exported
+ * copies for FFI users.
+ */
+#ifndef TARN_RING_INLINE
+#define TARN_RING_INLINE static inline __attribute__((always_inline))
+#endif
+
 /** Synchronisation mode of one side of a ring. */
 enum tarn_ring_sync {
 	TARN_RING_SYNC_MT = 0,  /**< multi-thread: CAS on head, tails published in order */
@@ -132,13 +151,16 @@ union tarn_ring_poscnt {
 
 /**
  * State of one side (producer or consumer). Written by the threads of that
- * side; the other side reads only `tail`.
+ * side; the other side reads only `tail`. `opp_tail` is this side's cached
+ * copy of the other side's tail, so that a call only reads the other
+ * side's cache line when the copy shows too little room.
  */
 struct tarn_ring_headtail {
 	union tarn_ring_poscnt head; /**< reserved up to here */
 	union tarn_ring_poscnt tail; /**< published up to here */
 	uint32_t sync;               /**< enum tarn_ring_sync of this side */
 	uint32_t htd_max;            /**< RTS: most slots head may run ahead of tail */
+	uint32_t opp_tail;           /**< cached copy of the other side's tail position */
 };
 
 /** Bytes given to each of the three parts of struct tarn_ring (two cache lines). */
@@ -166,7 +188,7 @@ struct tarn_ring {
 	struct tarn_ring *next;    /**< internal: name list, under its mutex */
 	/** padding: keeps the producer part off the configuration's line pair */
 	uint8_t pad_conf[TARN_RING_PART_SIZE - TARN_NAME_SIZE - 6 * sizeof(uint32_t) -
-			 sizeof(struct tarn_ring *)];
+	                 sizeof(struct tarn_ring *)];
 
 	/* ---- part 1: producer state, written by producers ---- */
 	struct tarn_ring_headtail prod; /**< producer head and tail */
@@ -208,7 +230,7 @@ _Static_assert(sizeof(union tarn_ring_poscnt) == 8, "poscnt is one 64-bit word")
  * Thread-safe (takes the ring list mutex). Blocking.
  */
 TARN_API struct tarn_ring *tarn_ring_create(const char *name, unsigned count, int socket,
-					    unsigned flags);
+                                            unsigned flags);
 
 /**
  * Create a ring of fixed-size elements.
@@ -221,7 +243,7 @@ TARN_API struct tarn_ring *tarn_ring_create(const char *name, unsigned count, in
  * Thread-safe. Blocking.
  */
 TARN_API struct tarn_ring *tarn_ring_create_elem(const char *name, unsigned esize, unsigned count,
-						 int socket, unsigned flags);
+                                                 int socket, unsigned flags);
 
 /**
  * Free a ring and its memory.
@@ -313,6 +335,9 @@ TARN_API int tarn_ring_walk(void (*fn)(struct tarn_ring *r, void *arg), void *ar
  *   A_TW  acquire load of the own side's tail while waiting for earlier
  *         operations (MT): their slot accesses happen before our R_PT/R_CT,
  *         which a plain store would otherwise not carry along.
+ *   R_OC / A_OC  release store / acquire load of a side's cached copy of
+ *         the other side's tail (opp_tail): a thread using a copy another
+ *         thread of its side refreshed inherits that thread's A_PCT/A_CPT.
  *   R_RT / A_RT  RTS: every tail update is a release CAS, so they form one
  *         release sequence and an A_CPT/A_PCT that reads the final value
  *         synchronises with all of them; the acquire reload of the own tail
@@ -330,7 +355,7 @@ enum tarn__ring_behavior {
 
 /* Wait politely: pause, and after TARN_RING_SPINS_BEFORE_YIELD rounds give
  * the CPU away (the thread we wait for is probably preempted). */
-static inline void tarn__ring_relax(unsigned *spins)
+static inline __attribute__((cold)) void tarn__ring_relax(unsigned *spins)
 {
 	if (tarn_likely(++*spins < TARN_RING_SPINS_BEFORE_YIELD)) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -431,7 +456,7 @@ TARN__RING_INLINE void tarn__ring_copy_one(uint8_t *d, const uint8_t *s, uint32_
 
 /* Copy `n` elements into the slots from position `pos`, wrapping around. */
 TARN__RING_INLINE void tarn__ring_copy_in(struct tarn_ring *r, uint32_t pos, const void *objs,
-					  uint32_t esize, uint32_t n)
+                                          uint32_t esize, uint32_t n)
 {
 	const uint32_t idx = pos & r->mask;
 	const uint32_t to_end = r->size - idx; /* idx < size: >= 1 */
@@ -445,16 +470,16 @@ TARN__RING_INLINE void tarn__ring_copy_in(struct tarn_ring *r, uint32_t pos, con
 
 		for (; i < to_end; i++)
 			tarn__ring_copy_one(slots + (size_t)(idx + i) * esize,
-					    src + (size_t)i * esize, esize);
+			                    src + (size_t)i * esize, esize);
 		for (; i < n; i++)
 			tarn__ring_copy_one(slots + (size_t)(i - to_end) * esize,
-					    src + (size_t)i * esize, esize);
+			                    src + (size_t)i * esize, esize);
 	}
 }
 
 /* Copy `n` elements out of the slots from position `pos`, wrapping around. */
 TARN__RING_INLINE void tarn__ring_copy_out(const struct tarn_ring *r, uint32_t pos, void *objs,
-					   uint32_t esize, uint32_t n)
+                                           uint32_t esize, uint32_t n)
 {
 	const uint32_t idx = pos & r->mask;
 	const uint32_t to_end = r->size - idx; /* idx < size: >= 1 */
@@ -468,10 +493,10 @@ TARN__RING_INLINE void tarn__ring_copy_out(const struct tarn_ring *r, uint32_t p
 
 		for (; i < to_end; i++)
 			tarn__ring_copy_one(dst + (size_t)i * esize,
-					    slots + (size_t)(idx + i) * esize, esize);
+			                    slots + (size_t)(idx + i) * esize, esize);
 		for (; i < n; i++)
 			tarn__ring_copy_one(dst + (size_t)i * esize,
-					    slots + (size_t)(i - to_end) * esize, esize);
+			                    slots + (size_t)(i - to_end) * esize, esize);
 	}
 }
 
@@ -483,20 +508,55 @@ TARN__RING_INLINE uint32_t tarn__ring_take(uint32_t want, uint32_t avail, int be
 	return behavior == TARN__RING_VARIABLE ? avail : 0;
 }
 
-/* -- ST and MT head moves. `ht` is the own side, `opp_tail` the other
- * side's tail position; `base` is capacity for a producer (free = capacity
- * + cons_tail - head) and 0 for a consumer (used = prod_tail - head). */
+/* -- head moves. `ht` is the own side, `opp_tail` the other side's tail
+ * position; `base` is the capacity for a producer (free = capacity +
+ * cons_tail - head) and 0 for a consumer (used = prod_tail - head). */
+
+/*
+ * Room (free slots for a producer, elements for a consumer) seen from
+ * `head`. First from `ht->opp_tail`, this side's cached copy of the other
+ * side's tail, which lives on this side's own cache line: while it shows
+ * enough room the other side's line is not touched, so producer and
+ * consumer on two cores stop stealing each other's line on every call.
+ * The real tail is read (and the cache refreshed) when the cached room is
+ * short of `want`, when it is out of range, or when the caller wants an
+ * exact figure (`exact`: free_space/available requested).
+ *
+ * A stale cache only underestimates the room: tails only move forward, so
+ * a copy k positions behind gives room - k, and when k exceeds the room the
+ * unsigned result wraps above `cap` and is caught by the range check. So a
+ * failed bulk call or a short burst is always decided on a fresh tail.
+ */
+TARN__RING_INLINE uint32_t tarn__ring_room(struct tarn_ring_headtail *ht, const uint32_t *opp_tail,
+                                           uint32_t base, uint32_t cap, uint32_t head,
+                                           uint32_t want, int exact)
+{
+	/* A_OC: pairs with R_OC of the thread of this side that refreshed the
+	 * copy, which had done A_PCT / A_CPT on the value: the other side's
+	 * slot accesses happen before ours through that chain */
+	uint32_t room = base + __atomic_load_n(&ht->opp_tail, __ATOMIC_ACQUIRE) - head;
+
+	if (exact || tarn_unlikely(room < want || room > cap)) {
+		/* A_PCT / A_CPT: pairs with the other side's R_CT / R_PT */
+		const uint32_t opp = __atomic_load_n(opp_tail, __ATOMIC_ACQUIRE);
+
+		/* R_OC: publishes the copy to this side's other threads
+		 * (several threads of an MT side may store different values;
+		 * any of them is a value the tail had, so at worst stale) */
+		__atomic_store_n(&ht->opp_tail, opp, __ATOMIC_RELEASE);
+		room = base + opp - head;
+	}
+	return room;
+}
 
 TARN__RING_INLINE uint32_t tarn__ring_move_head_st(struct tarn_ring_headtail *ht,
-						   const uint32_t *opp_tail, uint32_t base,
-						   uint32_t want, int behavior, uint32_t *old_head,
-						   uint32_t *avail)
+                                                   const uint32_t *opp_tail, uint32_t base,
+                                                   uint32_t cap, uint32_t want, int behavior,
+                                                   int exact, uint32_t *old_head, uint32_t *avail)
 {
 	/* relaxed: only this thread writes this head (ST contract) */
 	const uint32_t head = __atomic_load_n(&ht->head.v.pos, __ATOMIC_RELAXED);
-	/* A_PCT / A_CPT: pairs with the other side's R_CT / R_PT */
-	const uint32_t opp = __atomic_load_n(opp_tail, __ATOMIC_ACQUIRE);
-	const uint32_t room = base + opp - head;
+	const uint32_t room = tarn__ring_room(ht, opp_tail, base, cap, head, want, exact);
 	const uint32_t n = tarn__ring_take(want, room, behavior);
 
 	*old_head = head;
@@ -509,24 +569,23 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_st(struct tarn_ring_headtail *ht
 }
 
 TARN__RING_INLINE uint32_t tarn__ring_move_head_mt(struct tarn_ring_headtail *ht,
-						   const uint32_t *opp_tail, uint32_t base,
-						   uint32_t want, int behavior, uint32_t *old_head,
-						   uint32_t *avail)
+                                                   const uint32_t *opp_tail, uint32_t base,
+                                                   uint32_t cap, uint32_t want, int behavior,
+                                                   int exact, uint32_t *old_head, uint32_t *avail)
 {
 	uint32_t head, room, n;
 
 	/* A_H: pairs with R_H of the thread that moved the head to this value */
 	head = __atomic_load_n(&ht->head.v.pos, __ATOMIC_ACQUIRE);
 	do {
-		/* A_PCT / A_CPT: pairs with the other side's R_CT / R_PT */
-		room = base + __atomic_load_n(opp_tail, __ATOMIC_ACQUIRE) - head;
+		room = tarn__ring_room(ht, opp_tail, base, cap, head, want, exact);
 		n = tarn__ring_take(want, room, behavior);
 		if (n == 0)
 			break;
 		/* R_H on success; A_H on failure (head reloaded: same reason
 		 * as the load above) */
 	} while (tarn_unlikely(!__atomic_compare_exchange_n(&ht->head.v.pos, &head, head + n, 0,
-							    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)));
+	                                                    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)));
 	*old_head = head;
 	*avail = room;
 	return n;
@@ -539,7 +598,7 @@ TARN__RING_INLINE void tarn__ring_update_tail_st(struct tarn_ring_headtail *ht, 
 }
 
 TARN__RING_INLINE void tarn__ring_update_tail_mt(struct tarn_ring_headtail *ht, uint32_t old_tail,
-						 uint32_t new_tail)
+                                                 uint32_t new_tail)
 {
 	unsigned spins = 0;
 
@@ -554,9 +613,9 @@ TARN__RING_INLINE void tarn__ring_update_tail_mt(struct tarn_ring_headtail *ht, 
 /* -- RTS. */
 
 TARN__RING_INLINE uint32_t tarn__ring_move_head_rts(struct tarn_ring_headtail *ht,
-						    const uint32_t *opp_tail, uint32_t base,
-						    uint32_t want, int behavior, uint32_t *old_head,
-						    uint32_t *avail)
+                                                    const uint32_t *opp_tail, uint32_t base,
+                                                    uint32_t cap, uint32_t want, int behavior,
+                                                    int exact, uint32_t *old_head, uint32_t *avail)
 {
 	const uint32_t htd_max = ht->htd_max;
 	union tarn_ring_poscnt oh, nh;
@@ -569,16 +628,13 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_rts(struct tarn_ring_headtail *h
 		/* Bound the head-tail distance so publication cannot be put off
 		 * for ever. relaxed: the tail position is only a throttle here;
 		 * a stale value makes us wait a little longer, nothing else. */
-		while (tarn_unlikely(oh.v.pos - __atomic_load_n(&ht->tail.v.pos,
-								__ATOMIC_RELAXED) >
-				     htd_max)) {
+		while (tarn_unlikely(oh.v.pos - __atomic_load_n(&ht->tail.v.pos, __ATOMIC_RELAXED) >
+		                     htd_max)) {
 			tarn__ring_relax(&spins);
 			/* A_H, as above */
 			oh.raw = __atomic_load_n(&ht->head.raw, __ATOMIC_ACQUIRE);
 		}
-		/* A_PCT / A_CPT: pairs with the other side's R_CT / R_PT (or
-		 * R_RT release sequence) */
-		room = base + __atomic_load_n(opp_tail, __ATOMIC_ACQUIRE) - oh.v.pos;
+		room = tarn__ring_room(ht, opp_tail, base, cap, oh.v.pos, want, exact);
 		n = tarn__ring_take(want, room, behavior);
 		if (n == 0)
 			break;
@@ -586,7 +642,7 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_rts(struct tarn_ring_headtail *h
 		nh.v.cnt = oh.v.cnt + 1;
 		/* R_H on success; A_H on failure (oh reloaded) */
 		if (tarn_likely(__atomic_compare_exchange_n(&ht->head.raw, &oh.raw, nh.raw, 0,
-							    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)))
+		                                            __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)))
 			break;
 	}
 	*old_head = oh.v.pos;
@@ -615,27 +671,28 @@ TARN__RING_INLINE void tarn__ring_update_tail_rts(struct tarn_ring_headtail *ht)
 		/* R_RT on success (R_PT / R_CT for the other side); A_RT on
 		 * failure, as above */
 	} while (tarn_unlikely(!__atomic_compare_exchange_n(&ht->tail.raw, &ot.raw, nt.raw, 0,
-							    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)));
+	                                                    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)));
 }
 
 /* -- generic enqueue / dequeue, `sync` and `esize` constant after inlining */
 
 TARN__RING_INLINE unsigned tarn__ring_do_enqueue(struct tarn_ring *r, const void *objs,
-						 unsigned esize, unsigned want, int behavior,
-						 int sync, unsigned *free_space)
+                                                 unsigned esize, unsigned want, int behavior,
+                                                 int sync, unsigned *free_space)
 {
 	uint32_t head, room, n;
 	const uint32_t *opp = &r->cons.tail.v.pos;
+	const int exact = free_space != NULL;
 
 	if (sync == TARN_RING_SYNC_ST)
-		n = tarn__ring_move_head_st(&r->prod, opp, r->capacity, want, behavior, &head,
-					    &room);
+		n = tarn__ring_move_head_st(&r->prod, opp, r->capacity, r->capacity, want, behavior,
+		                            exact, &head, &room);
 	else if (sync == TARN_RING_SYNC_MT)
-		n = tarn__ring_move_head_mt(&r->prod, opp, r->capacity, want, behavior, &head,
-					    &room);
+		n = tarn__ring_move_head_mt(&r->prod, opp, r->capacity, r->capacity, want, behavior,
+		                            exact, &head, &room);
 	else
-		n = tarn__ring_move_head_rts(&r->prod, opp, r->capacity, want, behavior, &head,
-					     &room);
+		n = tarn__ring_move_head_rts(&r->prod, opp, r->capacity, r->capacity, want,
+		                             behavior, exact, &head, &room);
 	if (n != 0) {
 		tarn__ring_copy_in(r, head, objs, esize, n);
 		if (sync == TARN_RING_SYNC_ST)
@@ -651,18 +708,22 @@ TARN__RING_INLINE unsigned tarn__ring_do_enqueue(struct tarn_ring *r, const void
 }
 
 TARN__RING_INLINE unsigned tarn__ring_do_dequeue(struct tarn_ring *r, void *objs, unsigned esize,
-						 unsigned want, int behavior, int sync,
-						 unsigned *available)
+                                                 unsigned want, int behavior, int sync,
+                                                 unsigned *available)
 {
 	uint32_t head, room, n;
 	const uint32_t *opp = &r->prod.tail.v.pos;
+	const int exact = available != NULL;
 
 	if (sync == TARN_RING_SYNC_ST)
-		n = tarn__ring_move_head_st(&r->cons, opp, 0, want, behavior, &head, &room);
+		n = tarn__ring_move_head_st(&r->cons, opp, 0, r->capacity, want, behavior, exact,
+		                            &head, &room);
 	else if (sync == TARN_RING_SYNC_MT)
-		n = tarn__ring_move_head_mt(&r->cons, opp, 0, want, behavior, &head, &room);
+		n = tarn__ring_move_head_mt(&r->cons, opp, 0, r->capacity, want, behavior, exact,
+		                            &head, &room);
 	else
-		n = tarn__ring_move_head_rts(&r->cons, opp, 0, want, behavior, &head, &room);
+		n = tarn__ring_move_head_rts(&r->cons, opp, 0, r->capacity, want, behavior, exact,
+		                             &head, &room);
 	if (n != 0) {
 		tarn__ring_copy_out(r, head, objs, esize, n);
 		if (sync == TARN_RING_SYNC_ST)
@@ -678,36 +739,35 @@ TARN__RING_INLINE unsigned tarn__ring_do_dequeue(struct tarn_ring *r, void *objs
 }
 
 /* Dispatch on the side's mode, read from the ring (same line as the head). */
-TARN__RING_INLINE unsigned tarn__ring_enqueue(struct tarn_ring *r, const void *objs,
-					      unsigned esize, unsigned n, int behavior,
-					      unsigned *free_space)
+TARN__RING_INLINE unsigned tarn__ring_enqueue(struct tarn_ring *r, const void *objs, unsigned esize,
+                                              unsigned n, int behavior, unsigned *free_space)
 {
 	switch (r->prod.sync) {
 	case TARN_RING_SYNC_ST:
 		return tarn__ring_do_enqueue(r, objs, esize, n, behavior, TARN_RING_SYNC_ST,
-					     free_space);
+		                             free_space);
 	case TARN_RING_SYNC_RTS:
 		return tarn__ring_do_enqueue(r, objs, esize, n, behavior, TARN_RING_SYNC_RTS,
-					     free_space);
+		                             free_space);
 	default:
 		return tarn__ring_do_enqueue(r, objs, esize, n, behavior, TARN_RING_SYNC_MT,
-					     free_space);
+		                             free_space);
 	}
 }
 
 TARN__RING_INLINE unsigned tarn__ring_dequeue(struct tarn_ring *r, void *objs, unsigned esize,
-					      unsigned n, int behavior, unsigned *available)
+                                              unsigned n, int behavior, unsigned *available)
 {
 	switch (r->cons.sync) {
 	case TARN_RING_SYNC_ST:
 		return tarn__ring_do_dequeue(r, objs, esize, n, behavior, TARN_RING_SYNC_ST,
-					     available);
+		                             available);
 	case TARN_RING_SYNC_RTS:
 		return tarn__ring_do_dequeue(r, objs, esize, n, behavior, TARN_RING_SYNC_RTS,
-					     available);
+		                             available);
 	default:
 		return tarn__ring_do_dequeue(r, objs, esize, n, behavior, TARN_RING_SYNC_MT,
-					     available);
+		                             available);
 	}
 }
 
@@ -732,8 +792,8 @@ TARN__RING_INLINE unsigned tarn__ring_dequeue(struct tarn_ring *r, void *objs, u
  *                    call (before it, on failure).
  * @return `n`, or 0 if fewer than `n` slots were free (nothing enqueued).
  */
-static inline unsigned tarn_ring_enqueue_bulk(struct tarn_ring *r, void *const *objs, unsigned n,
-					      unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_enqueue_bulk(struct tarn_ring *r, void *const *objs, unsigned n,
+                                                 unsigned *free_space)
 {
 	return tarn__ring_enqueue(r, objs, sizeof(void *), n, TARN__RING_FIXED, free_space);
 }
@@ -743,8 +803,8 @@ static inline unsigned tarn_ring_enqueue_bulk(struct tarn_ring *r, void *const *
  * @param r, objs, n, free_space  as tarn_ring_enqueue_bulk().
  * @return the number enqueued, 0 .. n (the first ones of `objs`).
  */
-static inline unsigned tarn_ring_enqueue_burst(struct tarn_ring *r, void *const *objs, unsigned n,
-					       unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_enqueue_burst(struct tarn_ring *r, void *const *objs,
+                                                  unsigned n, unsigned *free_space)
 {
 	return tarn__ring_enqueue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE, free_space);
 }
@@ -758,8 +818,8 @@ static inline unsigned tarn_ring_enqueue_burst(struct tarn_ring *r, void *const 
  *                   (before it, on failure).
  * @return `n`, or 0 if fewer than `n` were available (nothing dequeued).
  */
-static inline unsigned tarn_ring_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
-					      unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
+                                                 unsigned *available)
 {
 	return tarn__ring_dequeue(r, objs, sizeof(void *), n, TARN__RING_FIXED, available);
 }
@@ -769,8 +829,8 @@ static inline unsigned tarn_ring_dequeue_bulk(struct tarn_ring *r, void **objs, 
  * @param r, objs, n, available  as tarn_ring_dequeue_bulk().
  * @return the number dequeued, 0 .. n.
  */
-static inline unsigned tarn_ring_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
-					       unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
+                                                  unsigned *available)
 {
 	return tarn__ring_dequeue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE, available);
 }
@@ -779,7 +839,7 @@ static inline unsigned tarn_ring_dequeue_burst(struct tarn_ring *r, void **objs,
  * Enqueue one pointer.
  * @return 0, or -ENOBUFS if the ring is full.
  */
-static inline int tarn_ring_enqueue(struct tarn_ring *r, void *obj)
+TARN_RING_INLINE int tarn_ring_enqueue(struct tarn_ring *r, void *obj)
 {
 	return tarn_ring_enqueue_bulk(r, &obj, 1, NULL) ? 0 : -ENOBUFS;
 }
@@ -790,7 +850,7 @@ static inline int tarn_ring_enqueue(struct tarn_ring *r, void *obj)
  * @param obj  receives the pointer.
  * @return 0, or -ENOENT if the ring is empty (`*obj` untouched).
  */
-static inline int tarn_ring_dequeue(struct tarn_ring *r, void **obj)
+TARN_RING_INLINE int tarn_ring_dequeue(struct tarn_ring *r, void **obj)
 {
 	return tarn_ring_dequeue_bulk(r, obj, 1, NULL) ? 0 : -ENOENT;
 }
@@ -813,99 +873,99 @@ static inline int tarn_ring_dequeue(struct tarn_ring *r, void **obj)
 /**@{*/
 
 /** Multi-producer enqueue, all or nothing (see tarn_ring_enqueue_bulk()). */
-static inline unsigned tarn_ring_mp_enqueue_bulk(struct tarn_ring *r, void *const *objs,
-						 unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_enqueue_bulk(struct tarn_ring *r, void *const *objs,
+                                                    unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_MT, free_space);
+	                             TARN_RING_SYNC_MT, free_space);
 }
 
 /** Single-producer enqueue, all or nothing (see tarn_ring_enqueue_bulk()). */
-static inline unsigned tarn_ring_sp_enqueue_bulk(struct tarn_ring *r, void *const *objs,
-						 unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_sp_enqueue_bulk(struct tarn_ring *r, void *const *objs,
+                                                    unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_ST, free_space);
+	                             TARN_RING_SYNC_ST, free_space);
 }
 
 /** RTS multi-producer enqueue, all or nothing (see tarn_ring_enqueue_bulk()). */
-static inline unsigned tarn_ring_mp_rts_enqueue_bulk(struct tarn_ring *r, void *const *objs,
-						     unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_rts_enqueue_bulk(struct tarn_ring *r, void *const *objs,
+                                                        unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_RTS, free_space);
+	                             TARN_RING_SYNC_RTS, free_space);
 }
 
 /** Multi-producer enqueue of up to `n` (see tarn_ring_enqueue_burst()). */
-static inline unsigned tarn_ring_mp_enqueue_burst(struct tarn_ring *r, void *const *objs,
-						  unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_enqueue_burst(struct tarn_ring *r, void *const *objs,
+                                                     unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_MT, free_space);
+	                             TARN_RING_SYNC_MT, free_space);
 }
 
 /** Single-producer enqueue of up to `n` (see tarn_ring_enqueue_burst()). */
-static inline unsigned tarn_ring_sp_enqueue_burst(struct tarn_ring *r, void *const *objs,
-						  unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_sp_enqueue_burst(struct tarn_ring *r, void *const *objs,
+                                                     unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_ST, free_space);
+	                             TARN_RING_SYNC_ST, free_space);
 }
 
 /** RTS multi-producer enqueue of up to `n` (see tarn_ring_enqueue_burst()). */
-static inline unsigned tarn_ring_mp_rts_enqueue_burst(struct tarn_ring *r, void *const *objs,
-						      unsigned n, unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_rts_enqueue_burst(struct tarn_ring *r, void *const *objs,
+                                                         unsigned n, unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_RTS, free_space);
+	                             TARN_RING_SYNC_RTS, free_space);
 }
 
 /** Multi-consumer dequeue, all or nothing (see tarn_ring_dequeue_bulk()). */
-static inline unsigned tarn_ring_mc_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
-						 unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
+                                                    unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_MT, available);
+	                             TARN_RING_SYNC_MT, available);
 }
 
 /** Single-consumer dequeue, all or nothing (see tarn_ring_dequeue_bulk()). */
-static inline unsigned tarn_ring_sc_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
-						 unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_sc_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
+                                                    unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_ST, available);
+	                             TARN_RING_SYNC_ST, available);
 }
 
 /** RTS multi-consumer dequeue, all or nothing (see tarn_ring_dequeue_bulk()). */
-static inline unsigned tarn_ring_mc_rts_dequeue_bulk(struct tarn_ring *r, void **objs, unsigned n,
-						     unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_rts_dequeue_bulk(struct tarn_ring *r, void **objs,
+                                                        unsigned n, unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_FIXED,
-				     TARN_RING_SYNC_RTS, available);
+	                             TARN_RING_SYNC_RTS, available);
 }
 
 /** Multi-consumer dequeue of up to `n` (see tarn_ring_dequeue_burst()). */
-static inline unsigned tarn_ring_mc_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
-						  unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
+                                                     unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_MT, available);
+	                             TARN_RING_SYNC_MT, available);
 }
 
 /** Single-consumer dequeue of up to `n` (see tarn_ring_dequeue_burst()). */
-static inline unsigned tarn_ring_sc_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
-						  unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_sc_dequeue_burst(struct tarn_ring *r, void **objs, unsigned n,
+                                                     unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_ST, available);
+	                             TARN_RING_SYNC_ST, available);
 }
 
 /** RTS multi-consumer dequeue of up to `n` (see tarn_ring_dequeue_burst()). */
-static inline unsigned tarn_ring_mc_rts_dequeue_burst(struct tarn_ring *r, void **objs,
-						      unsigned n, unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_rts_dequeue_burst(struct tarn_ring *r, void **objs,
+                                                         unsigned n, unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, sizeof(void *), n, TARN__RING_VARIABLE,
-				     TARN_RING_SYNC_RTS, available);
+	                             TARN_RING_SYNC_RTS, available);
 }
 /**@}*/
 
@@ -917,148 +977,149 @@ static inline unsigned tarn_ring_mc_rts_dequeue_burst(struct tarn_ring *r, void 
  * bytes each; `esize` must be the ring's element size (a multiple of 4).
  * 4, 8, 16 and 32 bytes have dedicated copy loops (inline moves when
  * `esize` is a compile-time constant, as it usually is); other sizes are
- * copied with one memcpy() per contiguous run. Thread safety and progress as the corresponding pointer
- * calls.
+ * copied with one memcpy() per contiguous run. Thread safety and progress as the corresponding
+ * pointer calls.
  */
 /**@{*/
 
 /** Enqueue `n` elements, all or nothing, following the flags. @return n or 0. */
-static inline unsigned tarn_ring_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
-						   unsigned esize, unsigned n,
-						   unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
+                                                      unsigned esize, unsigned n,
+                                                      unsigned *free_space)
 {
 	return tarn__ring_enqueue(r, objs, esize, n, TARN__RING_FIXED, free_space);
 }
 
 /** Enqueue up to `n` elements, following the flags. @return the number enqueued. */
-static inline unsigned tarn_ring_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
-						    unsigned esize, unsigned n,
-						    unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
+                                                       unsigned esize, unsigned n,
+                                                       unsigned *free_space)
 {
 	return tarn__ring_enqueue(r, objs, esize, n, TARN__RING_VARIABLE, free_space);
 }
 
 /** Dequeue `n` elements, all or nothing, following the flags. @return n or 0. */
-static inline unsigned tarn_ring_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
-						   unsigned esize, unsigned n, unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
+                                                      unsigned esize, unsigned n,
+                                                      unsigned *available)
 {
 	return tarn__ring_dequeue(r, objs, esize, n, TARN__RING_FIXED, available);
 }
 
 /** Dequeue up to `n` elements, following the flags. @return the number dequeued. */
-static inline unsigned tarn_ring_dequeue_burst_elem(struct tarn_ring *r, void *objs,
-						    unsigned esize, unsigned n,
-						    unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_dequeue_burst_elem(struct tarn_ring *r, void *objs,
+                                                       unsigned esize, unsigned n,
+                                                       unsigned *available)
 {
 	return tarn__ring_dequeue(r, objs, esize, n, TARN__RING_VARIABLE, available);
 }
 
 /** Multi-producer (MT) enqueue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_mp_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
-						      unsigned esize, unsigned n,
-						      unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
+                                                         unsigned esize, unsigned n,
+                                                         unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_MT,
-				     free_space);
+	                             free_space);
 }
 
 /** Single-producer (ST) enqueue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_sp_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
-						      unsigned esize, unsigned n,
-						      unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_sp_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
+                                                         unsigned esize, unsigned n,
+                                                         unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_ST,
-				     free_space);
+	                             free_space);
 }
 
 /** RTS multi-producer enqueue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_mp_rts_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
-							  unsigned esize, unsigned n,
-							  unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_rts_enqueue_bulk_elem(struct tarn_ring *r, const void *objs,
+                                                             unsigned esize, unsigned n,
+                                                             unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_RTS,
-				     free_space);
+	                             free_space);
 }
 
 /** Multi-producer (MT) enqueue of up to `n` elements. @return the number enqueued. */
-static inline unsigned tarn_ring_mp_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
-						       unsigned esize, unsigned n,
-						       unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
+                                                          unsigned esize, unsigned n,
+                                                          unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_MT,
-				     free_space);
+	                             free_space);
 }
 
 /** Single-producer (ST) enqueue of up to `n` elements. @return the number enqueued. */
-static inline unsigned tarn_ring_sp_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
-						       unsigned esize, unsigned n,
-						       unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_sp_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
+                                                          unsigned esize, unsigned n,
+                                                          unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_ST,
-				     free_space);
+	                             free_space);
 }
 
 /** RTS multi-producer enqueue of up to `n` elements. @return the number enqueued. */
-static inline unsigned tarn_ring_mp_rts_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
-							   unsigned esize, unsigned n,
-							   unsigned *free_space)
+TARN_RING_INLINE unsigned tarn_ring_mp_rts_enqueue_burst_elem(struct tarn_ring *r, const void *objs,
+                                                              unsigned esize, unsigned n,
+                                                              unsigned *free_space)
 {
 	return tarn__ring_do_enqueue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_RTS,
-				     free_space);
+	                             free_space);
 }
 
 /** Multi-consumer (MT) dequeue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_mc_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
-						      unsigned esize, unsigned n,
-						      unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
+                                                         unsigned esize, unsigned n,
+                                                         unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_MT,
-				     available);
+	                             available);
 }
 
 /** Single-consumer (ST) dequeue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_sc_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
-						      unsigned esize, unsigned n,
-						      unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_sc_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
+                                                         unsigned esize, unsigned n,
+                                                         unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_ST,
-				     available);
+	                             available);
 }
 
 /** RTS multi-consumer dequeue of `n` elements, all or nothing. @return n or 0. */
-static inline unsigned tarn_ring_mc_rts_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
-							  unsigned esize, unsigned n,
-							  unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_rts_dequeue_bulk_elem(struct tarn_ring *r, void *objs,
+                                                             unsigned esize, unsigned n,
+                                                             unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_FIXED, TARN_RING_SYNC_RTS,
-				     available);
+	                             available);
 }
 
 /** Multi-consumer (MT) dequeue of up to `n` elements. @return the number dequeued. */
-static inline unsigned tarn_ring_mc_dequeue_burst_elem(struct tarn_ring *r, void *objs,
-						       unsigned esize, unsigned n,
-						       unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_dequeue_burst_elem(struct tarn_ring *r, void *objs,
+                                                          unsigned esize, unsigned n,
+                                                          unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_MT,
-				     available);
+	                             available);
 }
 
 /** Single-consumer (ST) dequeue of up to `n` elements. @return the number dequeued. */
-static inline unsigned tarn_ring_sc_dequeue_burst_elem(struct tarn_ring *r, void *objs,
-						       unsigned esize, unsigned n,
-						       unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_sc_dequeue_burst_elem(struct tarn_ring *r, void *objs,
+                                                          unsigned esize, unsigned n,
+                                                          unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_ST,
-				     available);
+	                             available);
 }
 
 /** RTS multi-consumer dequeue of up to `n` elements. @return the number dequeued. */
-static inline unsigned tarn_ring_mc_rts_dequeue_burst_elem(struct tarn_ring *r, void *objs,
-							   unsigned esize, unsigned n,
-							   unsigned *available)
+TARN_RING_INLINE unsigned tarn_ring_mc_rts_dequeue_burst_elem(struct tarn_ring *r, void *objs,
+                                                              unsigned esize, unsigned n,
+                                                              unsigned *available)
 {
 	return tarn__ring_do_dequeue(r, objs, esize, n, TARN__RING_VARIABLE, TARN_RING_SYNC_RTS,
-				     available);
+	                             available);
 }
 /**@}*/
 
@@ -1072,8 +1133,9 @@ static inline unsigned tarn_ring_mc_rts_dequeue_burst_elem(struct tarn_ring *r, 
  */
 /**@{*/
 
-/** @return the number of elements in the ring (published by producers, not yet reclaimed by consumers), 0 .. capacity. */
-static inline unsigned tarn_ring_count(const struct tarn_ring *r)
+/** @return the number of elements in the ring (published by producers, not yet reclaimed by
+ * consumers), 0 .. capacity. */
+TARN_RING_INLINE unsigned tarn_ring_count(const struct tarn_ring *r)
 {
 	/* relaxed: a snapshot, nothing is read from the slots. The consumer
 	 * tail is read first so the producer tail read after it is at least
@@ -1087,61 +1149,61 @@ static inline unsigned tarn_ring_count(const struct tarn_ring *r)
 }
 
 /** @return the number of free slots, capacity - tarn_ring_count(). */
-static inline unsigned tarn_ring_free_count(const struct tarn_ring *r)
+TARN_RING_INLINE unsigned tarn_ring_free_count(const struct tarn_ring *r)
 {
 	return r->capacity - tarn_ring_count(r);
 }
 
 /** @return non-zero if the ring holds no element. */
-static inline int tarn_ring_empty(const struct tarn_ring *r)
+TARN_RING_INLINE int tarn_ring_empty(const struct tarn_ring *r)
 {
 	return tarn_ring_count(r) == 0;
 }
 
 /** @return non-zero if the ring has no free slot. */
-static inline int tarn_ring_full(const struct tarn_ring *r)
+TARN_RING_INLINE int tarn_ring_full(const struct tarn_ring *r)
 {
 	return tarn_ring_free_count(r) == 0;
 }
 
 /** @return the most elements the ring can hold. */
-static inline unsigned tarn_ring_get_capacity(const struct tarn_ring *r)
+TARN_RING_INLINE unsigned tarn_ring_get_capacity(const struct tarn_ring *r)
 {
 	return r->capacity;
 }
 
 /** @return the number of slots (a power of two, > capacity). */
-static inline unsigned tarn_ring_get_size(const struct tarn_ring *r)
+TARN_RING_INLINE unsigned tarn_ring_get_size(const struct tarn_ring *r)
 {
 	return r->size;
 }
 
 /** @return the element size in bytes (8 for pointer rings). */
-static inline unsigned tarn_ring_get_esize(const struct tarn_ring *r)
+TARN_RING_INLINE unsigned tarn_ring_get_esize(const struct tarn_ring *r)
 {
 	return r->esize;
 }
 
 /** @return the creation flags. */
-static inline unsigned tarn_ring_get_flags(const struct tarn_ring *r)
+TARN_RING_INLINE unsigned tarn_ring_get_flags(const struct tarn_ring *r)
 {
 	return r->flags;
 }
 
 /** @return the ring's name. */
-static inline const char *tarn_ring_get_name(const struct tarn_ring *r)
+TARN_RING_INLINE const char *tarn_ring_get_name(const struct tarn_ring *r)
 {
 	return r->name;
 }
 
 /** @return the producer side's mode (enum tarn_ring_sync). */
-static inline enum tarn_ring_sync tarn_ring_get_prod_sync(const struct tarn_ring *r)
+TARN_RING_INLINE enum tarn_ring_sync tarn_ring_get_prod_sync(const struct tarn_ring *r)
 {
 	return (enum tarn_ring_sync)r->prod.sync;
 }
 
 /** @return the consumer side's mode (enum tarn_ring_sync). */
-static inline enum tarn_ring_sync tarn_ring_get_cons_sync(const struct tarn_ring *r)
+TARN_RING_INLINE enum tarn_ring_sync tarn_ring_get_cons_sync(const struct tarn_ring *r)
 {
 	return (enum tarn_ring_sync)r->cons.sync;
 }

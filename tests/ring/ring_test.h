@@ -39,6 +39,11 @@ struct RingLog {
 		std::lock_guard<std::mutex> g(mu);
 		lines.clear();
 	}
+	static std::string last()
+	{
+		std::lock_guard<std::mutex> g(mu);
+		return lines.empty() ? std::string("(no log line)") : lines.back();
+	}
 	static bool contains(const char *s)
 	{
 		std::lock_guard<std::mutex> g(mu);

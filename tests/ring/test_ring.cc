@@ -80,6 +80,7 @@ void set_positions(struct tarn_ring *r, uint32_t pos)
 	ASSERT_EQ(tarn_ring_count(r), 0u);
 	r->prod.head.v.pos = r->prod.tail.v.pos = pos;
 	r->cons.head.v.pos = r->cons.tail.v.pos = pos;
+	r->prod.opp_tail = r->cons.opp_tail = pos;
 }
 
 // ---------------------------------------------------------------------------
@@ -111,7 +112,7 @@ TEST(RingCreate, Geometry)
 		EXPECT_EQ(tarn_ring_get_esize(g.r), 8u);
 		EXPECT_EQ(tarn_ring_get_flags(g.r), c.flags);
 		EXPECT_STREQ(tarn_ring_get_name(g.r), "geom");
-		EXPECT_EQ(tarn_ring_check(g.r), 0);
+		EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 		// the slot array is aligned for any element and for the line pairs
 		EXPECT_EQ(reinterpret_cast<uintptr_t>(g.r) % TARN_RING_PART_SIZE, 0u);
 	}
@@ -128,8 +129,10 @@ TEST(RingCreate, SyncModesFollowFlags)
 		{ TARN_RING_F_SC_DEQ, TARN_RING_SYNC_MT, TARN_RING_SYNC_ST },
 		{ TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_MC_RTS_DEQ, TARN_RING_SYNC_RTS,
 		  TARN_RING_SYNC_RTS },
-		{ TARN_RING_F_SP_ENQ | TARN_RING_F_MC_RTS_DEQ, TARN_RING_SYNC_ST, TARN_RING_SYNC_RTS },
-		{ TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_SC_DEQ, TARN_RING_SYNC_RTS, TARN_RING_SYNC_ST },
+		{ TARN_RING_F_SP_ENQ | TARN_RING_F_MC_RTS_DEQ, TARN_RING_SYNC_ST,
+		  TARN_RING_SYNC_RTS },
+		{ TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_SC_DEQ, TARN_RING_SYNC_RTS,
+		  TARN_RING_SYNC_ST },
 	};
 	for (auto &c : cases) {
 		Ring g("sync", 64, c.flags);
@@ -140,14 +143,14 @@ TEST(RingCreate, SyncModesFollowFlags)
 }
 
 void expect_create_fails(const char *name, unsigned esize, unsigned count, int socket,
-			 unsigned flags, int err)
+                         unsigned flags, int err)
 {
 	RingLog::clear();
 	tarn_errno = 0;
 	EXPECT_EQ(tarn_ring_create_elem(name, esize, count, socket, flags), nullptr)
-		<< "count " << count << " esize " << esize << " flags " << flags;
-	EXPECT_EQ(tarn_errno, err) << "count " << count << " esize " << esize << " flags "
-				   << flags << ": " << tarn_strerror(tarn_errno);
+	    << "count " << count << " esize " << esize << " flags " << flags;
+	EXPECT_EQ(tarn_errno, err) << "count " << count << " esize " << esize << " flags " << flags
+	                           << ": " << tarn_strerror(tarn_errno);
 }
 
 TEST(RingCreate, Errors)
@@ -160,16 +163,16 @@ TEST(RingCreate, Errors)
 	expect_create_fails("e", 8, 0xffffffffu, TARN_SOCKET_ANY, 0, EINVAL);
 	expect_create_fails("e", 8, 0, TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ, EINVAL);
 	expect_create_fails("e", 8, TARN_RING_SIZE_MAX, TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ,
-			    EINVAL);
+	                    EINVAL);
 	expect_create_fails("e", 8, 0xffffffffu, TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ, EINVAL);
 	EXPECT_TRUE(RingLog::contains("ring: "));
 	// flags
 	expect_create_fails("e", 8, 64, TARN_SOCKET_ANY, 0x100, EINVAL);
 	expect_create_fails("e", 8, 64, TARN_SOCKET_ANY, 0x80000000u, EINVAL);
 	expect_create_fails("e", 8, 64, TARN_SOCKET_ANY,
-			    TARN_RING_F_SP_ENQ | TARN_RING_F_MP_RTS_ENQ, EINVAL);
+	                    TARN_RING_F_SP_ENQ | TARN_RING_F_MP_RTS_ENQ, EINVAL);
 	expect_create_fails("e", 8, 64, TARN_SOCKET_ANY,
-			    TARN_RING_F_SC_DEQ | TARN_RING_F_MC_RTS_DEQ, EINVAL);
+	                    TARN_RING_F_SC_DEQ | TARN_RING_F_MC_RTS_DEQ, EINVAL);
 	// element size
 	expect_create_fails("e", 0, 64, TARN_SOCKET_ANY, 0, EINVAL);
 	expect_create_fails("e", 1, 64, TARN_SOCKET_ANY, 0, EINVAL);
@@ -210,7 +213,7 @@ TEST(RingCreate, NameTakenAndReusedAfterFree)
 	EXPECT_EQ(tarn_errno, EEXIST);
 	tarn_errno = 0;
 	EXPECT_EQ(tarn_ring_create_elem("dup", 16, 8, TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ),
-		  nullptr);
+	          nullptr);
 	EXPECT_EQ(tarn_errno, EEXIST);
 	EXPECT_EQ(tarn_ring_free(a), 0);
 	struct tarn_ring *b = tarn_ring_create("dup", 64, 0, 0);
@@ -287,7 +290,7 @@ TEST(RingCreate, CleanupFreesRingsAndInitIsNeeded)
 {
 	ASSERT_NE(tarn_ring_create("left-1", 64, TARN_SOCKET_ANY, 0), nullptr);
 	ASSERT_NE(tarn_ring_create_elem("left-2", 16, 100, TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ),
-		  nullptr);
+	          nullptr);
 	ASSERT_EQ(tarn_cleanup(), 0);
 	std::vector<std::string> names;
 	EXPECT_EQ(tarn_ring_walk(count_ring, &names), 0);
@@ -352,7 +355,7 @@ TEST_P(RingMode, EmptyAndZero)
 	EXPECT_EQ(fr, tarn_ring_get_capacity(g.r));
 	EXPECT_EQ(tarn_ring_enqueue_burst(g.r, objs, 0, nullptr), 0u);
 	EXPECT_EQ(tarn_ring_dequeue_bulk(g.r, objs, 0, nullptr), 0u);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 TEST_P(RingMode, BulkAllOrNothing)
@@ -387,7 +390,7 @@ TEST_P(RingMode, BulkAllOrNothing)
 	EXPECT_EQ(tarn_ring_enqueue_bulk(g.r, in.data(), 1, &fr), 0u);
 	EXPECT_EQ(fr, 0u);
 	EXPECT_EQ(tarn_ring_enqueue(g.r, P(5)), -ENOBUFS);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 	// dequeue more than there is: nothing
 	EXPECT_EQ(tarn_ring_dequeue_bulk(g.r, out.data(), cap + 1, &avail), 0u);
 	EXPECT_EQ(avail, cap);
@@ -399,7 +402,7 @@ TEST_P(RingMode, BulkAllOrNothing)
 	for (unsigned i = 0; i < cap; i++)
 		EXPECT_EQ(out[i], in[i]) << i;
 	EXPECT_TRUE(tarn_ring_empty(g.r));
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 TEST_P(RingMode, BurstAsManyAsFit)
@@ -427,7 +430,7 @@ TEST_P(RingMode, BurstAsManyAsFit)
 	for (unsigned i = 0; i < cap; i++)
 		EXPECT_EQ(out[i], in[i]) << i;
 	EXPECT_EQ(tarn_ring_dequeue_burst(g.r, out.data(), 1, &avail), 0u);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 TEST_P(RingMode, SingleObject)
@@ -443,7 +446,7 @@ TEST_P(RingMode, SingleObject)
 		ASSERT_EQ(tarn_ring_dequeue(g.r, &o), 0);
 		EXPECT_EQ(o, P(i + 1000));
 	}
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 // Every batch size against every slot offset: the copies split at the end
@@ -465,7 +468,8 @@ TEST_P(RingMode, WrapAround)
 			// dequeue in two parts, bulk then burst
 			const unsigned a = n / 2;
 			ASSERT_EQ(tarn_ring_dequeue_bulk(g.r, out.data(), a, nullptr), a);
-			ASSERT_EQ(tarn_ring_dequeue_burst(g.r, out.data() + a, cap, nullptr), n - a);
+			ASSERT_EQ(tarn_ring_dequeue_burst(g.r, out.data() + a, cap, nullptr),
+			          n - a);
 			for (unsigned i = 0; i < n; i++)
 				ASSERT_EQ(out[i], P(next_out++));
 		}
@@ -475,7 +479,7 @@ TEST_P(RingMode, WrapAround)
 		ASSERT_EQ(tarn_ring_dequeue(g.r, &o), 0);
 		ASSERT_EQ(o, P(next_out++));
 	}
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 // The free-running 32-bit positions wrap past 2^32.
@@ -485,7 +489,7 @@ TEST_P(RingMode, PositionWrap32)
 	ASSERT_NE(g.r, nullptr);
 	const unsigned cap = tarn_ring_get_capacity(g.r);
 	set_positions(g.r, 0xffffffffu - 20);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 	std::vector<void *> in(cap), out(cap);
 	uintptr_t next_in = 1, next_out = 1;
 	for (unsigned k = 0; k < 30; k++) {
@@ -505,7 +509,7 @@ TEST_P(RingMode, PositionWrap32)
 			ASSERT_EQ(out[i], P(next_out++));
 		ASSERT_EQ(tarn_ring_dequeue_burst(g.r, out.data(), cap, &avail), cap - n);
 		ASSERT_EQ(avail, 0u);
-		ASSERT_EQ(tarn_ring_check(g.r), 0);
+		ASSERT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 	}
 	EXPECT_LT(g.r->prod.tail.v.pos, 0xffffffffu - 20); // it did wrap
 }
@@ -519,7 +523,7 @@ TEST_P(RingMode, Reset)
 	EXPECT_EQ(tarn_ring_reset(g.r), 0);
 	EXPECT_TRUE(tarn_ring_empty(g.r));
 	EXPECT_EQ(tarn_ring_free_count(g.r), tarn_ring_get_capacity(g.r));
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 	EXPECT_EQ(tarn_ring_reset(nullptr), -EINVAL);
 	ASSERT_EQ(tarn_ring_enqueue_bulk(g.r, objs, 3, nullptr), 3u);
 	void *out[3];
@@ -528,9 +532,9 @@ TEST_P(RingMode, Reset)
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RingMode, ::testing::ValuesIn(kModes),
-			 [](const ::testing::TestParamInfo<ModeCase> &i) {
-				 return std::string(i.param.name);
-			 });
+                         [](const ::testing::TestParamInfo<ModeCase> &i) {
+	                         return std::string(i.param.name);
+                         });
 
 // ---------------------------------------------------------------------------
 // the calls whose mode is in the name
@@ -562,7 +566,7 @@ TEST(RingNamed, MtAndStCallsOnMtRing)
 	EXPECT_EQ(av, 0u);
 	for (unsigned i = 0; i < 31; i++)
 		EXPECT_EQ(out[i], in[i]) << i;
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 TEST(RingNamed, RtsCalls)
@@ -590,7 +594,7 @@ TEST(RingNamed, RtsCalls)
 	EXPECT_EQ(g.r->prod.head.v.cnt, 2u);
 	EXPECT_EQ(g.r->prod.tail.v.cnt, 2u);
 	EXPECT_EQ(g.r->cons.head.v.cnt, 2u);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 // ST calls on either side of an RTS ring are the caller's business, but a
@@ -606,7 +610,7 @@ TEST(RingNamed, MtCallsOnStRing)
 	EXPECT_EQ(tarn_ring_dequeue_bulk(g.r, out + 3, 1, nullptr), 1u);
 	for (unsigned i = 0; i < 4; i++)
 		EXPECT_EQ(out[i], in[i]);
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 TEST(RingNamed, HtdMax)
@@ -632,7 +636,7 @@ TEST(RingNamed, HtdMax)
 	EXPECT_EQ(tarn_ring_enqueue_bulk(rts.r, in, 10, nullptr), 10u);
 	EXPECT_EQ(tarn_ring_dequeue_bulk(rts.r, out, 10, nullptr), 10u);
 	EXPECT_EQ(tarn_ring_dequeue_bulk(rts.r, out, 10, nullptr), 10u);
-	EXPECT_EQ(tarn_ring_check(rts.r), 0);
+	EXPECT_EQ(tarn_ring_check(rts.r), 0) << RingLog::last();
 }
 
 // ---------------------------------------------------------------------------
@@ -678,28 +682,31 @@ template <unsigned N> void elem_roundtrip(unsigned flags, unsigned esize)
 		if (bulk)
 			ASSERT_EQ(tarn_ring_enqueue_bulk_elem(g.r, in.data(), esize, n, &fr), n);
 		else
-			ASSERT_EQ(tarn_ring_enqueue_burst_elem(g.r, in.data(), esize, n + 3, &fr), n);
+			ASSERT_EQ(tarn_ring_enqueue_burst_elem(g.r, in.data(), esize, n + 3, &fr),
+			          n);
 		next_in += n;
 		ASSERT_EQ(fr, cap - n);
 		if (bulk)
 			ASSERT_EQ(tarn_ring_dequeue_bulk_elem(g.r, out.data(), esize, n, &av), n);
 		else
 			ASSERT_EQ(tarn_ring_dequeue_burst_elem(g.r, out.data(), esize, n + 1, &av),
-				  n);
+			          n);
 		ASSERT_EQ(av, 0u);
 		for (unsigned i = 0; i < n; i++) {
 			ASSERT_TRUE(same(out[i], make_elem<N>(next_out++)))
-				<< "N " << N << " flags " << flags << " round " << round << " i " << i;
+			    << "N " << N << " flags " << flags << " round " << round << " i " << i;
 		}
 		// shift the slot offset so splits fall everywhere
 		if (round % 3 == 0) {
 			in[0] = make_elem<N>(next_in++);
-			ASSERT_EQ(tarn_ring_enqueue_bulk_elem(g.r, in.data(), esize, 1, nullptr), 1u);
-			ASSERT_EQ(tarn_ring_dequeue_bulk_elem(g.r, out.data(), esize, 1, nullptr), 1u);
+			ASSERT_EQ(tarn_ring_enqueue_bulk_elem(g.r, in.data(), esize, 1, nullptr),
+			          1u);
+			ASSERT_EQ(tarn_ring_dequeue_bulk_elem(g.r, out.data(), esize, 1, nullptr),
+			          1u);
 			ASSERT_TRUE(same(out[0], make_elem<N>(next_out++)));
 		}
 	}
-	EXPECT_EQ(tarn_ring_check(g.r), 0);
+	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
 template <unsigned N> void elem_named(unsigned esize)
@@ -722,7 +729,7 @@ template <unsigned N> void elem_named(unsigned esize)
 	EXPECT_EQ(tarn_ring_sc_dequeue_burst_elem(r, out.data() + 10, esize, 9, nullptr), 5u);
 	for (unsigned i = 0; i < 15; i++)
 		EXPECT_TRUE(same(out[i], in[i])) << i;
-	EXPECT_EQ(tarn_ring_check(r), 0);
+	EXPECT_EQ(tarn_ring_check(r), 0) << RingLog::last();
 	r = rts.r;
 	EXPECT_EQ(tarn_ring_mp_rts_enqueue_bulk_elem(r, in.data(), esize, 7, nullptr), 7u);
 	EXPECT_EQ(tarn_ring_mp_rts_enqueue_burst_elem(r, in.data() + 7, esize, 10, nullptr), 8u);
@@ -730,7 +737,7 @@ template <unsigned N> void elem_named(unsigned esize)
 	EXPECT_EQ(tarn_ring_mc_rts_dequeue_burst_elem(r, out.data() + 9, esize, 9, nullptr), 6u);
 	for (unsigned i = 0; i < 15; i++)
 		EXPECT_TRUE(same(out[i], in[i])) << i;
-	EXPECT_EQ(tarn_ring_check(r), 0);
+	EXPECT_EQ(tarn_ring_check(r), 0) << RingLog::last();
 }
 
 volatile unsigned runtime_esize_sink;
@@ -745,7 +752,7 @@ unsigned opaque(unsigned v)
 TEST(RingElem, Sizes4_8_16_32)
 {
 	for (unsigned flags : { 0u, TARN_RING_F_SP_ENQ | TARN_RING_F_SC_DEQ,
-				TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_MC_RTS_DEQ }) {
+	                        TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_MC_RTS_DEQ }) {
 		elem_roundtrip<4>(flags, 4);
 		elem_roundtrip<8>(flags, 8);
 		elem_roundtrip<16>(flags, 16);
@@ -795,7 +802,7 @@ TEST(RingCheck, DetectsBrokenInvariants)
 	struct tarn_ring *r = g.r;
 	void *objs[4] = {};
 	ASSERT_EQ(tarn_ring_enqueue_bulk(r, objs, 4, nullptr), 4u);
-	ASSERT_EQ(tarn_ring_check(r), 0);
+	ASSERT_EQ(tarn_ring_check(r), 0) << RingLog::last();
 	struct tarn_ring saved;
 	memcpy(&saved, r, sizeof(saved));
 
@@ -807,13 +814,13 @@ TEST(RingCheck, DetectsBrokenInvariants)
 		{ "consumer head", [](struct tarn_ring *x) { x->cons.head.v.pos += 1; } },
 		{ "above capacity",
 		  [](struct tarn_ring *x) {
-			  x->prod.head.v.pos += 20;
-			  x->prod.tail.v.pos += 20;
+		          x->prod.head.v.pos += 20;
+		          x->prod.tail.v.pos += 20;
 		  } },
 		{ "past producer tail",
 		  [](struct tarn_ring *x) {
-			  x->cons.head.v.pos += 5;
-			  x->cons.tail.v.pos += 5;
+		          x->cons.head.v.pos += 5;
+		          x->cons.tail.v.pos += 5;
 		  } },
 		{ "RTS counts", [](struct tarn_ring *x) { x->prod.tail.v.cnt += 1; } },
 		{ "mask", [](struct tarn_ring *x) { x->mask = 7; } },
@@ -823,6 +830,7 @@ TEST(RingCheck, DetectsBrokenInvariants)
 		{ "mode", [](struct tarn_ring *x) { x->cons.sync = TARN_RING_SYNC_RTS; } },
 		{ "flags", [](struct tarn_ring *x) { x->flags |= 0x400; } },
 		{ "htd_max", [](struct tarn_ring *x) { x->prod.htd_max = 100; } },
+		{ "cached tail", [](struct tarn_ring *x) { x->cons.opp_tail += 100; } },
 	};
 	for (auto &c : cases) {
 		RingLog::clear();
