@@ -45,5 +45,6 @@ double bench_now(void);
 /* Families. Return 0 on success, a negative errno on failure. */
 int bench_mempool(const struct bench_ctx *ctx);
 int bench_ring(const struct bench_ctx *ctx);
+int bench_mbuf(const struct bench_ctx *ctx);
 
 #endif

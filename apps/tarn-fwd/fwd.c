@@ -35,9 +35,9 @@ int fwd_mode_parse(const char *s)
 /* ------------------------------------------------------------------------ */
 /* Packets */
 
-#define IP_HDR_LEN 20
+#define IP_HDR_LEN  20
 #define UDP_HDR_LEN 8
-#define L2_L3_LEN (TARN_ETHER_HDR_LEN + IP_HDR_LEN)
+#define L2_L3_LEN   (TARN_ETHER_HDR_LEN + IP_HDR_LEN)
 #define PKT_HDR_LEN (L2_L3_LEN + UDP_HDR_LEN)
 
 static uint16_t csum16(const uint8_t *p, unsigned len)
@@ -51,7 +51,7 @@ static uint16_t csum16(const uint8_t *p, unsigned len)
 }
 
 int fwd_build_packet(struct tarn_mbuf *m, unsigned len, const struct tarn_ether_addr *src,
-		     const struct tarn_ether_addr *dst, uint32_t flow)
+                     const struct tarn_ether_addr *dst, uint32_t flow)
 {
 	uint8_t h[PKT_HDR_LEN];
 
@@ -94,14 +94,13 @@ int fwd_build_packet(struct tarn_mbuf *m, unsigned len, const struct tarn_ether_
 /* mac: source = TX port's address, destination = its peer's. Packets too
  * short for an Ethernet header are freed and counted as dropped. Returns the
  * packets kept, compacted at the front of `pkts`. */
-static inline uint16_t do_mac(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t nb,
-			      int swap)
+static inline uint16_t do_mac(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t nb, int swap)
 {
 	uint16_t keep = 0;
 	for (uint16_t i = 0; i < nb; i++) {
 		struct tarn_mbuf *m = pkts[i];
 		if (tarn_unlikely(m->data_len < 2 * TARN_ETHER_ADDR_LEN ||
-				  (!swap && m->data_len < TARN_ETHER_HDR_LEN))) {
+		                  (!swap && m->data_len < TARN_ETHER_HDR_LEN))) {
 			tarn_pktmbuf_free(m);
 			fwd_count(&s->dropped, 1);
 			continue;
@@ -145,9 +144,10 @@ static inline void drain(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t
 	}
 }
 
-static inline __attribute__((always_inline)) void
-stream_run(struct fwd_stream *s, const enum fwd_mode mode, const uint16_t burst,
-	   struct tarn_mbuf **pkts)
+static inline __attribute__((always_inline)) void stream_run(struct fwd_stream *s,
+                                                             const enum fwd_mode mode,
+                                                             const uint16_t burst,
+                                                             struct tarn_mbuf **pkts)
 {
 	switch (mode) {
 	case FWD_IO:
@@ -192,9 +192,9 @@ stream_run(struct fwd_stream *s, const enum fwd_mode mode, const uint16_t burst,
 }
 
 /* Run `n` streams `iterations` rounds, or until the stop flag (iterations 0). */
-static inline __attribute__((always_inline)) void
-loop(struct fwd_stream *ss, unsigned n, const enum fwd_mode mode, uint16_t burst,
-     unsigned iterations)
+static inline __attribute__((always_inline)) void loop(struct fwd_stream *ss, unsigned n,
+                                                       const enum fwd_mode mode, uint16_t burst,
+                                                       unsigned iterations)
 {
 	struct tarn_mbuf *pkts[FWD_MAX_BURST];
 	unsigned it = 0;
@@ -261,26 +261,4 @@ int fwd_lcore_main(void *arg)
 {
 	fwd_lcore_run((uint32_t)(uintptr_t)arg, 0);
 	return 0;
-}
-
-unsigned fwd_tx_first(void)
-{
-	struct tarn_mbuf *pkts[FWD_MAX_BURST];
-	unsigned sent = 0;
-
-	for (unsigned i = 0; i < fwd.nb_streams; i++) {
-		struct fwd_stream *s = &fwd.streams[i];
-		if (!s->do_tx)
-			continue;
-		if (tarn_pktmbuf_alloc_bulk(fwd.pool, pkts, fwd.burst) != 0)
-			break;
-		for (unsigned k = 0; k < fwd.burst; k++)
-			fwd_build_packet(pkts[k], fwd.pkt_len, &s->tx_src, &s->tx_dst, k);
-		const uint16_t nb = tarn_eth_tx_burst(s->tx_port, s->tx_queue, pkts,
-						      (uint16_t)fwd.burst);
-		if (nb < fwd.burst)
-			tarn_pktmbuf_free_bulk(pkts + nb, fwd.burst - nb);
-		sent += nb;
-	}
-	return sent;
 }

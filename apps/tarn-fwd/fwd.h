@@ -13,11 +13,11 @@
 #include <tarn/tarn_ethdev.h>
 #include <tarn/tarn_mbuf.h>
 
-#define FWD_MAX_BURST 512
+#define FWD_MAX_BURST   512
 #define FWD_MAX_STREAMS (TARN_MAX_ETHPORTS * TARN_ETH_MAX_QUEUES)
 /* Exit codes. */
-#define FWD_EXIT_OK 0
-#define FWD_EXIT_FAIL 1
+#define FWD_EXIT_OK    0
+#define FWD_EXIT_FAIL  1
 #define FWD_EXIT_USAGE 2
 
 enum fwd_mode {
@@ -50,9 +50,9 @@ struct fwd_stream {
 	uint32_t lcore;
 	struct tarn_ether_addr tx_src, tx_dst; /* mac mode and generated packets */
 	uint32_t flow;                         /* flowgen: next flow */
-	uint64_t rx;       /* packets received */
-	uint64_t gen;      /* packets generated */
-	uint64_t tx;       /* packets the TX port took */
+	uint64_t rx;                           /* packets received */
+	uint64_t gen;                          /* packets generated */
+	uint64_t tx;                           /* packets the TX port took */
 	uint64_t dropped;  /* packets freed because TX refused them (or too short to edit) */
 	uint64_t consumed; /* packets freed on purpose (rxonly, drained RX of generators) */
 	uint64_t nombuf;   /* generation bursts that found the pool empty */
@@ -83,12 +83,9 @@ int fwd_lcore_main(void *arg);
  */
 void fwd_lcore_run(uint32_t lcore, unsigned iterations);
 
-/* Send one burst of generated packets on every (port, TX queue): --tx-first. */
-unsigned fwd_tx_first(void);
-
 /* Fill `m` with a `len`-byte Ethernet/IPv4/UDP packet (flow 0). 0 or -1. */
 int fwd_build_packet(struct tarn_mbuf *m, unsigned len, const struct tarn_ether_addr *src,
-		     const struct tarn_ether_addr *dst, uint32_t flow);
+                     const struct tarn_ether_addr *dst, uint32_t flow);
 
 /* Relaxed single-writer counter update and its reader. */
 static inline void fwd_count(uint64_t *c, uint64_t n)

@@ -25,8 +25,8 @@
 
 #include "fwd.h"
 
-#define PROG "tarn-fwd"
-#define POOL_NAME "fwd_mbufs"
+#define PROG             "tarn-fwd"
+#define POOL_NAME        "fwd_mbufs"
 #define DEFAULT_DURATION 5.0
 /* Rounds the main lcore forwards between two looks at the clock. */
 #define MAIN_ROUNDS 256
@@ -67,38 +67,38 @@ static struct options opt = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: " PROG " [tarn options] [options]\n"
-		"\n"
-		"Forward packets between tarn ports, testpmd-like. Without --port: two cabled\n"
-		"ring ports, io forwarding seeded with one burst per port, for 5 seconds.\n"
-		"\n"
-		"options:\n"
-		"  --port SPEC         add a port, DRIVER[:KEY=VALUE,...] (repeatable)\n"
-		"  --fwd MODE          io (default), mac, macswap, rxonly, txonly, flowgen\n"
-		"  --burst N           packets per burst, 1-%d (default 32)\n"
-		"  --rxq N, --txq N    queues per port, 1-%d (default 1)\n"
-		"  --rxd N, --txd N    descriptors per queue, 1-%d (default 1024)\n"
-		"  --mbufs N           mbufs in the pool (default: computed from the above)\n"
-		"  --mbuf-cache N      per-lcore mbuf cache, 0-%d (default 256)\n"
-		"  --pkt-len N         length of generated packets, 14-%d (default 64)\n"
-		"  --tx-first          send one burst on every port before forwarding\n"
-		"  --stats-period S    print statistics every S seconds, 0: never (default 1)\n"
-		"  --duration S        stop after S seconds, 0: at SIGINT/SIGTERM (default 5\n"
-		"                      without --port, else 0)\n"
-		"  --json              print statistics as JSON lines on stdout\n"
-		"  -i, --interactive   read commands from stdin (type 'help')\n"
-		"  -h, --help          this text\n"
-		"\n"
-		"Forwarding lcores are the worker lcores of --lcores (default: the first two\n"
-		"allowed CPUs); with one lcore the main lcore forwards and prints.\n"
-		"\n",
-		FWD_MAX_BURST, TARN_ETH_MAX_QUEUES, TARN_ETH_MAX_DESC, TARN_MEMPOOL_CACHE_MAX,
-		TARN_MBUF_DEFAULT_DATAROOM);
+	        "usage: " PROG " [tarn options] [options]\n"
+	        "\n"
+	        "Forward packets between tarn ports, testpmd-like. Without --port: two cabled\n"
+	        "ring ports, io forwarding seeded with one burst per port, for 5 seconds.\n"
+	        "\n"
+	        "options:\n"
+	        "  --port SPEC         add a port, DRIVER[:KEY=VALUE,...] (repeatable)\n"
+	        "  --fwd MODE          io (default), mac, macswap, rxonly, txonly, flowgen\n"
+	        "  --burst N           packets per burst, 1-%d (default 32)\n"
+	        "  --rxq N, --txq N    queues per port, 1-%d (default 1)\n"
+	        "  --rxd N, --txd N    descriptors per queue, 1-%d (default 1024)\n"
+	        "  --mbufs N           mbufs in the pool (default: computed from the above)\n"
+	        "  --mbuf-cache N      per-lcore mbuf cache, 0-%d (default 256)\n"
+	        "  --pkt-len N         length of generated packets, 14-%d (default 64)\n"
+	        "  --tx-first          send one burst on every port before forwarding\n"
+	        "  --stats-period S    print statistics every S seconds, 0: never (default 1)\n"
+	        "  --duration S        stop after S seconds, 0: at SIGINT/SIGTERM (default 5\n"
+	        "                      without --port, else 0)\n"
+	        "  --json              print statistics as JSON lines on stdout\n"
+	        "  -i, --interactive   read commands from stdin (type 'help')\n"
+	        "  -h, --help          this text\n"
+	        "\n"
+	        "Forwarding lcores are the worker lcores of --lcores (default: the first two\n"
+	        "allowed CPUs); with one lcore the main lcore forwards and prints.\n"
+	        "\n",
+	        FWD_MAX_BURST, TARN_ETH_MAX_QUEUES, TARN_ETH_MAX_DESC, TARN_MEMPOOL_CACHE_MAX,
+	        TARN_MBUF_DEFAULT_DATAROOM);
 	fprintf(out, "drivers:\n");
 	for (unsigned i = 0; i < tarn_eth_driver_count(); i++)
 		fprintf(out, "  %-8s %s\n", tarn_eth_driver_name(i), tarn_eth_driver_help(i));
 	fprintf(out, "  every driver: name=NAME, mac=XX:XX:XX:XX:XX:XX, socket=N\n\n"
-		     "tarn options:\n");
+	             "tarn options:\n");
 	tarn_config_usage(out);
 }
 
@@ -108,8 +108,7 @@ static int bad_value(const char *name, const char *val, const char *what)
 	return -1;
 }
 
-static int parse_uint(const char *name, const char *val, unsigned min, unsigned max,
-		      unsigned *out)
+static int parse_uint(const char *name, const char *val, unsigned min, unsigned max, unsigned *out)
 {
 	char what[96];
 	char *end;
@@ -195,7 +194,7 @@ static int parse_app_args(int argc, char **argv)
 		case OPT_PORT:
 			if (opt.nb_ports == TARN_MAX_ETHPORTS) {
 				fprintf(stderr, PROG ": --port: at most %d ports\n",
-					TARN_MAX_ETHPORTS);
+				        TARN_MAX_ETHPORTS);
 				return -1;
 			}
 			opt.ports[opt.nb_ports++] = optarg;
@@ -204,7 +203,7 @@ static int parse_app_args(int argc, char **argv)
 			m = fwd_mode_parse(optarg);
 			if (m < 0)
 				return bad_value(name, optarg,
-						 "io, mac, macswap, rxonly, txonly or flowgen");
+				                 "io, mac, macswap, rxonly, txonly or flowgen");
 			opt.mode = (enum fwd_mode)m;
 			break;
 		case OPT_BURST:
@@ -230,7 +229,7 @@ static int parse_app_args(int argc, char **argv)
 			break;
 		case OPT_PKT_LEN:
 			rc = parse_uint(name, optarg, TARN_ETHER_HDR_LEN,
-					TARN_MBUF_DEFAULT_DATAROOM, &opt.pkt_len);
+			                TARN_MBUF_DEFAULT_DATAROOM, &opt.pkt_len);
 			break;
 		case OPT_STATS_PERIOD:
 			rc = parse_seconds(name, optarg, &opt.stats_period);
@@ -252,11 +251,11 @@ static int parse_app_args(int argc, char **argv)
 			return 1;
 		case ':':
 			fprintf(stderr, PROG ": option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
+			        argv[optind - 1]);
 			return -1;
 		default:
 			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
+			        argv[optind - 1]);
 			return -1;
 		}
 		if (rc < 0)
@@ -279,13 +278,19 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static volatile sig_atomic_t got_signal;
+/* The signal that asked to stop, 0 if none. The handler may run on any
+ * thread: lock-free atomic stores are async-signal-safe and race-free. */
+static int signal_seen;
 
 static void on_signal(int sig)
 {
-	got_signal = sig;
-	/* lock-free atomic store: async-signal-safe */
+	__atomic_store_n(&signal_seen, sig, __ATOMIC_RELAXED);
 	__atomic_store_n(&fwd_stop_flag, 1, __ATOMIC_RELAXED);
+}
+
+static int got_signal(void)
+{
+	return __atomic_load_n(&signal_seen, __ATOMIC_RELAXED);
 }
 
 static void signals_install(void)
@@ -339,9 +344,9 @@ static int streams_build(enum fwd_mode mode)
 
 	if (forwarding && opt.txq < opt.rxq) {
 		fprintf(stderr,
-			PROG ": %s mode forwards RX queue i to TX queue i: --txq (%u) must be at "
-			     "least --rxq (%u)\n",
-			fwd_mode_name(mode), opt.txq, opt.rxq);
+		        PROG ": %s mode forwards RX queue i to TX queue i: --txq (%u) must be at "
+		             "least --rxq (%u)\n",
+		        fwd_mode_name(mode), opt.txq, opt.rxq);
 		return -1;
 	}
 	if (mode == FWD_TXONLY || mode == FWD_FLOWGEN)
@@ -388,6 +393,34 @@ static int streams_build(enum fwd_mode mode)
 	return 0;
 }
 
+/*
+ * --tx-first / "start tx_first": one burst of generated packets on every TX
+ * queue of every port, addressed to the port's pair. Returns packets sent.
+ */
+static unsigned tx_first(void)
+{
+	struct tarn_mbuf *pkts[FWD_MAX_BURST];
+	unsigned sent = 0;
+
+	for (unsigned pi = 0; pi < nb_ports; pi++) {
+		struct tarn_ether_addr src, dst;
+		tarn_eth_macaddr_get(port_ids[pi], &src);
+		tarn_eth_macaddr_get(peer_of(pi), &dst);
+		for (unsigned q = 0; q < opt.txq; q++) {
+			if (tarn_pktmbuf_alloc_bulk(fwd.pool, pkts, opt.burst) != 0)
+				return sent;
+			for (unsigned k = 0; k < opt.burst; k++)
+				fwd_build_packet(pkts[k], opt.pkt_len, &src, &dst, k);
+			const uint16_t nb =
+			    tarn_eth_tx_burst(port_ids[pi], (uint16_t)q, pkts, (uint16_t)opt.burst);
+			if (nb < opt.burst)
+				tarn_pktmbuf_free_bulk(pkts + nb, opt.burst - nb);
+			sent += nb;
+		}
+	}
+	return sent;
+}
+
 /* What the pool may have to hold at once. */
 static unsigned mbufs_needed(void)
 {
@@ -403,7 +436,7 @@ static int ports_setup(void)
 		int rc = tarn_eth_dev_create(opt.ports[i], &port_ids[i]);
 		if (rc < 0) {
 			fprintf(stderr, PROG ": --port '%s': %s (see the log line above)\n",
-				opt.ports[i], tarn_strerror(rc));
+			        opt.ports[i], tarn_strerror(rc));
 			return FWD_EXIT_USAGE;
 		}
 		nb_ports++;
@@ -415,14 +448,14 @@ static int ports_setup(void)
 			rc = tarn_eth_tx_queue_setup(p, (uint16_t)q, opt.txd, TARN_SOCKET_ANY);
 		for (unsigned q = 0; rc == 0 && q < opt.rxq; q++)
 			rc = tarn_eth_rx_queue_setup(p, (uint16_t)q, opt.rxd, TARN_SOCKET_ANY,
-						     fwd.pool);
+			                             fwd.pool);
 		if (rc == 0)
 			rc = tarn_eth_promiscuous_enable(p);
 		if (rc == 0)
 			rc = tarn_eth_dev_start(p);
 		if (rc < 0) {
 			fprintf(stderr, PROG ": port %u (%s): setup failed: %s\n", (unsigned)p,
-				opt.ports[i], tarn_strerror(rc));
+			        opt.ports[i], tarn_strerror(rc));
 			return rc == -EINVAL ? FWD_EXIT_USAGE : FWD_EXIT_FAIL;
 		}
 	}
@@ -478,11 +511,12 @@ static void print_period(double elapsed)
 		double tx = dt > 0 ? (double)(cur[i].st.opackets - last[i].st.opackets) / dt : 0;
 		total += rx;
 		if (opt.json)
-			printf("%s{\"port\":%u,\"rx_pps\":%.0f,\"tx_pps\":%.0f,\"ipackets\":%" PRIu64
-			       ",\"opackets\":%" PRIu64 ",\"oerrors\":%" PRIu64
-			       ",\"rx_nombuf\":%" PRIu64 "}",
-			       i ? "," : "", (unsigned)port_ids[i], rx, tx, cur[i].st.ipackets,
-			       cur[i].st.opackets, cur[i].st.oerrors, cur[i].st.rx_nombuf);
+			printf(
+			    "%s{\"port\":%u,\"rx_pps\":%.0f,\"tx_pps\":%.0f,\"ipackets\":%" PRIu64
+			    ",\"opackets\":%" PRIu64 ",\"oerrors\":%" PRIu64
+			    ",\"rx_nombuf\":%" PRIu64 "}",
+			    i ? "," : "", (unsigned)port_ids[i], rx, tx, cur[i].st.ipackets,
+			    cur[i].st.opackets, cur[i].st.oerrors, cur[i].st.rx_nombuf);
 		else
 			printf(" | port %u: rx %8.3f Mpps tx %8.3f Mpps", (unsigned)port_ids[i],
 			       rx / 1e6, tx / 1e6);
@@ -504,12 +538,14 @@ static void show_port_stats(FILE *f)
 		    tarn_eth_dev_info_get(port_ids[i], &info) < 0)
 			continue;
 		fprintf(f,
-			"port %u (%s, %s)\n"
-			"  RX-packets: %-14" PRIu64 " RX-bytes: %-16" PRIu64 " RX-missed: %-10" PRIu64
-			" RX-errors: %-10" PRIu64 " RX-nombuf: %" PRIu64 "\n"
-			"  TX-packets: %-14" PRIu64 " TX-bytes: %-16" PRIu64 " TX-errors: %" PRIu64 "\n",
-			(unsigned)port_ids[i], info.name, info.spec, st.ipackets, st.ibytes,
-			st.imissed, st.ierrors, st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
+		        "port %u (%s, %s)\n"
+		        "  RX-packets: %-14" PRIu64 " RX-bytes: %-16" PRIu64
+		        " RX-missed: %-10" PRIu64 " RX-errors: %-10" PRIu64 " RX-nombuf: %" PRIu64
+		        "\n"
+		        "  TX-packets: %-14" PRIu64 " TX-bytes: %-16" PRIu64 " TX-errors: %" PRIu64
+		        "\n",
+		        (unsigned)port_ids[i], info.name, info.spec, st.ipackets, st.ibytes,
+		        st.imissed, st.ierrors, st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
 	}
 }
 
@@ -518,11 +554,11 @@ static void show_fwd_stats(FILE *f)
 	for (unsigned i = 0; i < fwd.nb_streams; i++) {
 		const struct fwd_stream *s = &fwd.streams[i];
 		fprintf(f,
-			"lcore %u: port %u q%u -> port %u q%u: rx %" PRIu64 " gen %" PRIu64
-			" tx %" PRIu64 " dropped %" PRIu64 " consumed %" PRIu64 "\n",
-			s->lcore, (unsigned)s->rx_port, (unsigned)s->rx_queue, (unsigned)s->tx_port,
-			(unsigned)s->tx_queue, fwd_read(&s->rx), fwd_read(&s->gen),
-			fwd_read(&s->tx), fwd_read(&s->dropped), fwd_read(&s->consumed));
+		        "lcore %u: port %u q%u -> port %u q%u: rx %" PRIu64 " gen %" PRIu64
+		        " tx %" PRIu64 " dropped %" PRIu64 " consumed %" PRIu64 "\n",
+		        s->lcore, (unsigned)s->rx_port, (unsigned)s->rx_queue, (unsigned)s->tx_port,
+		        (unsigned)s->tx_queue, fwd_read(&s->rx), fwd_read(&s->gen),
+		        fwd_read(&s->tx), fwd_read(&s->dropped), fwd_read(&s->consumed));
 	}
 }
 
@@ -531,11 +567,11 @@ static void show_pool_stats(FILE *f)
 	struct tarn_mempool_stats st;
 	if (tarn_mempool_stats(fwd.pool, &st) == 0)
 		fprintf(f,
-			"pool %s: %u mbufs, %u available, %u in use; gets %" PRIu64
-			" (cache hits %" PRIu64 "), puts %" PRIu64 ", failed gets %" PRIu64 "\n",
-			tarn_mempool_name(fwd.pool), tarn_mempool_size(fwd.pool),
-			tarn_mempool_avail_count(fwd.pool), tarn_mempool_in_use_count(fwd.pool),
-			st.get_objs, st.hit_objs, st.put_objs, st.fails);
+		        "pool %s: %u mbufs, %u available, %u in use; gets %" PRIu64
+		        " (cache hits %" PRIu64 "), puts %" PRIu64 ", failed gets %" PRIu64 "\n",
+		        tarn_mempool_name(fwd.pool), tarn_mempool_size(fwd.pool),
+		        tarn_mempool_avail_count(fwd.pool), tarn_mempool_in_use_count(fwd.pool),
+		        st.get_objs, st.hit_objs, st.put_objs, st.fails);
 }
 
 /* Totals of one run, kept for the summary. */
@@ -564,15 +600,46 @@ enum run_end { END_DURATION, END_SIGNAL, END_STOP, END_QUIT };
 
 static int cmd_handle(char *line, int running, int *quit);
 
-/* One line from stdin if one is ready (or EOF: "quit"). 1 if `buf` holds one. */
+/*
+ * One line from stdin if one is ready within `timeout_ms`; 1 if `buf` holds
+ * one. End of input reads as "quit". Reads with read(2) into a buffer of its
+ * own, so lines that arrive together are all seen (stdio would keep them
+ * where poll(2) cannot see them).
+ */
 static int stdin_line(char *buf, size_t size, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-	if (poll(&pfd, 1, timeout_ms) <= 0)
-		return 0;
-	if (fgets(buf, (int)size, stdin) == NULL)
-		snprintf(buf, size, "quit");
-	return 1;
+	static char acc[1024];
+	static size_t len;
+	static int eof;
+
+	for (;;) {
+		char *nl = memchr(acc, '\n', len);
+		if (nl != NULL || len == sizeof(acc) || (eof && len > 0)) {
+			size_t n = nl != NULL ? (size_t)(nl - acc) + 1 : len;
+			size_t c = n < size ? n : size - 1;
+			memcpy(buf, acc, c);
+			buf[c] = '\0';
+			memmove(acc, acc + n, len - n);
+			len -= n;
+			return 1;
+		}
+		if (eof) {
+			snprintf(buf, size, "quit");
+			return 1;
+		}
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return 0;
+		ssize_t r = read(STDIN_FILENO, acc + len, sizeof(acc) - len);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				return 0;
+			eof = 1;
+		} else {
+			len += (size_t)r;
+		}
+		timeout_ms = 0;
+	}
 }
 
 static void sleep_ms(int ms)
@@ -589,7 +656,7 @@ static enum run_end run_forwarding(void)
 	char line[256];
 
 	__atomic_store_n(&fwd_stop_flag, 0, __ATOMIC_RELAXED);
-	if (got_signal)
+	if (got_signal())
 		return END_SIGNAL;
 	snap_all(first);
 	memcpy(last, first, sizeof(last));
@@ -598,7 +665,7 @@ static enum run_end run_forwarding(void)
 	if (!main_forwards)
 		for (unsigned i = 0; i < nb_fwd_lcores; i++)
 			tarn_lcore_launch(fwd_lcores[i], fwd_lcore_main,
-					  (void *)(uintptr_t)fwd_lcores[i]);
+			                  (void *)(uintptr_t)fwd_lcores[i]);
 
 	for (;;) {
 		if (main_forwards)
@@ -606,7 +673,7 @@ static enum run_end run_forwarding(void)
 		else if (!opt.interactive)
 			sleep_ms(20);
 		double t = now_s();
-		if (got_signal) {
+		if (got_signal()) {
 			end = END_SIGNAL;
 			break;
 		}
@@ -660,7 +727,8 @@ static int cmd_handle(char *line, int running, int *quit)
 {
 	char *w[6] = { 0 };
 	int n = 0;
-	for (char *tok = strtok(line, " \t\r\n"); tok != NULL && n < 6; tok = strtok(NULL, " \t\r\n"))
+	for (char *tok = strtok(line, " \t\r\n"); tok != NULL && n < 6;
+	     tok = strtok(NULL, " \t\r\n"))
 		w[n++] = tok;
 	if (n == 0)
 		goto prompt;
@@ -715,7 +783,7 @@ static int interactive_loop(void)
 	char line[256];
 	printf("tarn-fwd interactive, %s mode; type 'help'\ntarn-fwd> ", fwd_mode_name(fwd.mode));
 	fflush(stdout);
-	while (!got_signal) {
+	while (!got_signal()) {
 		if (!stdin_line(line, sizeof(line), 100))
 			continue;
 		int quit = 0;
@@ -724,7 +792,7 @@ static int interactive_loop(void)
 			break;
 		if (r >= 2) {
 			if (r == 3)
-				printf("sent %u packets first\n", fwd_tx_first());
+				printf("sent %u packets first\n", tx_first());
 			printf("forwarding started (%s mode), 'stop' to stop\ntarn-fwd> ",
 			       fwd_mode_name(fwd.mode));
 			fflush(stdout);
@@ -779,9 +847,9 @@ static void print_summary(const struct tarn_eth_stats *st, unsigned in_use, int 
 		for (unsigned i = 0; i < fwd.nb_streams; i++) {
 			const struct fwd_stream *s = &fwd.streams[i];
 			printf("%s{\"lcore\":%u,\"rx_port\":%u,\"rx_queue\":%u,\"tx_port\":%u,"
-			       "\"tx_queue\":%u,\"rx\":%" PRIu64 ",\"gen\":%" PRIu64 ",\"tx\":%" PRIu64
-			       ",\"dropped\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"nombuf\":%" PRIu64
-			       "}",
+			       "\"tx_queue\":%u,\"rx\":%" PRIu64 ",\"gen\":%" PRIu64
+			       ",\"tx\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"consumed\":%" PRIu64
+			       ",\"nombuf\":%" PRIu64 "}",
 			       i ? "," : "", s->lcore, (unsigned)s->rx_port, (unsigned)s->rx_queue,
 			       (unsigned)s->tx_port, (unsigned)s->tx_queue, fwd_read(&s->rx),
 			       fwd_read(&s->gen), fwd_read(&s->tx), fwd_read(&s->dropped),
@@ -792,8 +860,9 @@ static void print_summary(const struct tarn_eth_stats *st, unsigned in_use, int 
 		       ",\"tx_mpps\":%.3f,\"rx_mpps\":%.3f},",
 		       t.rx, t.gen, t.tx, t.dropped, t.consumed, (double)t.tx / secs / 1e6,
 		       (double)t.rx / secs / 1e6);
-		printf("\"mbufs\":{\"pool\":%u,\"in_use_at_exit\":%u,\"checked\":%s,\"leaked\":%u}}\n",
-		       pool_size, in_use, leak_checked ? "true" : "false", in_use);
+		printf(
+		    "\"mbufs\":{\"pool\":%u,\"in_use_at_exit\":%u,\"checked\":%s,\"leaked\":%u}}\n",
+		    pool_size, in_use, leak_checked ? "true" : "false", in_use);
 		fflush(stdout);
 		return;
 	}
@@ -871,7 +940,7 @@ int main(int argc, char **argv)
 		opt.duration = embedded ? DEFAULT_DURATION : 0;
 	if (opt.mbufs != 0 && opt.mbuf_cache > opt.mbufs) {
 		fprintf(stderr, PROG ": --mbuf-cache %u is larger than --mbufs %u\n",
-			opt.mbuf_cache, opt.mbufs);
+		        opt.mbuf_cache, opt.mbufs);
 		return FWD_EXIT_USAGE;
 	}
 	default_lcores(&cfg);
@@ -892,16 +961,16 @@ int main(int argc, char **argv)
 	pool_size = opt.mbufs ? opt.mbufs : needed;
 	if (opt.mbufs != 0 && opt.mbufs < needed)
 		fprintf(stderr,
-			PROG ": warning: --mbufs %u is below the %u mbufs this configuration can "
-			     "hold at once (ports x queues x descriptors + cache x lcores + bursts "
-			     "in flight): expect rx_nombuf and drops\n",
-			opt.mbufs, needed);
+		        PROG ": warning: --mbufs %u is below the %u mbufs this configuration can "
+		             "hold at once (ports x queues x descriptors + cache x lcores + bursts "
+		             "in flight): expect rx_nombuf and drops\n",
+		        opt.mbufs, needed);
 	unsigned cache = opt.mbuf_cache < pool_size ? opt.mbuf_cache : pool_size;
 	fwd.pool = tarn_pktmbuf_pool_create(POOL_NAME, pool_size, cache, 0,
-					    TARN_MBUF_DEFAULT_BUF_SIZE, TARN_SOCKET_ANY);
+	                                    TARN_MBUF_DEFAULT_BUF_SIZE, TARN_SOCKET_ANY);
 	if (fwd.pool == NULL) {
 		fprintf(stderr, PROG ": cannot create a pool of %u mbufs: %s\n", pool_size,
-			tarn_strerror(tarn_errno));
+		        tarn_strerror(tarn_errno));
 		tarn_cleanup();
 		return FWD_EXIT_FAIL;
 	}
@@ -923,15 +992,14 @@ int main(int argc, char **argv)
 
 	if (!opt.json) {
 		printf(PROG ": %s forwarding on %u port(s), %u stream(s), %u forwarding lcore(s), "
-			    "pool of %u mbufs\n",
-		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores,
-		       pool_size);
+		            "pool of %u mbufs\n",
+		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores, pool_size);
 		fflush(stdout);
 	} else {
 		printf("{\"event\":\"start\",\"mode\":\"%s\",\"ports\":%u,\"streams\":%u,"
 		       "\"fwd_lcores\":%u,\"mbufs\":%u,\"mbufs_needed\":%u,\"duration_s\":%.3f}\n",
-		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores,
-		       pool_size, needed, opt.duration);
+		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores, pool_size,
+		       needed, opt.duration);
 		fflush(stdout);
 	}
 
@@ -939,10 +1007,10 @@ int main(int argc, char **argv)
 		interactive_loop();
 	} else {
 		if (opt.tx_first)
-			fwd_tx_first();
+			tx_first();
 		enum run_end e = run_forwarding();
 		if (e == END_SIGNAL && !opt.json)
-			printf("\nsignal %d: stopping\n", (int)got_signal);
+			printf("\nsignal %d: stopping\n", got_signal());
 	}
 
 	/* Final counters, then give every mbuf back and check that all came. */

@@ -95,8 +95,8 @@ static struct tarn__eth_dev *dev_get(uint16_t port_id)
 	struct tarn__eth_dev *dev = dev_get(port_id);                                              \
 	if (dev == NULL) {                                                                         \
 		pthread_mutex_unlock(&eth_lock);                                                   \
-		TARN__ERR(TARN__ETH_LOG, "%s: port %u does not exist", __func__,                 \
-			  (unsigned)(port_id));                                                    \
+		TARN__ERR(TARN__ETH_LOG, "%s: port %u does not exist", __func__,                   \
+		          (unsigned)(port_id));                                                    \
 		return -ENODEV;                                                                    \
 	}
 
@@ -157,18 +157,18 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 		size_t off = 0;
 		for (size_t i = 0; i < NB_DRIVERS && off < sizeof(names); i++)
 			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-						i ? ", " : "", eth_drivers[i]->name);
+			                        i ? ", " : "", eth_drivers[i]->name);
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': unknown driver '%s' (drivers: %s)", spec,
-			  s.driver, names);
+		          s.driver, names);
 		return -ENODEV;
 	}
 	for (unsigned i = 0; i < s.nb_kv; i++) {
 		if (!key_in(generic_keys, s.kv[i].key) && !key_in(drv->keys, s.kv[i].key)) {
 			valid_keys(drv, keys, sizeof(keys));
 			TARN__ERR(TARN__ETH_LOG,
-				  "port spec '%s': unknown key '%s' for driver '%s' (valid keys: "
-				  "%s)",
-				  spec, s.kv[i].key, drv->name, keys);
+			          "port spec '%s': unknown key '%s' for driver '%s' (valid keys: "
+			          "%s)",
+			          spec, s.kv[i].key, drv->name, keys);
 			return -EINVAL;
 		}
 	}
@@ -178,16 +178,16 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 	const char *v = tarn__eth_spec_get(&s, "mac");
 	if (v != NULL && tarn_ether_parse_addr(v, &mac) < 0) {
 		TARN__ERR(TARN__ETH_LOG,
-			  "port spec '%s': mac=%s: expected a unicast address xx:xx:xx:xx:xx:xx, "
-			  "not all zeros",
-			  spec, v);
+		          "port spec '%s': mac=%s: expected a unicast address xx:xx:xx:xx:xx:xx, "
+		          "not all zeros",
+		          spec, v);
 		return -EINVAL;
 	}
-	if (v != NULL && ((mac.addr_bytes[0] & 1) || !(mac.addr_bytes[0] | mac.addr_bytes[1] |
-						       mac.addr_bytes[2] | mac.addr_bytes[3] |
-						       mac.addr_bytes[4] | mac.addr_bytes[5]))) {
+	if (v != NULL && ((mac.addr_bytes[0] & 1) ||
+	                  !(mac.addr_bytes[0] | mac.addr_bytes[1] | mac.addr_bytes[2] |
+	                    mac.addr_bytes[3] | mac.addr_bytes[4] | mac.addr_bytes[5]))) {
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': mac=%s: multicast or all-zero address",
-			  spec, v);
+		          spec, v);
 		return -EINVAL;
 	}
 	uint64_t sock = UINT64_MAX;
@@ -197,13 +197,13 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 	int socket = tarn_socket_resolve(sock == UINT64_MAX ? TARN_SOCKET_ANY : (int)sock);
 	if (socket < 0) {
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': socket %" PRIu64 " does not exist", spec,
-			  sock);
+		          sock);
 		return -EINVAL;
 	}
 	const char *name = tarn__eth_spec_get(&s, "name");
 	if (name != NULL && strlen(name) >= TARN_NAME_SIZE) {
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': name longer than %d characters", spec,
-			  TARN_NAME_SIZE - 1);
+		          TARN_NAME_SIZE - 1);
 		return -EINVAL;
 	}
 
@@ -214,7 +214,7 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 	if (id == TARN_MAX_ETHPORTS) {
 		pthread_mutex_unlock(&eth_lock);
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': all %d ports are in use", spec,
-			  TARN_MAX_ETHPORTS);
+		          TARN_MAX_ETHPORTS);
 		return -ENOSPC;
 	}
 	char pname[TARN_NAME_SIZE];
@@ -235,7 +235,7 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 		tarn_free(priv);
 		pthread_mutex_unlock(&eth_lock);
 		TARN__ERR(TARN__ETH_LOG, "port spec '%s': out of memory on socket %d", spec,
-			  socket);
+		          socket);
 		return -ENOMEM;
 	}
 	dev->port_id = id;
@@ -265,26 +265,26 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 }
 
 int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
-			   const struct tarn_eth_conf *conf)
+                           const struct tarn_eth_conf *conf)
 {
 	LOCK_DEV(dev, port_id);
 	int rc = 0;
 	if (dev->state == TARN_ETH_STATE_STARTED) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: configure while started (stop it first)",
-			  (unsigned)port_id);
+		          (unsigned)port_id);
 		rc = -EBUSY;
 	} else if (nb_rxq == 0 || nb_rxq > dev->drv->max_rx_queues || nb_txq == 0 ||
-		   nb_txq > dev->drv->max_tx_queues) {
+	           nb_txq > dev->drv->max_tx_queues) {
 		TARN__ERR(TARN__ETH_LOG,
-			  "port %u: configure with %u RX and %u TX queues (driver %s: 1 to %u RX, "
-			  "1 to %u TX)",
-			  (unsigned)port_id, (unsigned)nb_rxq, (unsigned)nb_txq, dev->drv->name,
-			  (unsigned)dev->drv->max_rx_queues, (unsigned)dev->drv->max_tx_queues);
+		          "port %u: configure with %u RX and %u TX queues (driver %s: 1 to %u RX, "
+		          "1 to %u TX)",
+		          (unsigned)port_id, (unsigned)nb_rxq, (unsigned)nb_txq, dev->drv->name,
+		          (unsigned)dev->drv->max_rx_queues, (unsigned)dev->drv->max_tx_queues);
 		rc = -EINVAL;
 	} else if (conf != NULL && conf->mtu != 0 &&
-		   (conf->mtu < TARN_ETH_MIN_MTU || conf->mtu > TARN_ETH_MAX_MTU)) {
-		TARN__ERR(TARN__ETH_LOG, "port %u: MTU %u out of range %d .. %d",
-			  (unsigned)port_id, conf->mtu, TARN_ETH_MIN_MTU, TARN_ETH_MAX_MTU);
+	           (conf->mtu < TARN_ETH_MIN_MTU || conf->mtu > TARN_ETH_MAX_MTU)) {
+		TARN__ERR(TARN__ETH_LOG, "port %u: MTU %u out of range %d .. %d", (unsigned)port_id,
+		          conf->mtu, TARN_ETH_MIN_MTU, TARN_ETH_MAX_MTU);
 		rc = -EINVAL;
 	} else {
 		release_queues(dev);
@@ -302,12 +302,12 @@ int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
 
 /* Common checks of queue setup. eth_lock held. */
 static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_t queue_id,
-			     uint16_t nb_q, uint32_t *nb_desc, int *socket)
+                             uint16_t nb_q, uint32_t *nb_desc, int *socket)
 {
 	unsigned p = dev->port_id;
 	if (dev->state == TARN_ETH_STATE_STARTED) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u setup while started", p, dir,
-			  (unsigned)queue_id);
+		          (unsigned)queue_id);
 		return -EBUSY;
 	}
 	if (dev->state != TARN_ETH_STATE_CONFIGURED) {
@@ -316,20 +316,20 @@ static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_
 	}
 	if (queue_id >= nb_q) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u does not exist (%u configured)", p,
-			  dir, (unsigned)queue_id, (unsigned)nb_q);
+		          dir, (unsigned)queue_id, (unsigned)nb_q);
 		return -EINVAL;
 	}
 	if (*nb_desc == 0)
 		*nb_desc = TARN_ETH_DEFAULT_DESC;
 	if (*nb_desc > TARN_ETH_MAX_DESC) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u: %u descriptors (at most %d)", p,
-			  dir, (unsigned)queue_id, *nb_desc, TARN_ETH_MAX_DESC);
+		          dir, (unsigned)queue_id, *nb_desc, TARN_ETH_MAX_DESC);
 		return -EINVAL;
 	}
 	int s = tarn_socket_resolve(*socket);
 	if (s < 0) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u: socket %d does not exist", p, dir,
-			  (unsigned)queue_id, *socket);
+		          (unsigned)queue_id, *socket);
 		return -EINVAL;
 	}
 	*socket = s;
@@ -337,13 +337,13 @@ static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_
 }
 
 int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_desc, int socket,
-			    struct tarn_mempool *mb_pool)
+                            struct tarn_mempool *mb_pool)
 {
 	LOCK_DEV(dev, port_id);
 	int rc = queue_setup_check(dev, "RX", queue_id, dev->nb_rxq, &nb_desc, &socket);
 	if (rc == 0 && mb_pool == NULL) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: RX queue %u: NULL mbuf pool", (unsigned)port_id,
-			  (unsigned)queue_id);
+		          (unsigned)queue_id);
 		rc = -EINVAL;
 	}
 	if (rc == 0) {
@@ -353,7 +353,7 @@ int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_des
 		}
 		void *q = NULL;
 		rc = dev->drv->rx_queue_setup(dev, queue_id, nb_desc, socket, mb_pool,
-					      &dev->rxq_stats[queue_id], &q);
+		                              &dev->rxq_stats[queue_id], &q);
 		if (rc == 0)
 			dev->rxq[queue_id] = q;
 	}
@@ -372,7 +372,7 @@ int tarn_eth_tx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_des
 		}
 		void *q = NULL;
 		rc = dev->drv->tx_queue_setup(dev, queue_id, nb_desc, socket,
-					      &dev->txq_stats[queue_id], &q);
+		                              &dev->txq_stats[queue_id], &q);
 		if (rc == 0)
 			dev->txq[queue_id] = q;
 	}
@@ -397,7 +397,7 @@ int tarn_eth_dev_start(uint16_t port_id)
 	for (uint16_t q = 0; q < dev->nb_rxq; q++) {
 		if (dev->rxq[q] == NULL) {
 			TARN__ERR(TARN__ETH_LOG, "port %u: start: RX queue %u is not set up",
-				  (unsigned)port_id, (unsigned)q);
+			          (unsigned)port_id, (unsigned)q);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -405,7 +405,7 @@ int tarn_eth_dev_start(uint16_t port_id)
 	for (uint16_t q = 0; q < dev->nb_txq; q++) {
 		if (dev->txq[q] == NULL) {
 			TARN__ERR(TARN__ETH_LOG, "port %u: start: TX queue %u is not set up",
-				  (unsigned)port_id, (unsigned)q);
+			          (unsigned)port_id, (unsigned)q);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -572,7 +572,7 @@ static uint64_t ld(const uint64_t *p)
 }
 
 static void qstats_read(const struct tarn__eth_qstats *cur, const struct tarn__eth_qstats *base,
-			struct tarn_eth_queue_stats *out)
+                        struct tarn_eth_queue_stats *out)
 {
 	out->packets = ld(&cur->packets) - base->packets;
 	out->bytes = ld(&cur->bytes) - base->bytes;
@@ -605,7 +605,7 @@ int tarn_eth_stats_get(uint16_t port_id, struct tarn_eth_stats *stats)
 }
 
 static int queue_stats_get(uint16_t port_id, uint16_t queue_id, struct tarn_eth_queue_stats *st,
-			   int rx)
+                           int rx)
 {
 	if (st == NULL || queue_id >= TARN_ETH_MAX_QUEUES)
 		return -EINVAL;
@@ -619,13 +619,13 @@ static int queue_stats_get(uint16_t port_id, uint16_t queue_id, struct tarn_eth_
 }
 
 int tarn_eth_rx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
-				struct tarn_eth_queue_stats *stats)
+                                struct tarn_eth_queue_stats *stats)
 {
 	return queue_stats_get(port_id, queue_id, stats, 1);
 }
 
 int tarn_eth_tx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
-				struct tarn_eth_queue_stats *stats)
+                                struct tarn_eth_queue_stats *stats)
 {
 	return queue_stats_get(port_id, queue_id, stats, 0);
 }
@@ -686,7 +686,7 @@ int tarn_eth_macaddr_set(uint16_t port_id, const struct tarn_ether_addr *mac)
 	const uint8_t *b = mac->addr_bytes;
 	if ((b[0] & 1) || !(b[0] | b[1] | b[2] | b[3] | b[4] | b[5])) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: MAC address must be unicast and not all zeros",
-			  (unsigned)port_id);
+		          (unsigned)port_id);
 		return -EINVAL;
 	}
 	LOCK_DEV(dev, port_id);
@@ -726,8 +726,8 @@ int tarn_eth_dev_set_mtu(uint16_t port_id, uint32_t mtu)
 	LOCK_DEV(dev, port_id);
 	int rc = 0;
 	if (mtu < TARN_ETH_MIN_MTU || mtu > TARN_ETH_MAX_MTU) {
-		TARN__ERR(TARN__ETH_LOG, "port %u: MTU %u out of range %d .. %d",
-			  (unsigned)port_id, mtu, TARN_ETH_MIN_MTU, TARN_ETH_MAX_MTU);
+		TARN__ERR(TARN__ETH_LOG, "port %u: MTU %u out of range %d .. %d", (unsigned)port_id,
+		          mtu, TARN_ETH_MIN_MTU, TARN_ETH_MAX_MTU);
 		rc = -EINVAL;
 	} else {
 		dev->mtu = mtu;
@@ -809,14 +809,14 @@ void tarn_eth_dev_dump(FILE *out)
 		    tarn_eth_stats_get((uint16_t)p, &st) < 0)
 			continue;
 		fprintf(out,
-			"port %d '%s' (%s) %s socket %d rxq %u txq %u mtu %u mac %s%s\n"
-			"  rx %" PRIu64 " pkts %" PRIu64 " bytes, errors %" PRIu64
-			", missed %" PRIu64 ", nombuf %" PRIu64 "\n"
-			"  tx %" PRIu64 " pkts %" PRIu64 " bytes, errors %" PRIu64 "\n",
-			p, info.name, info.spec, state_name(info.state), info.socket,
-			(unsigned)info.nb_rx_queues, (unsigned)info.nb_tx_queues, info.mtu,
-			tarn_ether_format_addr(mac, sizeof(mac), &info.mac),
-			info.promiscuous ? " promiscuous" : "", st.ipackets, st.ibytes,
-			st.ierrors, st.imissed, st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
+		        "port %d '%s' (%s) %s socket %d rxq %u txq %u mtu %u mac %s%s\n"
+		        "  rx %" PRIu64 " pkts %" PRIu64 " bytes, errors %" PRIu64
+		        ", missed %" PRIu64 ", nombuf %" PRIu64 "\n"
+		        "  tx %" PRIu64 " pkts %" PRIu64 " bytes, errors %" PRIu64 "\n",
+		        p, info.name, info.spec, state_name(info.state), info.socket,
+		        (unsigned)info.nb_rx_queues, (unsigned)info.nb_tx_queues, info.mtu,
+		        tarn_ether_format_addr(mac, sizeof(mac), &info.mac),
+		        info.promiscuous ? " promiscuous" : "", st.ipackets, st.ibytes, st.ierrors,
+		        st.imissed, st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
 	}
 }

@@ -18,6 +18,10 @@
 #include "env_priv.h"
 #include "tarn_ethdev.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Log tag of ethdev and the drivers. */
 #define TARN__ETH_LOG "ethdev"
 
@@ -51,7 +55,7 @@ const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key);
  * the key, the value and the range.
  */
 int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint64_t min,
-			   uint64_t max, uint64_t *out);
+                           uint64_t max, uint64_t *out);
 
 /* ------------------------------------------------------------------------ */
 /* Per-queue counters: written only by the thread polling the queue (relaxed
@@ -126,10 +130,10 @@ struct tarn__eth_driver {
 	 * queue's counters, to be kept and updated by the burst functions.
 	 * Sets *qdata, the pointer handed to the burst functions. */
 	int (*rx_queue_setup)(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-			      int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-			      void **qdata);
+	                      int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
+	                      void **qdata);
 	int (*tx_queue_setup)(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-			      int socket, struct tarn__eth_qstats *stats, void **qdata);
+	                      int socket, struct tarn__eth_qstats *stats, void **qdata);
 	/* Release a queue set up before: free what it holds (mbufs back to
 	 * their pools) and its memory. Port not started. */
 	void (*rx_queue_release)(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata);
@@ -153,5 +157,9 @@ extern const struct tarn__eth_driver tarn__eth_null_driver;
  * before pools and rings are freed (see the report on env).
  */
 void tarn__ethdev_cleanup(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* TARN_ETHDEV_DRIVER_PRIV_H */

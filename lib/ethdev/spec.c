@@ -42,8 +42,8 @@ static int is_value_char(char c)
 	do {                                                                                       \
 		char m__[160];                                                                     \
 		snprintf(m__, sizeof(m__), __VA_ARGS__);                                           \
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': %s (expected DRIVER[:KEY=VALUE,...])", \
-			  clean, m__);                                                             \
+		TARN__ERR(TARN__ETH_LOG, "port spec '%s': %s (expected DRIVER[:KEY=VALUE,...])",   \
+		          clean, m__);                                                             \
 	} while (0)
 
 int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
@@ -56,7 +56,7 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 	}
 	if (spec == NULL || spec[0] == '\0') {
 		TARN__ERR(TARN__ETH_LOG, "port spec: empty (expected DRIVER[:KEY=VALUE,...], "
-					 "e.g. ring:loop=1 or null:size=64)");
+		                         "e.g. ring:loop=1 or null:size=64)");
 		return -EINVAL;
 	}
 	sanitize(clean, sizeof(clean), spec);
@@ -83,9 +83,9 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 	for (size_t i = 0; i < dlen; i++) {
 		if (!is_name_char(spec[i])) {
 			SPEC_ERR(clean,
-				 "bad character at position %zu of the driver name (lower-case "
-				 "letters, digits and '_')",
-				 i + 1);
+			         "bad character at position %zu of the driver name (lower-case "
+			         "letters, digits and '_')",
+			         i + 1);
 			return -EINVAL;
 		}
 	}
@@ -111,7 +111,7 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 		const char *eq = memchr(p, '=', plen);
 		if (eq == NULL) {
 			SPEC_ERR(clean, "'%.*s' at position %zu is not KEY=VALUE", (int)plen, cp,
-				 pos);
+			         pos);
 			return -EINVAL;
 		}
 		size_t klen = (size_t)(eq - p);
@@ -122,15 +122,15 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 		}
 		if (klen >= TARN_ETH_KEY_MAX) {
 			SPEC_ERR(clean, "key at position %zu longer than %d characters", pos,
-				 TARN_ETH_KEY_MAX - 1);
+			         TARN_ETH_KEY_MAX - 1);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < klen; i++) {
 			if (!is_key_char(p[i])) {
 				SPEC_ERR(clean,
-					 "bad character in the key at position %zu (letters, "
-					 "digits, '_' and '-')",
-					 pos);
+				         "bad character in the key at position %zu (letters, "
+				         "digits, '_' and '-')",
+				         pos);
 				return -EINVAL;
 			}
 		}
@@ -139,16 +139,16 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 			return -EINVAL;
 		}
 		if (vlen >= TARN_ETH_VALUE_MAX) {
-			SPEC_ERR(clean, "value of key '%.*s' longer than %d characters",
-				 (int)klen, cp, TARN_ETH_VALUE_MAX - 1);
+			SPEC_ERR(clean, "value of key '%.*s' longer than %d characters", (int)klen,
+			         cp, TARN_ETH_VALUE_MAX - 1);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < vlen; i++) {
 			if (!is_value_char(eq[1 + i])) {
 				SPEC_ERR(clean,
-					 "bad character in the value of key '%.*s' (printable, "
-					 "no space, ',' or '=')",
-					 (int)klen, cp);
+				         "bad character in the value of key '%.*s' (printable, "
+				         "no space, ',' or '=')",
+				         (int)klen, cp);
 				return -EINVAL;
 			}
 		}
@@ -185,7 +185,7 @@ const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key)
 }
 
 int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint64_t min,
-			   uint64_t max, uint64_t *out)
+                           uint64_t max, uint64_t *out)
 {
 	const char *v = tarn__eth_spec_get(s, key);
 	if (v == NULL)
@@ -206,9 +206,9 @@ int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint
 	}
 	if (!ok || n < min || n > max) {
 		TARN__ERR(TARN__ETH_LOG,
-			  "port spec: %s=%s: expected a decimal number from %" PRIu64
-			  " to %" PRIu64,
-			  key, v, min, max);
+		          "port spec: %s=%s: expected a decimal number from %" PRIu64
+		          " to %" PRIu64,
+		          key, v, min, max);
 		return -EINVAL;
 	}
 	*out = n;

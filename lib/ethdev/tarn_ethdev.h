@@ -41,6 +41,9 @@
  *   transmits waits in the cable (up to the ring size) and it receives
  *   nothing. The ring between a TX queue and an RX queue is created by the
  *   first of the two queue setups, with that setup's `nb_desc` as capacity.
+ *   `bytes=0` counts packets only (ibytes/obytes stay 0, as with DPDK's
+ *   net_ring): reading each packet's length is most of the per-packet cost
+ *   of an in-memory port.
  * - `null`: RX returns `size` byte packets (`size=N`, 14 .. the pool's data room after headroom,
  *   default 64) allocated from the queue's pool, with an Ethernet/IPv4
  *   header; TX frees what it is given.
@@ -140,10 +143,10 @@ struct tarn_eth_conf {
 
 /** Link state. */
 struct tarn_eth_link {
-	uint32_t speed_mbps;   /**< speed in Mbit/s; 0 when down */
-	uint8_t up;            /**< non-zero when the link is up */
-	uint8_t full_duplex;   /**< non-zero for full duplex */
-	uint8_t autoneg;       /**< non-zero if autonegotiated */
+	uint32_t speed_mbps; /**< speed in Mbit/s; 0 when down */
+	uint8_t up;          /**< non-zero when the link is up */
+	uint8_t full_duplex; /**< non-zero for full duplex */
+	uint8_t autoneg;     /**< non-zero if autonegotiated */
 };
 
 /** Port state. */
@@ -256,7 +259,7 @@ TARN_API int tarn_eth_dev_create(const char *spec, uint16_t *port_id);
  *   count out of range, a bad MTU).
  */
 TARN_API int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
-				    const struct tarn_eth_conf *conf);
+                                    const struct tarn_eth_conf *conf);
 
 /**
  * Set up RX queue `queue_id`; a queue already set up is released first.
@@ -272,7 +275,7 @@ TARN_API int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t 
  *   buffers are too small for the driver); -ENOMEM.
  */
 TARN_API int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_desc,
-				     int socket, struct tarn_mempool *mb_pool);
+                                     int socket, struct tarn_mempool *mb_pool);
 
 /**
  * Set up TX queue `queue_id`; a queue already set up is released first.
@@ -281,7 +284,7 @@ TARN_API int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32
  *   out of range, too many descriptors, bad socket); -ENOMEM.
  */
 TARN_API int tarn_eth_tx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_desc,
-				     int socket);
+                                     int socket);
 
 /**
  * Start the port: the bursts reach the driver from now on.
@@ -324,7 +327,8 @@ TARN_API unsigned tarn_eth_dev_count(void);
 TARN_API int tarn_eth_dev_next(int prev);
 
 /** Loop over the open ports (`p` is an int). */
-#define TARN_ETH_FOREACH_DEV(p) for ((p) = tarn_eth_dev_next(-1); (p) >= 0; (p) = tarn_eth_dev_next(p))
+#define TARN_ETH_FOREACH_DEV(p)                                                                    \
+	for ((p) = tarn_eth_dev_next(-1); (p) >= 0; (p) = tarn_eth_dev_next(p))
 
 /**
  * Find a port by name.
@@ -362,11 +366,11 @@ TARN_API int tarn_eth_stats_get(uint16_t port_id, struct tarn_eth_stats *stats);
  * @return 0; -ENODEV; -EINVAL (queue id out of range, `stats` NULL).
  */
 TARN_API int tarn_eth_rx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
-					 struct tarn_eth_queue_stats *stats);
+                                         struct tarn_eth_queue_stats *stats);
 
 /** As tarn_eth_rx_queue_stats_get(), for a TX queue. */
 TARN_API int tarn_eth_tx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
-					 struct tarn_eth_queue_stats *stats);
+                                         struct tarn_eth_queue_stats *stats);
 
 /**
  * Reset every counter of the port (and its queues) to 0. Safe while the port
@@ -450,12 +454,12 @@ typedef uint16_t (*tarn_eth_tx_burst_t)(void *txq, struct tarn_mbuf **pkts, uint
  * return 0 without a call.
  */
 struct tarn_eth_fp_ops {
-	tarn_eth_rx_burst_t rx_burst;     /**< driver RX */
-	tarn_eth_tx_burst_t tx_burst;     /**< driver TX */
-	uint16_t nb_rxq;                  /**< started RX queues; 0 when stopped */
-	uint16_t nb_txq;                  /**< started TX queues; 0 when stopped */
-	void *rxq[TARN_ETH_MAX_QUEUES];   /**< driver data of each RX queue */
-	void *txq[TARN_ETH_MAX_QUEUES];   /**< driver data of each TX queue */
+	tarn_eth_rx_burst_t rx_burst;   /**< driver RX */
+	tarn_eth_tx_burst_t tx_burst;   /**< driver TX */
+	uint16_t nb_rxq;                /**< started RX queues; 0 when stopped */
+	uint16_t nb_txq;                /**< started TX queues; 0 when stopped */
+	void *rxq[TARN_ETH_MAX_QUEUES]; /**< driver data of each RX queue */
+	void *txq[TARN_ETH_MAX_QUEUES]; /**< driver data of each TX queue */
 } TARN_CACHE_ALIGNED;
 
 /** Internal: the fast-path table. */
@@ -477,7 +481,7 @@ extern TARN_API struct tarn_eth_fp_ops tarn__eth_fp_ops[TARN_MAX_ETHPORTS];
  * One thread at a time per queue. Wait-free for ring and null ports.
  */
 static inline uint16_t tarn_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
-					 struct tarn_mbuf **rx_pkts, uint16_t nb_pkts)
+                                         struct tarn_mbuf **rx_pkts, uint16_t nb_pkts)
 {
 	const struct tarn_eth_fp_ops *fp;
 
@@ -505,7 +509,7 @@ static inline uint16_t tarn_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
  * One thread at a time per queue. Wait-free for ring and null ports.
  */
 static inline uint16_t tarn_eth_tx_burst(uint16_t port_id, uint16_t queue_id,
-					 struct tarn_mbuf **tx_pkts, uint16_t nb_pkts)
+                                         struct tarn_mbuf **tx_pkts, uint16_t nb_pkts)
 {
 	const struct tarn_eth_fp_ops *fp;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cache.c - thread slots, per-thread caches and the out-of-line get/put:
- * refill, flush, direct store access, the reserve accounting, and what a
+ * refill, flush (the adaptive policy of tarn_mempool.h), direct store access,
+ * the reserve accounting, and what a
  * thread gives back when it exits or unregisters.
  *
  * A thread gets a slot (1 .. TARN_MEMPOOL_MAX_THREADS-1) on its first get or
@@ -13,17 +14,19 @@
  * added to the pool's retired counters, fast[slot] is cleared and the slot is
  * freed; the cache memory stays with the pool for the slot's next owner.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "mempool_priv.h"
+#include "tarn_ring.h"
 
 __thread uint32_t tarn__mempool_tslot;
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool slot_used[TARN_MEMPOOL_MAX_THREADS];
-static unsigned slot_gen;         /* bumped (atomic) each time a slot is freed */
-static __thread unsigned noslot;  /* slot_gen + 1 when this thread found none */
-static int slot_full_logged;      /* atomic */
+static unsigned slot_gen;        /* bumped (atomic) each time a slot is freed */
+static __thread unsigned noslot; /* slot_gen + 1 when this thread found none */
+static int slot_full_logged;     /* atomic */
 static pthread_key_t slot_key;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 
@@ -43,7 +46,7 @@ static void slot_once_init(void)
 {
 	if (pthread_key_create(&slot_key, slot_key_destructor) != 0)
 		TARN__ERR(MP_LOG, "cannot create the thread key: caches of exiting plain "
-				  "threads will not be flushed");
+		                  "threads will not be flushed");
 	tarn__thread_exit_hook_add(thread_release);
 }
 
@@ -73,9 +76,10 @@ static uint32_t slot_acquire(void)
 	if (s == 0) {
 		noslot = gen + 1;
 		if (!__atomic_exchange_n(&slot_full_logged, 1, __ATOMIC_RELAXED))
-			TARN__WARN(MP_LOG, "more than %d threads use pools: the others work "
-					   "without caches (slower)",
-				   TARN_MEMPOOL_MAX_THREADS - 1);
+			TARN__WARN(MP_LOG,
+			           "more than %d threads use pools: the others work "
+			           "without caches (slower)",
+			           TARN_MEMPOOL_MAX_THREADS - 1);
 		return 0;
 	}
 	noslot = 0;
@@ -84,35 +88,42 @@ static uint32_t slot_acquire(void)
 	return s;
 }
 
-/* Move a cache's counters to the pool's retired counters, forget the owner. */
+/* Move a drained cache's counters to the pool's retired counters and forget
+ * its owner, so that the slot's next owner starts from zero. */
 static void cache_retire(struct tarn__mempool *m, struct tarn_mempool_cache *c)
 {
+	struct tarn_mempool_stats st;
+	memset(&st, 0, sizeof(st));
+	tarn__mp_cache_add(&st, c);
 	struct tarn__mp_counters *r = &m->retired;
-#define RETIRE(f)                                                                                  \
-	do {                                                                                       \
-		tarn__mp_cnt_add(&r->f, __atomic_load_n(&c->f, __ATOMIC_RELAXED));                 \
-		__atomic_store_n(&c->f, 0, __ATOMIC_RELAXED);                                      \
-	} while (0)
-	RETIRE(hit_objs);
-	RETIRE(miss_objs);
-	RETIRE(put_objs);
-	RETIRE(refills);
-	RETIRE(refill_objs);
-	RETIRE(flushes);
-	RETIRE(flush_objs);
-	RETIRE(direct_gets);
-	RETIRE(direct_puts);
-	RETIRE(fails);
-	RETIRE(fail_objs);
-	RETIRE(reserved_objs);
-#undef RETIRE
-	uint64_t hw = __atomic_load_n(&c->len_hw, __ATOMIC_RELAXED);
+	tarn__mp_cnt_add(&r->hit_objs, st.hit_objs);
+	tarn__mp_cnt_add(&r->miss_objs, st.get_objs - st.hit_objs);
+	tarn__mp_cnt_add(&r->put_objs, st.put_objs);
+	tarn__mp_cnt_add(&r->refills, st.refills);
+	tarn__mp_cnt_add(&r->refill_objs, st.refill_objs);
+	tarn__mp_cnt_add(&r->flushes, st.flushes);
+	tarn__mp_cnt_add(&r->flush_objs, st.flush_objs);
+	tarn__mp_cnt_add(&r->direct_gets, st.direct_gets);
+	tarn__mp_cnt_add(&r->direct_puts, st.direct_puts);
+	tarn__mp_cnt_add(&r->fails, st.fails);
+	tarn__mp_cnt_add(&r->fail_objs, st.fail_objs);
+	tarn__mp_cnt_add(&r->reserved_objs, st.reserved_objs);
 	uint64_t old = __atomic_load_n(&r->len_hw, __ATOMIC_RELAXED);
-	while (hw > old &&
-	       !__atomic_compare_exchange_n(&r->len_hw, &old, hw, 0, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	while (st.cache_len_hw > old &&
+	       !__atomic_compare_exchange_n(&r->len_hw, &old, (uint64_t)st.cache_len_hw, 0,
+	                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+	/* The cache is empty (drained): a zero state is consistent with a zero
+	 * slow_dlen. */
+	uint64_t *zero[] = { &c->state,         &c->moved,       (uint64_t *)&c->slow_dlen,
+		             &c->slow_hit_objs, &c->miss_objs,   &c->slow_put_objs,
+		             &c->fails,         &c->refills,     &c->refill_objs,
+		             &c->flushes,       &c->flush_objs,  &c->fail_objs,
+		             &c->direct_gets,   &c->direct_puts, &c->reserved_objs };
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		__atomic_store_n(zero[i], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->len_hw, 0, __ATOMIC_RELAXED);
+	c->last_op = 0;
 	__atomic_store_n(&c->lcore, TARN_LCORE_ID_ANY, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->tid, 0, __ATOMIC_RELAXED);
 }
@@ -149,15 +160,16 @@ static void thread_release(void)
 
 /* Make (or take over) the cache of slot `s` for the calling thread. */
 static struct tarn_mempool_cache *cache_arm(struct tarn__mempool *m, uint32_t s,
-					    struct tarn_mempool_cache *c)
+                                            struct tarn_mempool_cache *c)
 {
 	if (c == NULL) {
 		size_t sz = sizeof(*c) + (size_t)m->pub.cache_size * sizeof(void *);
 		c = tarn_malloc_socket(sz, TARN_CACHE_LINE, m->socket);
 		if (c == NULL) {
-			TARN__WARN(MP_LOG, "'%s': no memory for a thread cache on socket %d: the "
-					   "thread works without one",
-				   m->pub.name, m->socket);
+			TARN__WARN(MP_LOG,
+			           "'%s': no memory for a thread cache on socket %d: the "
+			           "thread works without one",
+			           m->pub.name, m->socket);
 			__atomic_store_n(&m->caches[s], TARN__MP_CACHE_FAILED, __ATOMIC_RELEASE);
 			return NULL;
 		}
@@ -169,7 +181,7 @@ static struct tarn_mempool_cache *cache_arm(struct tarn__mempool *m, uint32_t s,
 	__atomic_store_n(&c->tid, tarn__mp_gettid(), __ATOMIC_RELAXED);
 	/* release: pairs with the acquire loads of statistics and flush-all */
 	__atomic_store_n(&m->caches[s], c, __ATOMIC_RELEASE);
-	if (!m->debug && c->size > 0)
+	if (!m->debug)
 		/* relaxed: read only by this thread (the slot's owner) */
 		__atomic_store_n(&m->pub.fast[s], c, __ATOMIC_RELAXED);
 	return c;
@@ -188,7 +200,7 @@ static struct tarn_mempool_cache *thread_cache(struct tarn__mempool *m)
 	 * (also ordered by slot_lock) */
 	struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
 	if (tarn_likely(c != NULL && c != TARN__MP_CACHE_FAILED &&
-			__atomic_load_n(&c->tid, __ATOMIC_RELAXED) != 0))
+	                __atomic_load_n(&c->tid, __ATOMIC_RELAXED) != 0))
 		return c;
 	if (c == TARN__MP_CACHE_FAILED)
 		return NULL;
@@ -198,14 +210,34 @@ static struct tarn_mempool_cache *thread_cache(struct tarn__mempool *m)
 /* ------------------------------------------------------------------------ */
 /* Store access                                                              */
 
-unsigned tarn__mp_store_get(struct tarn__mempool *m, void **dst, unsigned min, unsigned max,
-			    bool reserved)
+/* One store operation. The default store ("ring_mp_mc") is called inline,
+ * the others through their ops. */
+static inline int store_deq(struct tarn__mempool *m, void **dst, unsigned n)
 {
-	const struct tarn_mempool_ops *ops = m->pub.ops;
+	if (tarn_likely(m->ring_mpmc))
+		return tarn_ring_mc_dequeue_bulk(m->pub.store, dst, n, NULL) == n ? 0 : -ENOBUFS;
+	return m->pub.ops->dequeue(&m->pub, dst, n);
+}
+
+static inline int store_enq(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	if (tarn_likely(m->ring_mpmc))
+		return tarn_ring_mp_enqueue_bulk(m->pub.store, objs, n, NULL) == n ? 0 : -ENOBUFS;
+	return m->pub.ops->enqueue(&m->pub, objs, n);
+}
+
+/*
+ * Take between `min` and `max` objects from the store into dst (as many as it
+ * can up to max; without a reserve: max, else min), return how many, or 0
+ * when it cannot give `min`. `reserved` lets it dig into the reserve.
+ */
+static __attribute__((noinline)) unsigned store_get(struct tarn__mempool *m, void **dst,
+                                                    unsigned min, unsigned max, bool reserved)
+{
 	if (m->reserve == 0) {
-		if (max > min && ops->dequeue(&m->pub, dst, max) == 0)
+		if (max > min && store_deq(m, dst, max) == 0)
 			return max;
-		return ops->dequeue(&m->pub, dst, min) == 0 ? min : 0;
+		return store_deq(m, dst, min) == 0 ? min : 0;
 	}
 	/* Claim k objects from the accounted count first: the store then holds
 	 * them for us (puts add to acct only after their enqueue completed). */
@@ -220,29 +252,47 @@ unsigned tarn__mp_store_get(struct tarn__mempool *m, void **dst, unsigned min, u
 		/* relaxed: acct is a budget, the store's own ordering carries
 		 * the objects */
 	} while (!__atomic_compare_exchange_n(&m->acct, &cur, cur - k, 0, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
-	if (tarn_unlikely(ops->dequeue(&m->pub, dst, k) != 0)) {
-		/* The ops broke their contract (count exact after enqueue). */
-		__atomic_fetch_add(&m->acct, k, __ATOMIC_RELAXED);
-		TARN__ERR(MP_LOG, "'%s': store '%s' refused %u accounted objects", m->pub.name,
-			  ops->name, k);
-		return 0;
+	                                      __ATOMIC_RELAXED));
+	/* The k objects are in the store. A store may publish a finished put
+	 * late (an RTS ring waits for the puts in flight): wait for them. */
+	for (unsigned long tries = 0; store_deq(m, dst, k) != 0; tries++) {
+		if (tarn_unlikely(tries >= (1ul << 24))) {
+			/* seconds of waiting: the ops broke their contract */
+			__atomic_fetch_add(&m->acct, k, __ATOMIC_RELAXED);
+			TARN__ERR(MP_LOG, "'%s': store '%s' does not give %u accounted objects",
+			          m->pub.name, m->pub.ops->name, k);
+			return 0;
+		}
+		if (tries % 64 == 63)
+			sched_yield();
 	}
 	return k;
 }
 
-int tarn__mp_store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
+/* Take exactly n: the common case inline. */
+static inline bool store_get_n(struct tarn__mempool *m, void **dst, unsigned n, bool reserved)
 {
-	int rc = m->pub.ops->enqueue(&m->pub, objs, n);
-	if (tarn_unlikely(rc < 0)) {
-		TARN__ERR(MP_LOG, "'%s': store '%s' refused %u objects (%s): more objects put "
-				  "than taken?",
-			  m->pub.name, m->pub.ops->name, n, tarn_strerror(rc));
-		return rc;
+	if (tarn_likely(m->reserve == 0))
+		return store_deq(m, dst, n) == 0;
+	return store_get(m, dst, n, n, reserved) == n;
+}
+
+/* Give n objects back to the store: never fails while the pool's counts are
+ * right (the store holds all n objects). */
+static __attribute__((noinline, cold)) void store_refused(struct tarn__mempool *m, unsigned n)
+{
+	TARN__ERR(MP_LOG, "'%s': store '%s' refused %u objects: more objects put than taken?",
+	          m->pub.name, m->pub.ops->name, n);
+}
+
+static inline void store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	if (tarn_unlikely(store_enq(m, objs, n) != 0)) {
+		store_refused(m, n);
+		return;
 	}
 	if (m->reserve != 0)
 		__atomic_fetch_add(&m->acct, n, __ATOMIC_RELAXED);
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -257,16 +307,51 @@ int tarn__mp_store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
 		else                                                                               \
 			tarn__mp_cnt_add(&(m)->retired.f, (v));                                    \
 	} while (0)
+/* Objects got from a cache / put by the out-of-line path. */
+#define STAT_HIT(m, c, v)                                                                          \
+	do {                                                                                       \
+		if ((c) != NULL)                                                                   \
+			tarn__mp_own_add(&(c)->slow_hit_objs, (v));                                \
+		else                                                                               \
+			tarn__mp_cnt_add(&(m)->retired.hit_objs, (v));                             \
+	} while (0)
+#define STAT_PUT(m, c, v)                                                                          \
+	do {                                                                                       \
+		if ((c) != NULL)                                                                   \
+			tarn__mp_own_add(&(c)->slow_put_objs, (v));                                \
+		else                                                                               \
+			tarn__mp_cnt_add(&(m)->retired.put_objs, (v));                             \
+	} while (0)
+
+/* tarn_mempool_cache::last_op */
+enum { LAST_NONE = 0, LAST_REFILL = 1, LAST_FLUSH = 2 };
 
 static inline uint32_t len_get(const struct tarn_mempool_cache *c)
 {
-	return __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+	/* relaxed: only the owner writes state; statistics read it */
+	return (uint32_t)__atomic_load_n(&c->state, __ATOMIC_RELAXED) & TARN__MP_LEN_MASK;
 }
 
+/* Set len from the out-of-line path: the inline path's moves stay, the
+ * change of length is recorded in slow_dlen (see struct tarn_mempool_cache). */
 static inline void len_set(struct tarn_mempool_cache *c, uint32_t len)
 {
-	/* relaxed: only the owner writes len; statistics read it */
-	__atomic_store_n(&c->len, len, __ATOMIC_RELAXED);
+	const uint64_t st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+	const uint32_t old = (uint32_t)st & TARN__MP_LEN_MASK;
+	__atomic_store_n(&c->state, (st & ~(uint64_t)TARN__MP_LEN_MASK) | len, __ATOMIC_RELAXED);
+	tarn__mp_own_add((uint64_t *)&c->slow_dlen, (uint64_t)((int64_t)len - (int64_t)old));
+}
+
+/* Move the inline path's moves from `state` to the 64-bit `moved` (at every
+ * refill and flush, so that the 52 bits of `state` never wrap in practice). */
+static inline void moves_fold(struct tarn_mempool_cache *c)
+{
+	const uint64_t st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+	const uint64_t moves = st >> TARN__MP_LEN_BITS;
+	if (moves != 0) {
+		tarn__mp_own_add(&c->moved, moves);
+		__atomic_store_n(&c->state, st & TARN__MP_LEN_MASK, __ATOMIC_RELAXED);
+	}
 }
 
 static inline void hw_note(struct tarn_mempool_cache *c, uint32_t len)
@@ -281,39 +366,99 @@ static inline void copy(void **d, void *const *s, unsigned n)
 		memcpy(d, s, (size_t)n * sizeof(void *));
 }
 
-/* Take n (> 0, <= size of pool) objects for an ordinary get. */
-static int do_get(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs, unsigned n)
+/* Count a get / put made straight on the store. A cache of size 0 counts
+ * only direct_gets / direct_puts (every get of it is a miss, every put a
+ * direct one: tarn__mp_cache_add() adds them to the misses and puts). */
+static inline void count_direct_get(struct tarn__mempool *m, struct tarn_mempool_cache *c,
+                                    unsigned n)
 {
-	if (c == NULL) {
-		if (tarn__mp_store_get(m, objs, n, n, false) == 0)
-			goto fail;
-		STAT(m, c, miss_objs, n);
-		STAT(m, c, direct_gets, n);
-		return 0;
+	if (c != NULL && c->size == 0) {
+		tarn__mp_own_add(&c->direct_gets, n);
+		return;
 	}
+	STAT(m, c, miss_objs, n);
+	STAT(m, c, direct_gets, n);
+}
+
+static inline void count_direct_put(struct tarn__mempool *m, struct tarn_mempool_cache *c,
+                                    unsigned n)
+{
+	if (c != NULL && c->size == 0) {
+		tarn__mp_own_add(&c->direct_puts, n);
+		return;
+	}
+	STAT_PUT(m, c, n);
+	STAT(m, c, direct_puts, n);
+}
+
+/* No cache, or a cache of size 0: straight to the store. */
+static inline int get_direct(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs,
+                             unsigned n)
+{
+	if (tarn_unlikely(!store_get_n(m, objs, n, false))) {
+		STAT(m, c, fails, 1);
+		STAT(m, c, fail_objs, n);
+		return -ENOBUFS;
+	}
+	count_direct_get(m, c, n);
+	return 0;
+}
+
+static inline void put_direct(struct tarn__mempool *m, struct tarn_mempool_cache *c,
+                              void *const *objs, unsigned n)
+{
+	store_put(m, objs, n);
+	count_direct_put(m, c, n);
+}
+
+static int get_refill(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs,
+                      unsigned n);
+
+/* Take n (> 0, <= size of pool) objects for an ordinary get. */
+static inline __attribute__((always_inline)) int
+do_get(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs, unsigned n)
+{
+	if (c == NULL || c->size == 0)
+		return get_direct(m, c, objs, n);
 	uint32_t len = len_get(c);
 	const uint32_t size = c->size;
 	if (n <= len) {
 		len -= n;
 		copy(objs, &c->objs[len], n);
 		len_set(c, len);
-		STAT(m, c, hit_objs, n);
+		STAT_HIT(m, c, n);
 		return 0;
 	}
 	if (n > size) {
 		/* Too big for the cache: the cached objects (hot) and the rest
 		 * from the store, all or nothing. */
 		const unsigned need = n - len;
-		if (tarn__mp_store_get(m, objs + len, need, need, false) == 0)
-			goto fail;
+		if (!store_get_n(m, objs + len, need, false)) {
+			STAT(m, c, fails, 1);
+			STAT(m, c, fail_objs, n);
+			return -ENOBUFS;
+		}
 		copy(objs, c->objs, len);
 		len_set(c, 0);
 		STAT(m, c, miss_objs, n);
 		STAT(m, c, direct_gets, need);
 		return 0;
 	}
-	/* Refill to full (at least the missing n - len), then serve n. */
-	const unsigned got = tarn__mp_store_get(m, &c->objs[len], n - len, size - len, false);
+	return get_refill(m, c, objs, n);
+}
+
+/* A get of len < n <= size: refill to full (at least the missing n - len),
+ * then serve n. Out of line so that the direct path stays small. */
+static __attribute__((noinline)) int
+get_refill(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs, unsigned n)
+{
+	uint32_t len = len_get(c);
+	const uint32_t size = c->size;
+	/* to full after a refill (the thread consumes), else to half */
+	uint32_t target = c->last_op == LAST_REFILL ? size : size / 2;
+	if (target < n)
+		target = n;
+	const unsigned got = store_get(m, &c->objs[len], n - len, target - len, false);
 	if (got == 0)
 		goto fail;
 	len += got;
@@ -321,6 +466,8 @@ static int do_get(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **
 	len -= n;
 	copy(objs, &c->objs[len], n);
 	len_set(c, len);
+	moves_fold(c);
+	c->last_op = LAST_REFILL;
 	STAT(m, c, refills, 1);
 	STAT(m, c, refill_objs, got);
 	STAT(m, c, miss_objs, n);
@@ -331,41 +478,53 @@ fail:
 	return -ENOBUFS;
 }
 
+static void put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs,
+                      unsigned n);
+
 /* Take back n (> 0) objects already checked. */
-static void do_put(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs,
-		   unsigned n)
+static inline __attribute__((always_inline)) void
+do_put(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
 {
-	if (c == NULL) {
-		tarn__mp_store_put(m, objs, n);
-		STAT(m, c, put_objs, n);
-		STAT(m, c, direct_puts, n);
+	if (c == NULL || c->size == 0) {
+		put_direct(m, c, objs, n);
 		return;
 	}
 	const uint32_t len = len_get(c), size = c->size;
 	if (n <= size - len) {
 		copy(&c->objs[len], objs, n);
 		len_set(c, len + n);
-		STAT(m, c, put_objs, n);
+		STAT_PUT(m, c, n);
 		return;
 	}
 	if (n > size) {
-		tarn__mp_store_put(m, objs, n);
-		STAT(m, c, put_objs, n);
-		STAT(m, c, direct_puts, n);
+		put_direct(m, c, objs, n);
 		return;
 	}
-	/* Flush the oldest objects down to min(size/2, size - n), keep the
-	 * hottest, then add the n. */
-	const uint32_t keep = size - n < size / 2 ? size - n : size / 2;
+	put_flush(m, c, objs, n);
+}
+
+/* A put of n <= size that does not fit: flush the oldest objects, down to
+ * empty after a flush (the thread produces), else down to min(size/2,
+ * size - n); keep the hottest, then add the n. Out of line so that the
+ * direct path stays small. */
+static __attribute__((noinline)) void
+put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
+{
+	const uint32_t len = len_get(c), size = c->size;
+	uint32_t keep = 0;
+	if (c->last_op != LAST_FLUSH)
+		keep = size - n < size / 2 ? size - n : size / 2;
 	const uint32_t f = len - keep;
 	hw_note(c, len);
-	tarn__mp_store_put(m, c->objs, f);
+	store_put(m, c->objs, f);
 	memmove(c->objs, c->objs + f, (size_t)keep * sizeof(void *));
 	copy(&c->objs[keep], objs, n);
 	len_set(c, keep + n);
+	moves_fold(c);
+	c->last_op = LAST_FLUSH;
 	STAT(m, c, flushes, 1);
 	STAT(m, c, flush_objs, f);
-	STAT(m, c, put_objs, n);
+	STAT_PUT(m, c, n);
 }
 
 unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c)
@@ -374,8 +533,9 @@ unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache
 	if (len == 0)
 		return 0;
 	hw_note(c, len);
-	tarn__mp_store_put(m, c->objs, len);
+	store_put(m, c->objs, len);
 	len_set(c, 0);
+	moves_fold(c);
 	tarn__mp_own_add(&c->flushes, 1);
 	tarn__mp_own_add(&c->flush_objs, len);
 	return len;
@@ -417,7 +577,9 @@ static void poison_objs(struct tarn__mempool *m, void *const *objs, unsigned n)
 #endif
 }
 
-int tarn__mempool_get_slow(struct tarn_mempool *mp, void **objs, unsigned n)
+/* Everything the inline path leaves out: argument checks, the thread's first
+ * use of the pool (slot, cache), threads without a cache, debug mode. */
+static __attribute__((noinline)) int get_general(struct tarn_mempool *mp, void **objs, unsigned n)
 {
 	if (mp == NULL || objs == NULL)
 		return -EINVAL;
@@ -436,7 +598,74 @@ int tarn__mempool_get_slow(struct tarn_mempool *mp, void **objs, unsigned n)
 	return rc;
 }
 
-int tarn__mempool_put_slow(struct tarn_mempool *mp, void *const *objs, unsigned n)
+/*
+ * Pools without caches: the inline path found the thread's cache of size 0
+ * (mp, objs valid, n > 0). The whole get or put is here, with the default
+ * store's ring call inlined (flatten): one call from the program, as many as
+ * a store operation needs anyway.
+ */
+__attribute__((flatten)) int tarn__mempool_get_direct(struct tarn_mempool *mp,
+                                                      struct tarn_mempool_cache *c, void **objs,
+                                                      unsigned n)
+{
+	struct tarn__mempool *m = tarn__mp(mp);
+	if (tarn_likely(m->ring_direct)) {
+		if (tarn_unlikely(tarn_ring_mc_dequeue_bulk(mp->store, objs, n, NULL) != n))
+			goto fail;
+	} else if (!store_get_n(m, objs, n, false)) {
+		goto fail;
+	}
+	tarn__mp_own_add(&c->direct_gets, n); /* a miss: see count_direct_get() */
+	unpoison_objs(m, objs, n);
+	return 0;
+fail:
+	if (n > mp->size)
+		return -EINVAL;
+	tarn__mp_own_add(&c->fails, 1);
+	tarn__mp_own_add(&c->fail_objs, n);
+	return -ENOBUFS;
+}
+
+__attribute__((flatten)) int tarn__mempool_put_direct(struct tarn_mempool *mp,
+                                                      struct tarn_mempool_cache *c,
+                                                      void *const *objs, unsigned n)
+{
+	struct tarn__mempool *m = tarn__mp(mp);
+	poison_objs(m, objs, n);
+	if (tarn_likely(m->ring_direct)) {
+		if (tarn_unlikely(tarn_ring_mp_enqueue_bulk(mp->store, objs, n, NULL) != n))
+			store_refused(m, n);
+	} else {
+		store_put(m, objs, n);
+	}
+	tarn__mp_own_add(&c->direct_puts, n); /* a put: see count_direct_put() */
+	return 0;
+}
+
+/* The inline path's cache does not hold n objects. */
+static __attribute__((noinline)) int get_miss(struct tarn__mempool *m, struct tarn_mempool_cache *c,
+                                              void **objs, unsigned n)
+{
+	if (tarn_unlikely(n > m->pub.size))
+		return -EINVAL;
+	int rc = do_get(m, c, objs, n);
+	if (rc == 0)
+		unpoison_objs(m, objs, n);
+	return rc;
+}
+
+int tarn__mempool_get_slow(struct tarn_mempool *mp, struct tarn_mempool_cache *c, void **objs,
+                           unsigned n)
+{
+	/* c != NULL: from the inline path with the thread's armed cache (never
+	 * a debug pool); mp and objs are valid and n > len. */
+	if (tarn_likely(c != NULL))
+		return get_miss(tarn__mp(mp), c, objs, n);
+	return get_general(mp, objs, n);
+}
+
+static __attribute__((noinline)) int put_general(struct tarn_mempool *mp, void *const *objs,
+                                                 unsigned n)
 {
 	if (mp == NULL || (objs == NULL && n > 0))
 		return -EINVAL;
@@ -465,6 +694,26 @@ int tarn__mempool_put_slow(struct tarn_mempool *mp, void *const *objs, unsigned 
 	return rc;
 }
 
+/* The inline path's cache has size 0, or no room for n objects. */
+static __attribute__((noinline)) void
+put_cached(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
+{
+	poison_objs(m, objs, n);
+	do_put(m, c, objs, n);
+}
+
+int tarn__mempool_put_slow(struct tarn_mempool *mp, struct tarn_mempool_cache *c, void *const *objs,
+                           unsigned n)
+{
+	/* c != NULL: from the inline path with the thread's armed cache; mp
+	 * and objs are valid, n > 0. */
+	if (tarn_likely(c != NULL)) {
+		put_cached(tarn__mp(mp), c, objs, n);
+		return 0;
+	}
+	return put_general(mp, objs, n);
+}
+
 int tarn_mempool_get_reserved(struct tarn_mempool *mp, void **objs, unsigned n)
 {
 	if (mp == NULL || objs == NULL)
@@ -479,13 +728,13 @@ int tarn_mempool_get_reserved(struct tarn_mempool *mp, void **objs, unsigned n)
 	if (n <= len) {
 		copy(objs, &c->objs[len - n], n);
 		len_set(c, len - n);
-		STAT(m, c, hit_objs, n);
+		STAT_HIT(m, c, n);
 	} else {
 		/* The cached objects, then the rest from the store, reserve
 		 * included; no refill (that would move reserve objects into a
 		 * cache where ordinary gets could take them). */
 		const unsigned need = n - len;
-		if (tarn__mp_store_get(m, objs + len, need, need, true) == 0) {
+		if (!store_get_n(m, objs + len, need, true)) {
 			STAT(m, c, fails, 1);
 			STAT(m, c, fail_objs, n);
 			return -ENOBUFS;
@@ -493,9 +742,11 @@ int tarn_mempool_get_reserved(struct tarn_mempool *mp, void **objs, unsigned n)
 		if (len > 0) {
 			copy(objs, c->objs, len);
 			len_set(c, 0);
+			STAT(m, c, miss_objs, n);
+			STAT(m, c, direct_gets, need);
+		} else {
+			count_direct_get(m, c, n);
 		}
-		STAT(m, c, miss_objs, n);
-		STAT(m, c, direct_gets, need);
 	}
 	STAT(m, c, reserved_objs, n);
 	if (m->debug)
@@ -513,7 +764,7 @@ int tarn_mempool_cache_flush(struct tarn_mempool *mp, int which)
 	if (which == TARN_MEMPOOL_FLUSH_SELF) {
 		const uint32_t s = tarn__mempool_tslot;
 		struct tarn_mempool_cache *c =
-			s ? __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE) : NULL;
+		    s ? __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE) : NULL;
 		if (c != NULL && c != TARN__MP_CACHE_FAILED)
 			moved = tarn__mp_cache_drain(m, c);
 		return (int)moved;

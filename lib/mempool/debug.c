@@ -43,7 +43,8 @@ void tarn__mp_dbg_obj_init(struct tarn__mempool *m, void *obj)
 	*trailer_of(m, obj) = TARN__MP_TRAILER;
 }
 
-static void report(struct tarn__mempool *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct tarn__mempool *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void report(struct tarn__mempool *m, const char *fmt, ...)
 {
@@ -51,8 +52,9 @@ static void report(struct tarn__mempool *m, const char *fmt, ...)
 	if (k > DBG_LOG_MAX)
 		return;
 	if (k == DBG_LOG_MAX) {
-		TARN__ERR(MP_LOG, "'%s': further debug reports are only counted (tarn_mempool_stats)",
-			  m->pub.name);
+		TARN__ERR(MP_LOG,
+		          "'%s': further debug reports are only counted (tarn_mempool_stats)",
+		          m->pub.name);
 		return;
 	}
 	char msg[256];
@@ -79,11 +81,12 @@ void tarn__mp_dbg_mark_out(struct tarn__mempool *m, void *const *objs, unsigned 
 		const unsigned idx = tarn__mp_obj_idx(m, objs[i]);
 		uint64_t ck = TARN__MP_COOKIE_IN;
 		if (!__atomic_compare_exchange_n(&h->cookie, &ck, TARN__MP_COOKIE_OUT, 0,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			tarn__mp_cnt_add(&m->dbg_corrupt, 1);
-			report(m, "object #%u (%p) handed out with a bad head cookie %#llx (written "
-				  "after put?)",
-				  idx, objs[i], (unsigned long long)ck);
+			report(m,
+			       "object #%u (%p) handed out with a bad head cookie %#llx (written "
+			       "after put?)",
+			       idx, objs[i], (unsigned long long)ck);
 			__atomic_store_n(&h->cookie, TARN__MP_COOKIE_OUT, __ATOMIC_RELAXED);
 		}
 		__atomic_store_n(&m->owners[idx].lcore, lcore, __ATOMIC_RELAXED);
@@ -121,7 +124,8 @@ unsigned tarn__mp_dbg_accept(struct tarn__mempool *m, void *const *objs, unsigne
 				       o->pub.name);
 			} else {
 				tarn__mp_cnt_add(&m->dbg_foreign_put, 1);
-				report(m, "put of %p, which is not an object of this pool (refused)",
+				report(m,
+				       "put of %p, which is not an object of this pool (refused)",
 				       p);
 			}
 			continue;
@@ -131,32 +135,33 @@ unsigned tarn__mp_dbg_accept(struct tarn__mempool *m, void *const *objs, unsigne
 		int lc, tid;
 		if (h->mp != &m->pub) {
 			tarn__mp_cnt_add(&m->dbg_corrupt, 1);
-			report(m, "put of object #%u (%p) whose header was overwritten (refused)", idx,
-			       p);
+			report(m, "put of object #%u (%p) whose header was overwritten (refused)",
+			       idx, p);
 			continue;
 		}
 		uint64_t ck = __atomic_load_n(&h->cookie, __ATOMIC_RELAXED);
 		if (ck == TARN__MP_COOKIE_IN || ck == TARN__MP_COOKIE_QUAR) {
 			tarn__mp_cnt_add(&m->dbg_double_put, 1);
 			owner_get(m, idx, &lc, &tid);
-			report(m, "double put of object #%u (%p)%s, last taken by lcore %d thread %d "
-				  "(refused)",
+			report(m,
+			       "double put of object #%u (%p)%s, last taken by lcore %d thread %d "
+			       "(refused)",
 			       idx, p, ck == TARN__MP_COOKIE_QUAR ? ", which is quarantined" : "",
 			       lc, tid);
 			continue;
 		}
-		if (ck != TARN__MP_COOKIE_OUT ||
-		    *trailer_of(m, p) != TARN__MP_TRAILER) {
+		if (ck != TARN__MP_COOKIE_OUT || *trailer_of(m, p) != TARN__MP_TRAILER) {
 			const bool head = ck != TARN__MP_COOKIE_OUT;
 			if (__atomic_compare_exchange_n(&h->cookie, &ck, TARN__MP_COOKIE_QUAR, 0,
-							__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 				tarn__mp_cnt_add(head ? &m->dbg_corrupt : &m->dbg_overflow, 1);
 				tarn__mp_cnt_add(&m->dbg_quarantined, 1);
 				owner_get(m, idx, &lc, &tid);
-				report(m, "%s of object #%u (%p), taken by lcore %d thread %d: "
-					  "quarantined",
+				report(m,
+				       "%s of object #%u (%p), taken by lcore %d thread %d: "
+				       "quarantined",
 				       head ? "head cookie overwritten (underflow?)"
-					    : "overflow past the element",
+				            : "overflow past the element",
 				       idx, p, lc, tid);
 			} else {
 				tarn__mp_cnt_add(&m->dbg_double_put, 1);
@@ -166,7 +171,7 @@ unsigned tarn__mp_dbg_accept(struct tarn__mempool *m, void *const *objs, unsigne
 		}
 		/* OUT -> IN; a concurrent put of the same object loses here */
 		if (!__atomic_compare_exchange_n(&h->cookie, &ck, TARN__MP_COOKIE_IN, 0,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			tarn__mp_cnt_add(&m->dbg_double_put, 1);
 			report(m, "double put of object #%u (%p) (refused)", idx, p);
 			continue;
@@ -202,47 +207,51 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 	if (m->caches[0] != NULL || mp->fast[0] != NULL)
 		CHECK_FAIL("check '%s': thread slot 0 has a cache", mp->name);
 	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
-		const struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
+		const struct tarn_mempool_cache *c =
+		    __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
 		const struct tarn_mempool_cache *f = mp->fast[s];
 		if (c == NULL || c == TARN__MP_CACHE_FAILED) {
 			if (f != NULL)
 				CHECK_FAIL("check '%s': slot %u has an inline cache but no cache",
-					   mp->name, s);
+				           mp->name, s);
 			continue;
 		}
-		if (f != NULL && (f != c || m->debug || c->size == 0))
-			CHECK_FAIL("check '%s': slot %u inline cache pointer is wrong", mp->name, s);
-		const uint32_t len = __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		if (f != NULL && (f != c || m->debug))
+			CHECK_FAIL("check '%s': slot %u inline cache pointer is wrong", mp->name,
+			           s);
+		const uint32_t len =
+		    (uint32_t)__atomic_load_n(&c->state, __ATOMIC_RELAXED) & TARN__MP_LEN_MASK;
 		if (c->size != mp->cache_size || len > c->size)
 			CHECK_FAIL("check '%s': cache of slot %u holds %u objects, size %u (pool "
-				   "cache_size %u)",
-				   mp->name, s, len, c->size, mp->cache_size);
+			           "cache_size %u)",
+			           mp->name, s, len, c->size, mp->cache_size);
 		for (uint32_t i = 0; i < len; i++) {
 			const void *obj = c->objs[i];
 			if (!tarn__mp_is_obj(m, obj))
-				CHECK_FAIL("check '%s': cache of slot %u holds %p, not an object of "
-					   "the pool",
-					   mp->name, s, obj);
+				CHECK_FAIL(
+				    "check '%s': cache of slot %u holds %p, not an object of "
+				    "the pool",
+				    mp->name, s, obj);
 			const unsigned idx = tarn__mp_obj_idx(m, obj);
 			if (seen[idx / 8] & (1u << (idx % 8)))
 				CHECK_FAIL("check '%s': object #%u is cached twice", mp->name, idx);
 			seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
 			if (m->debug && tarn__mp_hdr(obj)->cookie != TARN__MP_COOKIE_IN)
 				CHECK_FAIL("check '%s': cached object #%u is not marked as in the "
-					   "pool",
-					   mp->name, idx);
+				           "pool",
+				           mp->name, idx);
 		}
 		cached += len;
 	}
 	if ((uint64_t)store + cached > n)
 		CHECK_FAIL("check '%s': %u objects in the store + %llu in caches > %u objects",
-			   mp->name, store, (unsigned long long)cached, n);
+		           mp->name, store, (unsigned long long)cached, n);
 	if (mp->ops->check != NULL && mp->ops->check(mp) != 0)
 		CHECK_FAIL("check '%s': the store ('%s') is inconsistent", mp->name, mp->ops->name);
 	if (m->reserve != 0 && __atomic_load_n(&m->acct, __ATOMIC_RELAXED) != (int64_t)store)
 		CHECK_FAIL("check '%s': reserve accounting says %lld objects in the store, it has "
-			   "%u",
-			   mp->name, (long long)__atomic_load_n(&m->acct, __ATOMIC_RELAXED), store);
+		           "%u",
+		           mp->name, (long long)__atomic_load_n(&m->acct, __ATOMIC_RELAXED), store);
 	if (m->debug) {
 		uint64_t in = 0;
 		for (unsigned i = 0; i < n; i++) {
@@ -250,24 +259,24 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 			const struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
 			const uint64_t ck = __atomic_load_n(&h->cookie, __ATOMIC_RELAXED);
 			if (h->mp != mp)
-				CHECK_FAIL("check '%s': header of object #%u is overwritten", mp->name,
-					   i);
+				CHECK_FAIL("check '%s': header of object #%u is overwritten",
+				           mp->name, i);
 			if (ck == TARN__MP_COOKIE_IN) {
 				in++;
 				if (*trailer_of(m, obj) != TARN__MP_TRAILER)
 					CHECK_FAIL("check '%s': object #%u in the pool has its "
-						   "trailer overwritten (write after put?)",
-						   mp->name, i);
+					           "trailer overwritten (write after put?)",
+					           mp->name, i);
 			} else if (ck != TARN__MP_COOKIE_OUT && ck != TARN__MP_COOKIE_QUAR) {
 				CHECK_FAIL("check '%s': object #%u has a bad head cookie %#llx",
-					   mp->name, i, (unsigned long long)ck);
+				           mp->name, i, (unsigned long long)ck);
 			}
 		}
 		if (in != store + cached)
 			CHECK_FAIL("check '%s': %llu objects marked in the pool, but %u in the "
-				   "store + %llu in caches",
-				   mp->name, (unsigned long long)in, store,
-				   (unsigned long long)cached);
+			           "store + %llu in caches",
+			           mp->name, (unsigned long long)in, store,
+			           (unsigned long long)cached);
 	}
 out:
 	free(seen);
@@ -284,16 +293,17 @@ int tarn_mempool_audit(const struct tarn_mempool *mp, FILE *out)
 	int rc = tarn_mempool_check(mp);
 	if (rc < 0) {
 		fprintf(out, "pool '%s': check failed (%s): see the log\n", mp->name,
-			tarn_strerror(rc));
+		        tarn_strerror(rc));
 		return rc;
 	}
 	const unsigned in_use = tarn_mempool_in_use_count(mp);
 	fprintf(out, "pool '%s': %u objects, %u available, %u in use\n", mp->name, mp->size,
-		mp->size - in_use, in_use);
+	        mp->size - in_use, in_use);
 	if (!m->debug) {
 		if (in_use > 0)
-			fprintf(out, "  (owners are tracked in debug mode only: TARN_MEMPOOL_F_DEBUG "
-				     "or TARN_DEBUG=mempool)\n");
+			fprintf(out,
+			        "  (owners are tracked in debug mode only: TARN_MEMPOOL_F_DEBUG "
+			        "or TARN_DEBUG=mempool)\n");
 		return (int)in_use;
 	}
 	for (unsigned i = 0; i < mp->size; i++) {
@@ -304,8 +314,8 @@ int tarn_mempool_audit(const struct tarn_mempool *mp, FILE *out)
 		int lc, tid;
 		owner_get(m, i, &lc, &tid);
 		fprintf(out, "  object #%u %p %s by lcore %d thread %d\n", i, (void *)obj,
-			ck == TARN__MP_COOKIE_QUAR ? "quarantined, taken" : "in use, taken", lc,
-			tid);
+		        ck == TARN__MP_COOKIE_QUAR ? "quarantined, taken" : "in use, taken", lc,
+		        tid);
 	}
 	return (int)in_use;
 }

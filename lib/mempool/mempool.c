@@ -29,6 +29,7 @@ static void ops_builtin_locked(void)
 	ops_table[ops_count++] = tarn__mp_ops_ring_sp_sc;
 	ops_table[ops_count++] = tarn__mp_ops_ring_sp_mc;
 	ops_table[ops_count++] = tarn__mp_ops_ring_mp_sc;
+	ops_table[ops_count++] = tarn__mp_ops_ring_rts;
 	ops_table[ops_count++] = tarn__mp_ops_stack;
 }
 
@@ -44,8 +45,7 @@ int tarn_mempool_ops_register(const struct tarn_mempool_ops *ops)
 {
 	if (ops == NULL || ops->name[0] == '\0' ||
 	    memchr(ops->name, '\0', sizeof(ops->name)) == NULL || ops->alloc == NULL ||
-	    ops->free == NULL || ops->enqueue == NULL || ops->dequeue == NULL ||
-	    ops->count == NULL)
+	    ops->free == NULL || ops->enqueue == NULL || ops->dequeue == NULL || ops->count == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&ops_lock);
 	ops_builtin_locked();
@@ -126,7 +126,8 @@ static int params_check(const struct tarn_mempool_params *p)
 {
 	int rc = tarn__name_check(p->name);
 	if (rc < 0) {
-		TARN__ERR(MP_LOG, "create: %s pool name", rc == -ENAMETOOLONG ? "too long a" : "no");
+		TARN__ERR(MP_LOG, "create: %s pool name",
+		          rc == -ENAMETOOLONG ? "too long a" : "no");
 		return rc;
 	}
 	const char *why = NULL;
@@ -209,13 +210,13 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	stride = (stride + TARN_CACHE_LINE - 1) & ~(size_t)(TARN_CACHE_LINE - 1);
 	size_t mz_len = TARN_CACHE_LINE + (size_t)p->n * stride;
 
-	size_t priv_off = (sizeof(struct tarn__mempool) + TARN_CACHE_LINE - 1) &
-			  ~(size_t)(TARN_CACHE_LINE - 1);
-	struct tarn__mempool *m = tarn_malloc_socket(priv_off + p->priv_size, TARN_CACHE_LINE,
-						     socket);
+	size_t priv_off =
+	    (sizeof(struct tarn__mempool) + TARN_CACHE_LINE - 1) & ~(size_t)(TARN_CACHE_LINE - 1);
+	struct tarn__mempool *m =
+	    tarn_malloc_socket(priv_off + p->priv_size, TARN_CACHE_LINE, socket);
 	if (m == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': no memory for the pool structure on socket %d",
-			  p->name, socket);
+		          p->name, socket);
 		return tarn__err_null(ENOMEM);
 	}
 	memset(m, 0, priv_off);
@@ -233,14 +234,17 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	m->priv = p->priv_size ? (char *)m + priv_off : NULL;
 	m->socket = socket;
 	m->debug = debug;
+	m->ring_mpmc = strcmp(ops->name, "ring_mp_mc") == 0;
+	m->ring_direct = m->ring_mpmc && p->reserve == 0;
 
 	char zname[TARN_NAME_SIZE];
 	tarn__mp_sub_name(zname, id, p->name);
 	m->mz = tarn_memzone_reserve(zname, mz_len, socket, TARN_CACHE_LINE);
 	if (m->mz == NULL) {
 		rc = -(int)tarn_errno;
-		TARN__ERR(MP_LOG, "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
-			  p->name, p->n, stride, socket, tarn_strerror(rc));
+		TARN__ERR(MP_LOG,
+		          "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
+		          p->name, p->n, stride, socket, tarn_strerror(rc));
 		tarn_free(m);
 		return tarn__err_null(rc == -EEXIST ? EEXIST : ENOMEM);
 	}
@@ -249,7 +253,8 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	if (debug) {
 		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, socket);
 		if (m->owners == NULL) {
-			TARN__ERR(MP_LOG, "create '%s': no memory for debug owner records", p->name);
+			TARN__ERR(MP_LOG, "create '%s': no memory for debug owner records",
+			          p->name);
 			tarn_memzone_free(m->mz);
 			tarn_free(m);
 			return tarn__err_null(ENOMEM);
@@ -276,7 +281,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 	if (rc < 0) {
 		TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
-			  tarn_strerror(rc));
+		          tarn_strerror(rc));
 		tarn_free(m->owners);
 		tarn_memzone_free(m->mz);
 		tarn_free(m);
@@ -302,17 +307,18 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 		tail = &(*tail)->next;
 	*tail = m;
 	pthread_mutex_unlock(&tarn__mp_list_lock);
-	TARN__INFO(MP_LOG,
-		   "created '%s': %u objects of %u bytes (stride %zu), cache %u, ops %s, socket %d%s",
-		   p->name, p->n, p->elt_size, stride, p->cache_size, ops->name, socket,
-		   debug ? ", debug" : "");
+	TARN__INFO(
+	    MP_LOG,
+	    "created '%s': %u objects of %u bytes (stride %zu), cache %u, ops %s, socket %d%s",
+	    p->name, p->n, p->elt_size, stride, p->cache_size, ops->name, socket,
+	    debug ? ", debug" : "");
 	return &m->pub;
 }
 
 struct tarn_mempool *tarn_mempool_create(const char *name, unsigned n, unsigned elt_size,
-					 unsigned cache_size, unsigned priv_size,
-					 tarn_mempool_obj_cb_t obj_init, void *arg, int socket,
-					 unsigned flags)
+                                         unsigned cache_size, unsigned priv_size,
+                                         tarn_mempool_obj_cb_t obj_init, void *arg, int socket,
+                                         unsigned flags)
 {
 	struct tarn_mempool_params p;
 	tarn_mempool_params_init(&p);
@@ -346,7 +352,7 @@ static void destroy(struct tarn__mempool *m)
 static void log_in_use(struct tarn__mempool *m, unsigned in_use, const char *what)
 {
 	TARN__ERR(MP_LOG, "%s '%s': %u of %u objects still in use", what, m->pub.name, in_use,
-		  m->pub.size);
+	          m->pub.size);
 	if (!m->debug)
 		return;
 	unsigned shown = 0;
@@ -356,9 +362,9 @@ static void log_in_use(struct tarn__mempool *m, unsigned in_use, const char *wha
 		if (ck == TARN__MP_COOKIE_IN)
 			continue;
 		TARN__ERR(MP_LOG, "  object #%u %p %s, taken by lcore %d thread %d", i, (void *)obj,
-			  ck == TARN__MP_COOKIE_QUAR ? "quarantined" : "in use",
-			  m->owners[i].lcore == TARN_LCORE_ID_ANY ? -1 : (int)m->owners[i].lcore,
-			  (int)m->owners[i].tid);
+		          ck == TARN__MP_COOKIE_QUAR ? "quarantined" : "in use",
+		          m->owners[i].lcore == TARN_LCORE_ID_ANY ? -1 : (int)m->owners[i].lcore,
+		          (int)m->owners[i].tid);
 		shown++;
 	}
 	if (shown < in_use)
@@ -403,7 +409,7 @@ void tarn__mempool_cleanup(void)
 		unsigned in_use = tarn_mempool_in_use_count(&m->pub);
 		if (in_use > 0)
 			TARN__WARN(MP_LOG, "cleanup: pool '%s' freed with %u objects in use",
-				   m->pub.name, in_use);
+			           m->pub.name, in_use);
 		destroy(m);
 		m = next;
 	}

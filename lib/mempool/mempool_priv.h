@@ -23,10 +23,10 @@
 #define MP_LOG "mempool"
 
 /* Debug cookies (in the object header / after the element). */
-#define TARN__MP_COOKIE_IN 0x6e69702e6e726174ull   /* object is in the pool */
-#define TARN__MP_COOKIE_OUT 0x74756f2e6e726174ull  /* object is in use */
+#define TARN__MP_COOKIE_IN   0x6e69702e6e726174ull /* object is in the pool */
+#define TARN__MP_COOKIE_OUT  0x74756f2e6e726174ull /* object is in use */
 #define TARN__MP_COOKIE_QUAR 0x7271712e6e726174ull /* quarantined (overflow seen) */
-#define TARN__MP_TRAILER 0x6c69742e6e726174ull     /* trailer of every object */
+#define TARN__MP_TRAILER     0x6c69742e6e726174ull /* trailer of every object */
 
 /* Marks a thread slot whose cache could not be allocated (works uncached). */
 #define TARN__MP_CACHE_FAILED ((struct tarn_mempool_cache *)(uintptr_t)1)
@@ -73,16 +73,18 @@ struct tarn__mempool {
 	unsigned priv_size;
 	int socket;
 	bool debug;
-	char *first_obj;                 /* object 0 */
-	char *end_obj;                   /* first_obj + size * stride */
-	const struct tarn_memzone *mz;   /* the objects' memory */
-	void *priv;                      /* private area (after this struct), or NULL */
-	struct tarn__mp_owner *owners;   /* debug: who took each object */
+	bool ring_mpmc;   /* the store is "ring_mp_mc": called inline, not through ops */
+	bool ring_direct; /* ring_mpmc and no reserve: gets and puts are one ring call */
+	char *first_obj;  /* object 0 */
+	char *end_obj;    /* first_obj + size * stride */
+	const struct tarn_memzone *mz; /* the objects' memory */
+	void *priv;                    /* private area (after this struct), or NULL */
+	struct tarn__mp_owner *owners; /* debug: who took each object */
 	struct tarn__mp_counters retired;
 
 	/* debug counters, atomic */
 	uint64_t dbg_double_put, dbg_foreign_put, dbg_wrong_pool, dbg_overflow, dbg_corrupt,
-		dbg_quarantined;
+	    dbg_quarantined;
 	uint64_t dbg_logged; /* reports logged so far (rate limit) */
 };
 
@@ -148,18 +150,10 @@ extern const struct tarn_mempool_ops tarn__mp_ops_ring_mp_mc;
 extern const struct tarn_mempool_ops tarn__mp_ops_ring_sp_sc;
 extern const struct tarn_mempool_ops tarn__mp_ops_ring_sp_mc;
 extern const struct tarn_mempool_ops tarn__mp_ops_ring_mp_sc;
+extern const struct tarn_mempool_ops tarn__mp_ops_ring_rts;
 extern const struct tarn_mempool_ops tarn__mp_ops_stack;
 
 /* ---- cache.c ---- */
-
-/* Store access with reserve accounting. store_get takes between `min` and
- * `max` objects (as many as it can up to max, tried as max then min without
- * a reserve) into dst and returns how many, or 0 when it cannot give `min`.
- * `reserved` lets it dig into the reserve. store_put must not fail (the pool
- * never puts more than fit); it returns 0 or the ops' error (logged). */
-unsigned tarn__mp_store_get(struct tarn__mempool *m, void **dst, unsigned min, unsigned max,
-			    bool reserved);
-int tarn__mp_store_put(struct tarn__mempool *m, void *const *objs, unsigned n);
 
 /* Flush one cache completely to the store; returns the objects moved.
  * Caller: the owner, or anyone at a quiescent point. */
@@ -187,6 +181,9 @@ int32_t tarn__mp_gettid(void);
 
 /* Objects in all caches (lock-free snapshot). */
 uint64_t tarn__mp_cached(const struct tarn__mempool *m);
+/* Add one cache's figures (gets and puts recovered from its state word, see
+ * struct tarn_mempool_cache) to `st`. A snapshot; exact when quiescent. */
+void tarn__mp_cache_add(struct tarn_mempool_stats *st, const struct tarn_mempool_cache *c);
 
 /* ---- ASan, library side ---- */
 #ifdef TARN_MEMPOOL_ASAN
@@ -199,7 +196,7 @@ static inline void tarn__mp_unpoison_one(const struct tarn__mempool *m, void *ob
 	ASAN_UNPOISON_MEMORY_REGION(obj, m->pub.elt_size);
 }
 #else
-#define tarn__mp_poison_one(m, obj) ((void)0)
+#define tarn__mp_poison_one(m, obj)   ((void)0)
 #define tarn__mp_unpoison_one(m, obj) ((void)0)
 #endif
 /* Unpoison the whole object memory (before it goes back to the heap). */

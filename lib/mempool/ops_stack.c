@@ -101,7 +101,7 @@ static int stack_enqueue(struct tarn_mempool *mp, void *const *objs, unsigned n)
 	for (unsigned i = 1; i < n; i++)
 		/* relaxed: published by the head CAS (R_HEAD) */
 		__atomic_store_n(&tarn__mp_hdr(objs[i])->next, tarn__mp_hdr(objs[i - 1]),
-				 __ATOMIC_RELAXED);
+		                 __ATOMIC_RELAXED);
 	union stack_head old = head_load(s), want;
 	do {
 		__atomic_store_n(&bottom->next, old.h.top, __ATOMIC_RELAXED);
@@ -125,7 +125,7 @@ static int stack_dequeue(struct tarn_mempool *mp, void **objs, unsigned n)
 		if (len < n)
 			return -ENOBUFS;
 	} while (!__atomic_compare_exchange_n(&s->len, &len, len - n, 0, __ATOMIC_ACQUIRE,
-					      __ATOMIC_RELAXED));
+	                                      __ATOMIC_RELAXED));
 
 	union stack_head old = head_load(s), want;
 	for (;;) {
@@ -168,15 +168,17 @@ static int stack_check(const struct tarn_mempool *mp)
 	for (const struct tarn_mempool_objhdr *h = s->head.h.top; h != NULL; h = h->next) {
 		const void *obj = h + 1;
 		if (!tarn__mp_is_obj(m, obj) || h->mp != mp) {
-			TARN__ERR(MP_LOG, "'%s' stack check: node %u (%p) is not an object of the pool",
-				  mp->name, count, obj);
+			TARN__ERR(MP_LOG,
+			          "'%s' stack check: node %u (%p) is not an object of the pool",
+			          mp->name, count, obj);
 			rc = -EUCLEAN;
 			break;
 		}
 		unsigned idx = tarn__mp_obj_idx(m, obj);
 		if (seen[idx / 8] & (1u << (idx % 8))) {
-			TARN__ERR(MP_LOG, "'%s' stack check: object #%u twice in the stack (cycle?)",
-				  mp->name, idx);
+			TARN__ERR(MP_LOG,
+			          "'%s' stack check: object #%u twice in the stack (cycle?)",
+			          mp->name, idx);
 			rc = -EUCLEAN;
 			break;
 		}
@@ -186,7 +188,7 @@ static int stack_check(const struct tarn_mempool *mp)
 	free(seen);
 	if (rc == 0 && count != s->len) {
 		TARN__ERR(MP_LOG, "'%s' stack check: %u nodes linked but count says %llu", mp->name,
-			  count, (unsigned long long)s->len);
+		          count, (unsigned long long)s->len);
 		rc = -EUCLEAN;
 	}
 	return rc;

@@ -14,8 +14,7 @@
 
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
-static inline const struct tarn_mempool_cache *slot_cache(const struct tarn__mempool *m,
-							  unsigned s)
+static inline const struct tarn_mempool_cache *slot_cache(const struct tarn__mempool *m, unsigned s)
 {
 	/* acquire: pairs with the release store that published the cache */
 	const struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
@@ -28,7 +27,7 @@ uint64_t tarn__mp_cached(const struct tarn__mempool *m)
 	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
 		const struct tarn_mempool_cache *c = slot_cache(m, s);
 		if (c != NULL)
-			sum += LD(&c->len);
+			sum += (uint32_t)LD(&c->state) & TARN__MP_LEN_MASK;
 	}
 	return sum;
 }
@@ -59,9 +58,24 @@ int tarn_mempool_empty(const struct tarn_mempool *mp)
 	return mp != NULL && tarn_mempool_avail_count(mp) == 0;
 }
 
-static void add_cache(struct tarn_mempool_stats *st, const struct tarn_mempool_cache *c)
+void tarn__mp_cache_add(struct tarn_mempool_stats *st, const struct tarn_mempool_cache *c)
 {
-	const uint64_t hit = LD(&c->hit_objs), miss = LD(&c->miss_objs), put = LD(&c->put_objs);
+	const uint64_t word = LD(&c->state);
+	const uint32_t len = (uint32_t)word & TARN__MP_LEN_MASK;
+	const uint64_t moves = LD(&c->moved) + (word >> TARN__MP_LEN_BITS);
+	/* inline puts - inline gets = len - the change the slow path made */
+	const int64_t diff = (int64_t)len - (int64_t)LD(&c->slow_dlen);
+	/* A snapshot taken while the owner runs may be inconsistent: clamp. */
+	const int64_t two_puts = (int64_t)moves + diff, two_gets = (int64_t)moves - diff;
+	const uint64_t fast_puts = two_puts > 0 ? (uint64_t)two_puts / 2 : 0;
+	const uint64_t fast_gets = two_gets > 0 ? (uint64_t)two_gets / 2 : 0;
+	const uint64_t hit = fast_gets + LD(&c->slow_hit_objs);
+	uint64_t miss = LD(&c->miss_objs), put = fast_puts + LD(&c->slow_put_objs);
+	if (c->size == 0) {
+		/* a cache of size 0 counts only its direct gets and puts */
+		miss += LD(&c->direct_gets);
+		put += LD(&c->direct_puts);
+	}
 	st->get_objs += hit + miss;
 	st->hit_objs += hit;
 	st->put_objs += put;
@@ -74,7 +88,7 @@ static void add_cache(struct tarn_mempool_stats *st, const struct tarn_mempool_c
 	st->fails += LD(&c->fails);
 	st->fail_objs += LD(&c->fail_objs);
 	st->reserved_objs += LD(&c->reserved_objs);
-	st->cached += LD(&c->len);
+	st->cached += len;
 	const uint32_t hw = LD(&c->len_hw);
 	if (hw > st->cache_len_hw)
 		st->cache_len_hw = hw;
@@ -105,7 +119,7 @@ int tarn_mempool_stats(const struct tarn_mempool *mp, struct tarn_mempool_stats 
 		const struct tarn_mempool_cache *c = slot_cache(m, s);
 		if (c == NULL)
 			continue;
-		add_cache(st, c);
+		tarn__mp_cache_add(st, c);
 		if (LD(&c->tid) != 0)
 			st->threads++;
 	}
@@ -119,8 +133,8 @@ int tarn_mempool_stats(const struct tarn_mempool *mp, struct tarn_mempool_stats 
 	return 0;
 }
 
-int tarn_mempool_thread_stats(const struct tarn_mempool *mp,
-			      struct tarn_mempool_thread_stats *out, unsigned max)
+int tarn_mempool_thread_stats(const struct tarn_mempool *mp, struct tarn_mempool_thread_stats *out,
+                              unsigned max)
 {
 	if (mp == NULL || (out == NULL && max > 0))
 		return -EINVAL;
@@ -140,8 +154,8 @@ int tarn_mempool_thread_stats(const struct tarn_mempool *mp,
 			t->lcore = LD(&c->lcore);
 			t->tid = tid;
 			t->cache_size = c->size;
-			t->cache_len = LD(&c->len);
-			add_cache(&t->st, c);
+			t->cache_len = (uint32_t)LD(&c->state) & TARN__MP_LEN_MASK;
+			tarn__mp_cache_add(&t->st, c);
 		}
 		k++;
 	}
@@ -156,8 +170,8 @@ static double hit_rate(const struct tarn_mempool_stats *st)
 static void dump_header(FILE *out)
 {
 	fprintf(out, "# %-24s %8s %7s %7s %5s %4s %8s %8s %7s %-10s %4s %6s %8s %8s %6s %s\n",
-		"name", "objs", "elt", "stride", "cache", "thr", "avail", "in_use", "reserve",
-		"ops", "sock", "hit%", "refills", "flushes", "fails", "flags");
+	        "name", "objs", "elt", "stride", "cache", "thr", "avail", "in_use", "reserve",
+	        "ops", "sock", "hit%", "refills", "flushes", "fails", "flags");
 }
 
 static void dump_line(FILE *out, const struct tarn_mempool *mp)
@@ -167,12 +181,12 @@ static void dump_line(FILE *out, const struct tarn_mempool *mp)
 	tarn_mempool_stats(mp, &st);
 	const unsigned avail = tarn_mempool_avail_count(mp);
 	fprintf(out,
-		"%-26s %8u %7u %7u %5u %4u %8u %8u %7u %-10s %4d %6.2f %8llu %8llu %6llu %s%s\n",
-		mp->name, mp->size, mp->elt_size, m->stride, mp->cache_size, st.threads, avail,
-		mp->size - avail, m->reserve, mp->ops->name, m->socket, hit_rate(&st),
-		(unsigned long long)st.refills, (unsigned long long)st.flushes,
-		(unsigned long long)st.fails, m->debug ? "debug" : "-",
-		(mp->flags & (TARN_MEMPOOL_F_SP_PUT | TARN_MEMPOOL_F_SC_GET)) ? ",sp/sc" : "");
+	        "%-26s %8u %7u %7u %5u %4u %8u %8u %7u %-10s %4d %6.2f %8llu %8llu %6llu %s%s\n",
+	        mp->name, mp->size, mp->elt_size, m->stride, mp->cache_size, st.threads, avail,
+	        mp->size - avail, m->reserve, mp->ops->name, m->socket, hit_rate(&st),
+	        (unsigned long long)st.refills, (unsigned long long)st.flushes,
+	        (unsigned long long)st.fails, m->debug ? "debug" : "-",
+	        (mp->flags & (TARN_MEMPOOL_F_SP_PUT | TARN_MEMPOOL_F_SC_GET)) ? ",sp/sc" : "");
 }
 
 static void dump_one(struct tarn_mempool *mp, void *arg)
@@ -202,39 +216,41 @@ void tarn_mempool_dump_pool(FILE *out, const struct tarn_mempool *mp)
 	struct tarn_mempool_stats st;
 	tarn_mempool_stats(mp, &st);
 	fprintf(out,
-		"  gets %llu (hits %llu, %.2f%%), puts %llu, held %lld, cached %llu (high %u)\n"
-		"  refills %llu (%llu objs), flushes %llu (%llu objs), direct gets %llu, direct "
-		"puts %llu\n"
-		"  failed gets %llu (%llu objs), reserved gets %llu objs\n",
-		(unsigned long long)st.get_objs, (unsigned long long)st.hit_objs, hit_rate(&st),
-		(unsigned long long)st.put_objs, (long long)st.held, (unsigned long long)st.cached,
-		st.cache_len_hw, (unsigned long long)st.refills, (unsigned long long)st.refill_objs,
-		(unsigned long long)st.flushes, (unsigned long long)st.flush_objs,
-		(unsigned long long)st.direct_gets, (unsigned long long)st.direct_puts,
-		(unsigned long long)st.fails, (unsigned long long)st.fail_objs,
-		(unsigned long long)st.reserved_objs);
+	        "  gets %llu (hits %llu, %.2f%%), puts %llu, held %lld, cached %llu (high %u)\n"
+	        "  refills %llu (%llu objs), flushes %llu (%llu objs), direct gets %llu, direct "
+	        "puts %llu\n"
+	        "  failed gets %llu (%llu objs), reserved gets %llu objs\n",
+	        (unsigned long long)st.get_objs, (unsigned long long)st.hit_objs, hit_rate(&st),
+	        (unsigned long long)st.put_objs, (long long)st.held, (unsigned long long)st.cached,
+	        st.cache_len_hw, (unsigned long long)st.refills, (unsigned long long)st.refill_objs,
+	        (unsigned long long)st.flushes, (unsigned long long)st.flush_objs,
+	        (unsigned long long)st.direct_gets, (unsigned long long)st.direct_puts,
+	        (unsigned long long)st.fails, (unsigned long long)st.fail_objs,
+	        (unsigned long long)st.reserved_objs);
 	if (m->debug)
 		fprintf(out,
-			"  debug: double puts %llu, foreign %llu, wrong pool %llu, overflows %llu, "
-			"corrupt %llu, quarantined %llu\n",
-			(unsigned long long)st.dbg_double_put, (unsigned long long)st.dbg_foreign_put,
-			(unsigned long long)st.dbg_wrong_pool, (unsigned long long)st.dbg_overflow,
-			(unsigned long long)st.dbg_corrupt, (unsigned long long)st.dbg_quarantined);
+		        "  debug: double puts %llu, foreign %llu, wrong pool %llu, overflows %llu, "
+		        "corrupt %llu, quarantined %llu\n",
+		        (unsigned long long)st.dbg_double_put,
+		        (unsigned long long)st.dbg_foreign_put,
+		        (unsigned long long)st.dbg_wrong_pool, (unsigned long long)st.dbg_overflow,
+		        (unsigned long long)st.dbg_corrupt, (unsigned long long)st.dbg_quarantined);
 	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
 		const struct tarn_mempool_cache *c = slot_cache(m, s);
 		if (c == NULL || LD(&c->tid) == 0)
 			continue;
 		struct tarn_mempool_stats t;
 		memset(&t, 0, sizeof(t));
-		add_cache(&t, c);
+		tarn__mp_cache_add(&t, c);
 		const uint32_t lc = LD(&c->lcore);
 		fprintf(out,
-			"  thread slot %3u tid %7d lcore %3d: cache %u/%u, gets %llu (hit %.2f%%), "
-			"puts %llu, held %lld, refills %llu, flushes %llu, fails %llu\n",
-			s, (int)LD(&c->tid), lc == TARN_LCORE_ID_ANY ? -1 : (int)lc, LD(&c->len),
-			c->size, (unsigned long long)t.get_objs, hit_rate(&t),
-			(unsigned long long)t.put_objs, (long long)t.held,
-			(unsigned long long)t.refills, (unsigned long long)t.flushes,
-			(unsigned long long)t.fails);
+		        "  thread slot %3u tid %7d lcore %3d: cache %u/%u, gets %llu (hit %.2f%%), "
+		        "puts %llu, held %lld, refills %llu, flushes %llu, fails %llu\n",
+		        s, (int)LD(&c->tid), lc == TARN_LCORE_ID_ANY ? -1 : (int)lc,
+		        (uint32_t)LD(&c->state) & TARN__MP_LEN_MASK, c->size,
+		        (unsigned long long)t.get_objs, hit_rate(&t),
+		        (unsigned long long)t.put_objs, (long long)t.held,
+		        (unsigned long long)t.refills, (unsigned long long)t.flushes,
+		        (unsigned long long)t.fails);
 	}
 }

@@ -18,9 +18,9 @@
 
 #define NULL_LOG TARN__ETH_LOG
 /* Ethernet + IPv4 (no options) + UDP. */
-#define NULL_HDR_LEN (TARN_ETHER_HDR_LEN + 20 + 8)
+#define NULL_HDR_LEN      (TARN_ETHER_HDR_LEN + 20 + 8)
 #define NULL_DEFAULT_SIZE 64
-#define NULL_MAX_SIZE (TARN_ETH_MAX_MTU + TARN_ETHER_HDR_LEN)
+#define NULL_MAX_SIZE     (TARN_ETH_MAX_MTU + TARN_ETHER_HDR_LEN)
 
 /* dev->priv */
 struct null_port {
@@ -118,8 +118,8 @@ static void make_header(uint8_t *h, const struct tarn_ether_addr *dst, uint32_t 
 	ip[0] = 0x45;                   /* version 4, 5 words */
 	ip[2] = (uint8_t)(ip_len >> 8); /* total length */
 	ip[3] = (uint8_t)ip_len;
-	ip[8] = 64; /* TTL */
-	ip[9] = 17; /* UDP */
+	ip[8] = 64;              /* TTL */
+	ip[9] = 17;              /* UDP */
 	ip[12] = 10, ip[15] = 1; /* 10.0.0.1 */
 	ip[16] = 10, ip[19] = 2; /* 10.0.0.2 */
 	const uint16_t c = ip_csum(ip, 20);
@@ -160,25 +160,26 @@ static int null_start(struct tarn__eth_dev *dev)
 }
 
 static int null_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-			       int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-			       void **qdata)
+                               int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
+                               void **qdata)
 {
 	struct null_port *np = dev->priv;
 	(void)nb_desc;
 	if (!tarn_pktmbuf_pool_is_mbuf_pool(mp)) {
 		TARN__ERR(NULL_LOG, "port %u: RX queue %u: pool '%s' is not an mbuf pool",
-			  (unsigned)dev->port_id, (unsigned)queue_id, tarn_mempool_name(mp));
+		          (unsigned)dev->port_id, (unsigned)queue_id, tarn_mempool_name(mp));
 		return -EINVAL;
 	}
 	int room = tarn_pktmbuf_data_room_size(mp);
-	uint32_t headroom = (uint32_t)room < TARN_PKTMBUF_HEADROOM ? (uint32_t)room
-								   : TARN_PKTMBUF_HEADROOM;
+	uint32_t headroom =
+	    (uint32_t)room < TARN_PKTMBUF_HEADROOM ? (uint32_t)room : TARN_PKTMBUF_HEADROOM;
 	if (room < 0 || (uint32_t)room - headroom < np->size) {
 		TARN__ERR(NULL_LOG,
-			  "port %u: RX queue %u: size=%u does not fit the %d-byte buffers of "
-			  "pool '%s' (%u bytes after the headroom)",
-			  (unsigned)dev->port_id, (unsigned)queue_id, np->size, room,
-			  tarn_mempool_name(mp), room < 0 ? 0 : (unsigned)((uint32_t)room - headroom));
+		          "port %u: RX queue %u: size=%u does not fit the %d-byte buffers of "
+		          "pool '%s' (%u bytes after the headroom)",
+		          (unsigned)dev->port_id, (unsigned)queue_id, np->size, room,
+		          tarn_mempool_name(mp),
+		          room < 0 ? 0 : (unsigned)((uint32_t)room - headroom));
 		return -EINVAL;
 	}
 	struct null_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
@@ -194,7 +195,7 @@ static int null_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uin
 }
 
 static int null_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-			       int socket, struct tarn__eth_qstats *stats, void **qdata)
+                               int socket, struct tarn__eth_qstats *stats, void **qdata)
 {
 	(void)dev;
 	(void)queue_id;
@@ -218,7 +219,7 @@ const struct tarn__eth_driver tarn__eth_null_driver = {
 	.name = "null",
 	.keys = null_keys,
 	.help = "source and sink: size=N (bytes of each received packet, 14 .. 9614, default "
-		"64; Ethernet/IPv4/UDP header); TX frees",
+	        "64; Ethernet/IPv4/UDP header); TX frees",
 	.priv_size = sizeof(struct null_port),
 	.max_rx_queues = TARN_ETH_MAX_QUEUES,
 	.max_tx_queues = TARN_ETH_MAX_QUEUES,

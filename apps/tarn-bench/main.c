@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tarn-bench - micro-benchmarks of tarn, with DPDK side by side.
+ *
+ *   tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]
+ *              mempool|ring|mbuf|all
+ *
+ * Starts tarn on the first two CPUs this process may run on (one when there
+ * is only one), then, in the same process and on the same CPUs, DPDK's EAL
+ * (when built with libdpdk and not --no-dpdk). Each row runs on tarn and on
+ * DPDK back to back; the table gives both rates and their ratio, and a
+ * summary gives the geometric mean of the ratios.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tarn/tarn.h>
+
+#include "bench.h"
+
+#ifdef TARN_BENCH_HAVE_DPDK
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Rows and summary                                                          */
+
+#define MAX_ROWS 4096
+
+struct seen_row {
+	const char *family;
+	char label[128];
+	double ratio; /* NAN: no DPDK figure */
+	int cached;   /* the row has a "cache" parameter > 0 */
+};
+
+static struct seen_row seen[MAX_ROWS];
+static unsigned n_seen;
+static unsigned n_json;
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A row is "cached" when its parameters say "cache": N with N > 0. */
+static int row_cached(const char *params)
+{
+	const char *p = strstr(params, "\"cache\":");
+	if (p == NULL)
+		return 0;
+	return strtoul(p + strlen("\"cache\":"), NULL, 10) > 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols)
+{
+	if (ctx->json)
+		return;
+	fprintf(ctx->out, "\n%s\n%-56s %12s %12s %8s\n", family, cols, "tarn Mops/s",
+	        ctx->dpdk ? "dpdk Mops/s" : "", ctx->dpdk ? "ratio" : "");
+	fflush(ctx->out);
+}
+
+void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
+{
+	const int have_dpdk = row->dpdk_ops_per_s > 0;
+	const double ratio = have_dpdk ? row->tarn_ops_per_s / row->dpdk_ops_per_s : NAN;
+	if (ctx->json) {
+		fprintf(ctx->out, "%s\n  {\"family\": ", n_json++ ? "," : "");
+		json_string(ctx->out, row->family);
+		fprintf(ctx->out, ", \"label\": ");
+		json_string(ctx->out, row->label);
+		if (row->params[0] != '\0')
+			fprintf(ctx->out, ", %s", row->params);
+		fprintf(ctx->out, ", \"tarn_ops_per_s\": %.0f", row->tarn_ops_per_s);
+		if (have_dpdk)
+			fprintf(ctx->out, ", \"dpdk_ops_per_s\": %.0f, \"ratio\": %.4f}",
+			        row->dpdk_ops_per_s, ratio);
+		else
+			fprintf(ctx->out, ", \"dpdk_ops_per_s\": null, \"ratio\": null}");
+	} else if (have_dpdk) {
+		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label,
+		        row->tarn_ops_per_s / 1e6, row->dpdk_ops_per_s / 1e6, ratio,
+		        ratio < 1.0 ? "  <" : "");
+	} else {
+		fprintf(ctx->out, "%-56s %12.2f\n", row->label, row->tarn_ops_per_s / 1e6);
+	}
+	fflush(ctx->out);
+	if (n_seen < MAX_ROWS) {
+		struct seen_row *s = &seen[n_seen++];
+		s->family = row->family;
+		snprintf(s->label, sizeof(s->label), "%s", row->label);
+		s->ratio = ratio;
+		s->cached = row_cached(row->params);
+	}
+}
+
+/* Per family: geometric mean of the ratios over all rows and over the cached
+ * rows, and the rows below 1.0. */
+static void summary(const struct bench_ctx *ctx, FILE *out)
+{
+	const char *families[8];
+	unsigned nf = 0;
+	for (unsigned i = 0; i < n_seen; i++) {
+		unsigned k = 0;
+		while (k < nf && strcmp(families[k], seen[i].family) != 0)
+			k++;
+		if (k == nf && nf < 8)
+			families[nf++] = seen[i].family;
+	}
+	if (!ctx->dpdk) {
+		fprintf(out, "\nsummary: %u rows, tarn only (no DPDK figures to compare)\n",
+		        n_seen);
+		return;
+	}
+	for (unsigned f = 0; f < nf; f++) {
+		double lsum = 0, lsum_c = 0;
+		unsigned n = 0, n_c = 0, below = 0;
+		for (unsigned i = 0; i < n_seen; i++) {
+			if (strcmp(seen[i].family, families[f]) != 0 || isnan(seen[i].ratio))
+				continue;
+			lsum += log(seen[i].ratio);
+			n++;
+			if (seen[i].cached) {
+				lsum_c += log(seen[i].ratio);
+				n_c++;
+			}
+			below += seen[i].ratio < 1.0;
+		}
+		fprintf(out, "\nsummary %s: geometric mean of tarn/dpdk over %u rows: %.3f",
+		        families[f], n, n ? exp(lsum / n) : NAN);
+		if (n_c)
+			fprintf(out, "; over the %u cached rows: %.3f", n_c, exp(lsum_c / n_c));
+		fprintf(out, "\n");
+		if (below == 0) {
+			fprintf(out, "rows below 1.0: none\n");
+			continue;
+		}
+		fprintf(out, "rows below 1.0 (%u):\n", below);
+		for (unsigned i = 0; i < n_seen; i++)
+			if (strcmp(seen[i].family, families[f]) == 0 && seen[i].ratio < 1.0)
+				fprintf(out, "  %s (%.3f)\n", seen[i].label, seen[i].ratio);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]\n"
+	        "                  mempool|ring|mbuf|all\n"
+	        "\n"
+	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
+	        "to back and prints both rates in millions of operations per second and\n"
+	        "their ratio tarn/dpdk, then the geometric mean of the ratios.\n"
+	        "\n"
+	        "  mempool       DPDK's mempool_perf_autotest matrix: cache 0 and 512,\n"
+	        "                1 and 2 lcores, get/put bulk 1, 4, 32, keep 32 and 128\n"
+	        "  ring          ring enqueue/dequeue rows\n"
+	        "  mbuf          packet buffer alloc/free rows\n"
+	        "  all           all of them\n"
+	        "\n"
+	        "  --json        print rows as a JSON list on stdout (summary on stderr)\n"
+	        "  --seconds S   measuring time per row and side (default 1.0)\n"
+	        "  --filter STR  run only rows whose label contains STR\n"
+	        "  --no-dpdk     do not start DPDK: tarn figures only\n"
+	        "  --help        this text\n"
+	        "\n"
+	        "lcores: the first two CPUs this process may run on (taskset to choose).\n"
+	        "Both sides use hugepages when at least 64 MiB of them are free, else\n"
+	        "neither does (DPDK --no-huge; tarn transparent huge pages or 4 KiB).\n"
+	        "TARN_BENCH_DPDK_HOISTED=1: DPDK's mempool rows look the lcore cache up\n"
+	        "once per lcore, as mempool_perf_autotest does (default: on every call,\n"
+	        "as rte_mempool_get_bulk() and tarn_mempool_get_bulk() do).\n");
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tarn-bench: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(tarn-bench --help for usage)\n");
+	return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* DPDK                                                                      */
+
+/* Free hugepage memory of the default size, in bytes (readable before
+ * tarn_init()). */
+static uint64_t free_hugepage_bytes(void)
+{
+	struct tarn_hugepage_info info[64];
+	int k = tarn_hugepage_info_get(info, 64);
+	uint64_t def = tarn_hugepage_default_size(), sum = 0;
+	for (int i = 0; i < k && i < 64; i++)
+		if (info[i].page_size == def)
+			sum += info[i].free * info[i].page_size;
+	return sum;
+}
+
+/* Both sides need a few MiB each; below this, neither uses hugepages. */
+#define HUGE_NEEDED (64ull << 20)
+
+#ifdef TARN_BENCH_HAVE_DPDK
+static int dpdk_start(const struct bench_ctx *ctx, int huge)
+{
+	static char a_l[64], a_prefix[64];
+	char *argv[16];
+	int argc = 0;
+	if (ctx->n_lcores == 2)
+		snprintf(a_l, sizeof(a_l), "%u,%u", ctx->lcores[0], ctx->lcores[1]);
+	else
+		snprintf(a_l, sizeof(a_l), "%u", ctx->lcores[0]);
+	snprintf(a_prefix, sizeof(a_prefix), "tarn-bench-dpdk-%d", (int)getpid());
+	argv[argc++] = "tarn-bench";
+	argv[argc++] = "-l";
+	argv[argc++] = a_l;
+	argv[argc++] = "--no-pci";
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = "--file-prefix";
+	argv[argc++] = a_prefix;
+	argv[argc++] = "--log-level";
+	argv[argc++] = "error";
+	if (huge) {
+		argv[argc++] = "--in-memory";
+	} else {
+		/* --no-huge implies legacy memory, which DPDK 22.11 refuses
+		 * together with --in-memory: --no-shconf keeps the run free of
+		 * shared files all the same. */
+		argv[argc++] = "--no-huge";
+		argv[argc++] = "-m";
+		argv[argc++] = "256";
+		argv[argc++] = "--no-shconf";
+	}
+	argv[argc] = NULL;
+	int rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "tarn-bench: DPDK's EAL did not start (%s): tarn figures only\n",
+		        rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	struct bench_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.seconds = 1.0;
+	ctx.out = stdout;
+	int no_dpdk = 0;
+
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "no-dpdk", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			ctx.json = 1;
+			break;
+		case 's': {
+			char *end;
+			errno = 0;
+			double s = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' || !(s > 0) || s > 3600)
+				return bad_usage("--seconds '%s': expected a number of seconds "
+				                 "above 0 (at most 3600)",
+				                 optarg);
+			ctx.seconds = s;
+			break;
+		}
+		case 'f':
+			ctx.filter = optarg;
+			break;
+		case 'n':
+			no_dpdk = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return bad_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("%s", "which benchmark? mempool, ring, mbuf or all");
+	const char *family = argv[optind];
+	if (strcmp(family, "mempool") != 0 && strcmp(family, "ring") != 0 &&
+	    strcmp(family, "mbuf") != 0 && strcmp(family, "all") != 0)
+		return bad_usage("unknown benchmark '%s' (expected mempool, ring, mbuf or all)",
+		                 family);
+	if (optind + 1 < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind + 1]);
+
+	/* The first two CPUs we may run on. */
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+		perror("tarn-bench: sched_getaffinity");
+		return 1;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < TARN_MAX_LCORES && ctx.n_lcores < 2; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			ctx.lcores[ctx.n_lcores++] = (unsigned)cpu;
+	if (ctx.n_lcores == 0) {
+		fprintf(stderr, "tarn-bench: no usable CPU below %d\n", TARN_MAX_LCORES);
+		return 1;
+	}
+
+	/* Both sides on hugepages, or (when too few are free) neither: DPDK
+	 * with --no-huge, tarn with its normal-page tiers (THP, 4 KiB). */
+	const uint64_t huge_free = free_hugepage_bytes();
+	const int huge = huge_free >= HUGE_NEEDED;
+	struct tarn_config cfg;
+	tarn_config_init(&cfg);
+	if (!huge) {
+		cfg.huge_policy = TARN_HUGE_NONE;
+		fprintf(stderr,
+		        "tarn-bench: note: %llu MiB of free hugepages (%llu needed): DPDK runs "
+		        "with --no-huge -m 256 and tarn without hugepages (transparent huge "
+		        "pages where the kernel allows, else 4 KiB); reserve hugepages for "
+		        "figures on hugepages\n",
+		        (unsigned long long)(huge_free >> 20),
+		        (unsigned long long)(HUGE_NEEDED >> 20));
+	}
+	if (ctx.n_lcores == 2)
+		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
+	else
+		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u", ctx.lcores[0]);
+	snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-bench");
+	int rc = tarn_init(&cfg);
+	if (rc < 0) {
+		fprintf(stderr, "tarn-bench: tarn_init failed: %s\n", tarn_strerror(rc));
+		return 1;
+	}
+
+#ifdef TARN_BENCH_HAVE_DPDK
+	if (!no_dpdk)
+		ctx.dpdk = dpdk_start(&ctx, huge) == 0;
+#else
+	if (!no_dpdk)
+		fprintf(stderr, "tarn-bench: built without DPDK: tarn figures only\n");
+#endif
+	if (!ctx.json) {
+		char lc[32];
+		if (ctx.n_lcores == 2)
+			snprintf(lc, sizeof(lc), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
+		else
+			snprintf(lc, sizeof(lc), "%u", ctx.lcores[0]);
+		fprintf(ctx.out, "tarn-bench %s: lcores %s, %.2f s per row and side, %s, %s\n",
+		        tarn_version(), lc, ctx.seconds,
+		        ctx.dpdk ? "DPDK side by side" : "tarn only",
+		        huge ? "hugepages" : "no hugepages");
+	}
+	if (ctx.json)
+		fprintf(ctx.out, "[");
+
+	rc = 0;
+	if (strcmp(family, "mempool") == 0 || strcmp(family, "all") == 0)
+		rc = bench_mempool(&ctx);
+	if (rc == 0 && (strcmp(family, "ring") == 0 || strcmp(family, "all") == 0))
+		rc = bench_ring(&ctx);
+	if (rc == 0 && (strcmp(family, "mbuf") == 0 || strcmp(family, "all") == 0))
+		rc = bench_mbuf(&ctx);
+
+	if (ctx.json)
+		fprintf(ctx.out, "\n]\n");
+	summary(&ctx, ctx.json ? stderr : ctx.out);
+	struct tarn_mem_socket_stats ms;
+	if (tarn_mem_socket_stats(tarn_socket_id(), &ms) == 0 && ms.backend != NULL)
+		fprintf(ctx.json ? stderr : ctx.out, "memory: tarn %s pages of %llu KiB; DPDK %s\n",
+		        ms.backend, (unsigned long long)(ms.page_size >> 10),
+		        !ctx.dpdk ? "not started"
+		        : huge    ? "hugepages (--in-memory)"
+		                  : "--no-huge");
+	if (rc < 0)
+		fprintf(stderr, "tarn-bench: %s benchmark failed: %s\n", family, tarn_strerror(rc));
+
+#ifdef TARN_BENCH_HAVE_DPDK
+	if (ctx.dpdk)
+		rte_eal_cleanup();
+#endif
+	tarn_cleanup();
+	return rc < 0 ? 1 : 0;
+}
