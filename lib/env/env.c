@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "lcore_priv.h"
+/* tarn__ethdev_cleanup(): ports are closed before pools and rings go. */
+#include "ethdev_driver_priv.h"
 
 static int initialized;
 static struct tarn_config active_cfg;
@@ -200,8 +202,10 @@ int tarn_cleanup(void)
 		return -EINVAL;
 	}
 	/* Workers first, so their exit hooks flush their caches into pools
-	 * that still exist; then the structures, top down. */
+	 * that still exist; then the structures, top down: ports (which hold
+	 * mbufs, rings and pools), pools, rings, memory. */
 	tarn__lcores_stop();
+	tarn__ethdev_cleanup();
 	tarn__mempool_cleanup();
 	tarn__ring_cleanup();
 	tarn__mem_cleanup();
