@@ -36,8 +36,8 @@ int main(int argc, char **argv)
 	tarn_topology_dump(stdout);
 
 	/* 8192 objects of 2 KiB with a 256-object cache on the main lcore's socket. */
-	struct tarn_mempool *mp = tarn_mempool_create("info_pool", 8192, 2048, 256, 0, NULL, NULL,
-						      TARN_SOCKET_ANY, 0);
+	struct tarn_mempool *mp =
+	    tarn_mempool_create("info_pool", 8192, 2048, 256, 0, NULL, NULL, TARN_SOCKET_ANY, 0);
 	if (mp == NULL) {
 		fprintf(stderr, "tarn-info: pool: %s\n", tarn_strerror(tarn_errno));
 		tarn_cleanup();

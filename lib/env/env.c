@@ -138,10 +138,11 @@ int tarn_init(const struct tarn_config *cfg)
 	}
 	for (unsigned s = tarn_socket_count(); s < TARN_MAX_SOCKETS; s++) {
 		if (cfg->socket_mem_mb[s] != 0) {
-			TARN__ERR("env", "--socket-mem asks for %llu MiB on socket %u, but this "
-					 "machine has %u socket%s",
-				  (unsigned long long)cfg->socket_mem_mb[s], s, tarn_socket_count(),
-				  tarn_socket_count() == 1 ? "" : "s");
+			TARN__ERR("env",
+			          "--socket-mem asks for %llu MiB on socket %u, but this "
+			          "machine has %u socket%s",
+			          (unsigned long long)cfg->socket_mem_mb[s], s, tarn_socket_count(),
+			          tarn_socket_count() == 1 ? "" : "s");
 			rc = -EINVAL;
 			goto out;
 		}
@@ -174,10 +175,10 @@ int tarn_init(const struct tarn_config *cfg)
 	}
 	uint64_t t3 = tarn__now_ns();
 	TARN__DEBUG("env", "init phases: options %.3f ms, lcores %.3f ms, memory %.3f ms",
-		    (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+	            (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
 	TARN__INFO("env", "initialised: %u lcore%s, main lcore %u, %u socket%s", tarn_lcore_count(),
-		   tarn_lcore_count() == 1 ? "" : "s", tarn_lcore_main(), tarn_socket_count(),
-		   tarn_socket_count() == 1 ? "" : "s");
+	           tarn_lcore_count() == 1 ? "" : "s", tarn_lcore_main(), tarn_socket_count(),
+	           tarn_socket_count() == 1 ? "" : "s");
 out:
 	pthread_mutex_unlock(&init_lock);
 	return rc;

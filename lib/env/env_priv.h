@@ -19,11 +19,11 @@ static inline void *tarn__err_null(int err)
 }
 
 /* Log shorthands; `comp` is the component tag. */
-#define TARN__ERR(comp, ...) tarn_log(TARN_LOG_ERR, comp, __VA_ARGS__)
-#define TARN__WARN(comp, ...) tarn_log(TARN_LOG_WARNING, comp, __VA_ARGS__)
+#define TARN__ERR(comp, ...)    tarn_log(TARN_LOG_ERR, comp, __VA_ARGS__)
+#define TARN__WARN(comp, ...)   tarn_log(TARN_LOG_WARNING, comp, __VA_ARGS__)
 #define TARN__NOTICE(comp, ...) tarn_log(TARN_LOG_NOTICE, comp, __VA_ARGS__)
-#define TARN__INFO(comp, ...) tarn_log(TARN_LOG_INFO, comp, __VA_ARGS__)
-#define TARN__DEBUG(comp, ...) tarn_log(TARN_LOG_DEBUG, comp, __VA_ARGS__)
+#define TARN__INFO(comp, ...)   tarn_log(TARN_LOG_INFO, comp, __VA_ARGS__)
+#define TARN__DEBUG(comp, ...)  tarn_log(TARN_LOG_DEBUG, comp, __VA_ARGS__)
 
 /* Monotonic time in nanoseconds (for init phase timings). */
 uint64_t tarn__now_ns(void);

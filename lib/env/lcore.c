@@ -93,11 +93,11 @@ static int parse_uint(const char **p, unsigned long *v)
 }
 
 static int list_add(struct tarn__lcore_list *out, unsigned long id, unsigned long cpu,
-		    const char *s)
+                    const char *s)
 {
 	if (id >= TARN_MAX_LCORES) {
 		TARN__ERR("env", "--lcores '%s': lcore id %lu out of range (0-%d)", s, id,
-			  TARN_MAX_LCORES - 1);
+		          TARN_MAX_LCORES - 1);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < out->n; i++) {
@@ -154,9 +154,10 @@ int tarn__lcores_parse(const char *s, struct tarn__lcore_list *out)
 	}
 	return 0;
 bad:
-	TARN__ERR("env", "--lcores '%s': cannot parse near '%s' (expected CPUs like 0-3,8 or ID@CPU "
-			 "pairs like 0@2,1@3)",
-		  s, p);
+	TARN__ERR("env",
+	          "--lcores '%s': cannot parse near '%s' (expected CPUs like 0-3,8 or ID@CPU "
+	          "pairs like 0@2,1@3)",
+	          s, p);
 	memset(out, 0, sizeof(*out));
 	return -EINVAL;
 }
@@ -246,14 +247,16 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 	for (unsigned i = 0; i < list->n; i++) {
 		int cpu = list->cpu[i];
 		if (cpu < 0 || (unsigned)cpu >= tarn_cpu_count() || cpu >= CPU_SETSIZE) {
-			TARN__ERR("env", "lcore %u: CPU %d does not exist (this machine has CPUs 0-%u)",
-				  list->id[i], cpu, tarn_cpu_count() - 1);
+			TARN__ERR("env",
+			          "lcore %u: CPU %d does not exist (this machine has CPUs 0-%u)",
+			          list->id[i], cpu, tarn_cpu_count() - 1);
 			return -EINVAL;
 		}
 		if (!CPU_ISSET(cpu, &allowed)) {
-			TARN__ERR("env", "lcore %u: CPU %d is not in this process's CPU affinity "
-					 "(taskset/cgroup)",
-				  list->id[i], cpu);
+			TARN__ERR("env",
+			          "lcore %u: CPU %d is not in this process's CPU affinity "
+			          "(taskset/cgroup)",
+			          list->id[i], cpu);
 			return -EINVAL;
 		}
 	}
@@ -268,11 +271,11 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 	m->thread = pthread_self();
 	if (pin_main) {
 		affinity_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved_affinity),
-							&saved_affinity) == 0;
+		                                        &saved_affinity) == 0;
 		int rc = pin_self(m->cpu);
 		if (rc < 0)
 			TARN__WARN("env", "cannot pin the main lcore to CPU %d: %s", m->cpu,
-				   tarn_strerror(rc));
+			           tarn_strerror(rc));
 	}
 	__atomic_store_n(&m->role, ROLE_MAIN, __ATOMIC_RELEASE);
 	tarn__lcore_id = main_id;
@@ -292,7 +295,7 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 		pthread_attr_destroy(&attr);
 		if (rc != 0) {
 			TARN__ERR("env", "cannot start lcore %u on CPU %d: %s", list->id[i],
-				  lc->cpu, tarn_strerror(rc));
+			          lc->cpu, tarn_strerror(rc));
 			pthread_mutex_unlock(&table_lock);
 			tarn__lcores_stop();
 			return -EAGAIN;

@@ -76,8 +76,10 @@ void tarn_vlog(enum tarn_log_level level, const char *comp, const char *fmt, va_
 		return;
 	}
 	fprintf(stderr, "tarn: %s: %s%s\n", comp,
-		level == TARN_LOG_ERR ? "error: " : level == TARN_LOG_WARNING ? "warning: " : "",
-		msg);
+	        level == TARN_LOG_ERR       ? "error: "
+	        : level == TARN_LOG_WARNING ? "warning: "
+	                                    : "",
+	        msg);
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -12,7 +12,7 @@
 typedef int (*opt_apply_fn)(struct tarn_config *cfg, const char *val);
 
 struct opt {
-	const char *name;   /* long option without "--" */
+	const char *name;    /* long option without "--" */
 	const char *metavar; /* NULL: takes no value */
 	const char *env;     /* environment variable, or NULL */
 	opt_apply_fn apply;
@@ -51,7 +51,7 @@ static int apply_socket_mem(struct tarn_config *cfg, const char *val)
 			goto bad;
 		if (n == TARN_MAX_SOCKETS) {
 			TARN__ERR("env", "--socket-mem '%s': more than %d sockets", val,
-				  TARN_MAX_SOCKETS);
+			          TARN_MAX_SOCKETS);
 			return -EINVAL;
 		}
 		char *end;
@@ -71,9 +71,10 @@ static int apply_socket_mem(struct tarn_config *cfg, const char *val)
 	memcpy(cfg->socket_mem_mb, mb, sizeof(mb));
 	return 0;
 bad:
-	TARN__ERR("env", "--socket-mem '%s': expected MiB per socket, comma-separated "
-			 "(e.g. 512,512)",
-		  val);
+	TARN__ERR("env",
+	          "--socket-mem '%s': expected MiB per socket, comma-separated "
+	          "(e.g. 512,512)",
+	          val);
 	return -EINVAL;
 }
 
@@ -119,9 +120,10 @@ static int apply_huge_size(struct tarn_config *cfg, const char *val)
 {
 	uint64_t sz;
 	if (tarn__parse_size(val, &sz) < 0 || sz == 0 || (sz & (sz - 1)) != 0 || sz < 4096) {
-		TARN__ERR("env", "--huge-size '%s': expected a power-of-two page size such as 2M "
-				 "or 1G",
-			  val);
+		TARN__ERR("env",
+		          "--huge-size '%s': expected a power-of-two page size such as 2M "
+		          "or 1G",
+		          val);
 		return -EINVAL;
 	}
 	cfg->huge_page_size = sz;
@@ -132,9 +134,10 @@ static int apply_log_level(struct tarn_config *cfg, const char *val)
 {
 	int l = tarn_log_level_parse(val);
 	if (l < 0) {
-		TARN__ERR("env", "--log-level '%s': expected err, warning, notice, info, debug or "
-				 "3-7",
-			  val);
+		TARN__ERR("env",
+		          "--log-level '%s': expected err, warning, notice, info, debug or "
+		          "3-7",
+		          val);
 		return -EINVAL;
 	}
 	cfg->log_level = l;
@@ -151,16 +154,18 @@ static int apply_file_prefix(struct tarn_config *cfg, const char *val)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)val[i];
 		if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
-			TARN__ERR("env", "--file-prefix '%s': only letters, digits, '-', '_' and '.' "
-					 "are allowed",
-				  val);
+			TARN__ERR("env",
+			          "--file-prefix '%s': only letters, digits, '-', '_' and '.' "
+			          "are allowed",
+			          val);
 			return -EINVAL;
 		}
 	}
 	if (strstr(val, "map_") != NULL || strcmp(val, ".") == 0 || strcmp(val, "..") == 0) {
-		TARN__ERR("env", "--file-prefix '%s': must not contain \"map_\" (DPDK's EAL deletes "
-				 "files matching *map_*) nor be '.' or '..'",
-			  val);
+		TARN__ERR("env",
+		          "--file-prefix '%s': must not contain \"map_\" (DPDK's EAL deletes "
+		          "files matching *map_*) nor be '.' or '..'",
+		          val);
 		return -EINVAL;
 	}
 	memcpy(cfg->file_prefix, val, len + 1);
@@ -302,7 +307,7 @@ void tarn_config_usage(FILE *out)
 	for (size_t i = 0; i < N_OPTS; i++) {
 		char head[64];
 		snprintf(head, sizeof(head), "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
-			 opts[i].metavar ? opts[i].metavar : "");
+		         opts[i].metavar ? opts[i].metavar : "");
 		const char *h = opts[i].help;
 		fprintf(out, "  %-24s ", head);
 		while (*h) {

@@ -38,7 +38,7 @@ extern "C" {
 /** Align a type or variable on a cache line. */
 #define TARN_CACHE_ALIGNED __attribute__((aligned(TARN_CACHE_LINE)))
 /** Branch hints for the fast path. */
-#define tarn_likely(x) __builtin_expect(!!(x), 1)
+#define tarn_likely(x)   __builtin_expect(!!(x), 1)
 #define tarn_unlikely(x) __builtin_expect(!!(x), 0)
 
 /** Highest number of lcores (ids 0 .. TARN_MAX_LCORES-1). */
@@ -87,7 +87,7 @@ enum tarn_log_level {
  * `msg` the formatted message without a trailing newline.
  */
 typedef void (*tarn_log_fn)(enum tarn_log_level level, const char *comp, const char *msg,
-			    void *arg);
+                            void *arg);
 
 /**
  * Set the log level: messages above it are dropped. Usable before tarn_init().
@@ -107,10 +107,9 @@ TARN_API void tarn_log_set_handler(tarn_log_fn fn, void *arg);
  * `tarn: <comp>: <message>` on stderr.
  */
 TARN_API void tarn_log(enum tarn_log_level level, const char *comp, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /** va_list form of tarn_log(). */
-TARN_API void tarn_vlog(enum tarn_log_level level, const char *comp, const char *fmt,
-			va_list ap);
+TARN_API void tarn_vlog(enum tarn_log_level level, const char *comp, const char *fmt, va_list ap);
 /**
  * Parse a level name ("err", "warning", "notice", "info", "debug") or number.
  * @return the level, or -EINVAL.
@@ -306,11 +305,11 @@ TARN_API int tarn_lcore_is_enabled(uint32_t id);
 TARN_API uint32_t tarn_lcore_next(uint32_t prev, int skip_main);
 /** Loop over the worker lcores (all but the main one). */
 #define TARN_LCORE_FOREACH_WORKER(i)                                                               \
-	for ((i) = tarn_lcore_next(TARN_LCORE_ID_ANY, 1); (i) != TARN_LCORE_ID_ANY;                 \
+	for ((i) = tarn_lcore_next(TARN_LCORE_ID_ANY, 1); (i) != TARN_LCORE_ID_ANY;                \
 	     (i) = tarn_lcore_next((i), 1))
 /** Loop over all lcores started by tarn_init(). */
 #define TARN_LCORE_FOREACH(i)                                                                      \
-	for ((i) = tarn_lcore_next(TARN_LCORE_ID_ANY, 0); (i) != TARN_LCORE_ID_ANY;                 \
+	for ((i) = tarn_lcore_next(TARN_LCORE_ID_ANY, 0); (i) != TARN_LCORE_ID_ANY;                \
 	     (i) = tarn_lcore_next((i), 0))
 
 /**

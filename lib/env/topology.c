@@ -88,8 +88,8 @@ void tarn_topology_dump(FILE *out)
 		return;
 	topo_init();
 	fprintf(out, "topology: %u socket%s, %u cpu%s%s\n", n_sockets, n_sockets == 1 ? "" : "s",
-		n_cpus, n_cpus == 1 ? "" : "s",
-		numa_available() < 0 ? " (NUMA not available: one socket)" : "");
+	        n_cpus, n_cpus == 1 ? "" : "s",
+	        numa_available() < 0 ? " (NUMA not available: one socket)" : "");
 	for (unsigned s = 0; s < n_sockets; s++) {
 		fprintf(out, "  socket %u: cpus", s);
 		int first = -1, last = -2;
@@ -113,6 +113,6 @@ void tarn_topology_dump(FILE *out)
 	TARN_LCORE_FOREACH(id)
 	{
 		fprintf(out, "  lcore %u: cpu %d, socket %d%s\n", id, tarn_lcore_cpu(id),
-			tarn_lcore_socket(id), id == tarn_lcore_main() ? " (main)" : "");
+		        tarn_lcore_socket(id), id == tarn_lcore_main() ? " (main)" : "");
 	}
 }

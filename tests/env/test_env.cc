@@ -163,8 +163,8 @@ TEST(Options, ParseRemovesTarnOptionsKeepsOthers)
 	struct tarn_config cfg;
 	tarn_config_init(&cfg);
 	Argv a({ "app", "--port", "ring:x", "--lcores", "0-1", "--socket-mem=64,0", "-v",
-		 "--no-huge", "--log-level", "info", "--file-prefix", "abc", "--", "--lcores",
-		 "9" });
+	         "--no-huge", "--log-level", "info", "--file-prefix", "abc", "--", "--lcores",
+	         "9" });
 	int argc = a.argc;
 	int rc = tarn_config_parse_args(&cfg, &argc, a.argv());
 	EXPECT_EQ(rc, 8);
@@ -186,7 +186,7 @@ TEST(Options, ParseAllForms)
 	struct tarn_config cfg;
 	tarn_config_init(&cfg);
 	Argv a({ "app", "--huge=require", "--huge-size", "1G", "--huge-dir=/dev/hugepages",
-		 "--no-pin-main", "--lcores=0@1,1@0" });
+	         "--no-pin-main", "--lcores=0@1,1@0" });
 	int argc = a.argc;
 	ASSERT_EQ(tarn_config_parse_args(&cfg, &argc, a.argv()), 6);
 	EXPECT_EQ(argc, 1);
@@ -202,19 +202,42 @@ TEST(Options, HostileValuesRejected)
 {
 	const std::string longstr(5000, '1');
 	const std::vector<std::pair<const char *, std::string>> bad = {
-		{ "--lcores", "" },	       { "--lcores", "a" },	     { "--lcores", "0-" },
-		{ "--lcores", "3-1" },	       { "--lcores", "," },	     { "--lcores", "1,,2" },
-		{ "--lcores", "0,0" },	       { "--lcores", "0@" },	     { "--lcores", "@1" },
-		{ "--lcores", "128" },	       { "--lcores", "-1" },	     { "--lcores", "0-1@2" },
-		{ "--lcores", "99999999999" }, { "--lcores", longstr },	     { "--lcores", "1," },
-		{ "--socket-mem", "" },	       { "--socket-mem", "a" },	     { "--socket-mem", "1,,2" },
-		{ "--socket-mem", "-5" },      { "--socket-mem", "1,2,3,4,5,6,7,8,9" },
-		{ "--socket-mem", "99999999999999999999999" },		     { "--socket-mem", "1," },
-		{ "--huge-dir", "relative" },  { "--huge-dir", "" },	     { "--huge", "maybe" },
-		{ "--huge-size", "3M" },       { "--huge-size", "2X" },	     { "--huge-size", "0" },
-		{ "--log-level", "loud" },     { "--log-level", "11" },	     { "--file-prefix", "" },
-		{ "--file-prefix", "a/b" },    { "--file-prefix", "rtemap_" }, { "--file-prefix", ".." },
-		{ "--file-prefix", longstr },  { "--file-prefix", "a b" },
+		{ "--lcores", "" },
+		{ "--lcores", "a" },
+		{ "--lcores", "0-" },
+		{ "--lcores", "3-1" },
+		{ "--lcores", "," },
+		{ "--lcores", "1,,2" },
+		{ "--lcores", "0,0" },
+		{ "--lcores", "0@" },
+		{ "--lcores", "@1" },
+		{ "--lcores", "128" },
+		{ "--lcores", "-1" },
+		{ "--lcores", "0-1@2" },
+		{ "--lcores", "99999999999" },
+		{ "--lcores", longstr },
+		{ "--lcores", "1," },
+		{ "--socket-mem", "" },
+		{ "--socket-mem", "a" },
+		{ "--socket-mem", "1,,2" },
+		{ "--socket-mem", "-5" },
+		{ "--socket-mem", "1,2,3,4,5,6,7,8,9" },
+		{ "--socket-mem", "99999999999999999999999" },
+		{ "--socket-mem", "1," },
+		{ "--huge-dir", "relative" },
+		{ "--huge-dir", "" },
+		{ "--huge", "maybe" },
+		{ "--huge-size", "3M" },
+		{ "--huge-size", "2X" },
+		{ "--huge-size", "0" },
+		{ "--log-level", "loud" },
+		{ "--log-level", "11" },
+		{ "--file-prefix", "" },
+		{ "--file-prefix", "a/b" },
+		{ "--file-prefix", "rtemap_" },
+		{ "--file-prefix", ".." },
+		{ "--file-prefix", longstr },
+		{ "--file-prefix", "a b" },
 	};
 	for (auto &[opt, val] : bad) {
 		struct tarn_config cfg;
@@ -223,7 +246,8 @@ TEST(Options, HostileValuesRejected)
 		Argv a({ "app", "x", opt, val.c_str() });
 		int argc = a.argc;
 		LogCapture cap;
-		EXPECT_EQ(tarn_config_parse_args(&cfg, &argc, a.argv()), -EINVAL) << opt << " " << val;
+		EXPECT_EQ(tarn_config_parse_args(&cfg, &argc, a.argv()), -EINVAL)
+		    << opt << " " << val;
 		EXPECT_EQ(argc, 4);
 		EXPECT_STREQ(a.argv()[2], opt);
 		EXPECT_FALSE(cap.lines.empty()) << opt << " " << val;
@@ -257,7 +281,7 @@ TEST(Options, UsageMentionsEveryOption)
 	std::string s(buf, len);
 	free(buf);
 	for (const char *o : { "--lcores", "--socket-mem", "--huge-dir", "--no-huge", "--huge ",
-			       "--huge-size", "--log-level", "--file-prefix", "--no-pin-main" })
+	                       "--huge-size", "--log-level", "--file-prefix", "--no-pin-main" })
 		EXPECT_NE(s.find(o), std::string::npos) << o;
 	tarn_config_usage(nullptr); // no crash
 }
@@ -335,7 +359,8 @@ TEST(Init, BadConfigFailsCleanlyThenInitWorks)
 
 TEST(Init, InitArgs)
 {
-	Argv a({ "app", "--lcores", "0", "--no-pin-main", "--file-prefix", "tarn-test-env", "rest" });
+	Argv a(
+	    { "app", "--lcores", "0", "--no-pin-main", "--file-prefix", "tarn-test-env", "rest" });
 	int argc = a.argc;
 	ASSERT_EQ(tarn_init_args(&argc, a.argv()), 5);
 	EXPECT_EQ(argc, 2);
@@ -396,9 +421,10 @@ TEST_F(Lcores, MainAndWorkers)
 		// the worker is pinned to its CPU
 		int on = -1;
 		ASSERT_EQ(tarn_lcore_launch(
-				  id, [](void *a) { return *static_cast<int *>(a) = sched_getcpu(), 0; },
-				  &on),
-			  0);
+		              id,
+		              [](void *a) { return *static_cast<int *>(a) = sched_getcpu(), 0; },
+		              &on),
+		          0);
 		ASSERT_EQ(tarn_lcore_wait(id, nullptr), 0);
 		EXPECT_EQ(on, (int)id);
 	}
@@ -479,9 +505,7 @@ TEST_F(Lcores, RegistrationExhaustsAndExitReleases)
 	release = 1;
 	for (auto &t : ts)
 		t.join();
-	std::thread again([] {
-		EXPECT_GE(tarn_thread_register(), 0);
-	});
+	std::thread again([] { EXPECT_GE(tarn_thread_register(), 0); });
 	again.join();
 }
 
