@@ -266,6 +266,7 @@ int bench_mempool(const struct bench_ctx *ctx)
 	    (ctx->n_lcores < 2 ? 2 : ctx->n_lcores) * (MAX_KEEP + CACHE_BIG) - 1;
 	const char *h = getenv("TARN_BENCH_DPDK_HOISTED");
 	const int hoisted = ctx->dpdk && h != NULL && strcmp(h, "0") != 0 && h[0] != '\0';
+	int rc = 0;
 
 	bench_table_header(ctx, "mempool (DPDK mempool_perf_autotest matrix, objects/s)",
 	                   "cache lcores get put keep");
@@ -302,7 +303,7 @@ int bench_mempool(const struct bench_ctx *ctx)
 						row.family = "mempool";
 						snprintf(row.label, sizeof(row.label),
 						         "cache=%-3u lcores=%u get=%-2u put=%-2u "
-						         "keep=%-3u%s",
+						         "keep=%u%s",
 						         cache, lcores, bulks[gi], bulks[pi],
 						         keeps[ki], hoisted ? " hoisted" : "");
 						if (ctx->filter != NULL &&
@@ -328,8 +329,10 @@ int bench_mempool(const struct bench_ctx *ctx)
 						drun.dpdk = hoisted ? 2 : 1;
 						drun.pool = dmp;
 						if (run_row(ctx, &trun, dmp != NULL ? &drun : NULL,
-						            lcores, &row) < 0)
-							return -ENOBUFS;
+						            lcores, &row) < 0) {
+							rc = -ENOBUFS;
+							goto out;
+						}
 						bench_row_print(ctx, &row);
 					}
 				}
@@ -337,11 +340,14 @@ int bench_mempool(const struct bench_ctx *ctx)
 		}
 		if (tarn_mempool_check(tmp) != 0)
 			fprintf(stderr, "tarn-bench: tarn_mempool_check failed after the rows\n");
+	out:
 		tarn_mempool_free(tmp, TARN_MEMPOOL_FREE_FORCE);
 #ifdef TARN_BENCH_HAVE_DPDK
 		if (dmp != NULL)
 			rte_mempool_free(dmp);
 #endif
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

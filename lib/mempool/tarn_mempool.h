@@ -628,7 +628,11 @@ TARN_API const struct tarn_mempool_ops *tarn_mempool_ops_lookup(const char *name
 /* ------------------------------------------------------------------------ */
 /* Internal: out-of-line parts of the inline calls. */
 
-/** Internal: the calling thread's slot (0: none yet). Read by the inline path. */
+/**
+ * Internal: the calling thread's slot (0: none yet). Read by the inline path.
+ * Initial-exec TLS: one %fs-relative load, also from code in other shared
+ * objects (4 bytes of static TLS when libtarn is loaded with dlopen()).
+ */
 extern TARN_API __thread uint32_t tarn__mempool_tslot __attribute__((tls_model("initial-exec")));
 
 /**
