@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_log.h"
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_ethdev.h>
 #include <tarn/tarn_mbuf.h>
@@ -18,36 +19,7 @@
 #include "ethdev_driver_priv.h"
 
 // Log lines seen since the last clear.
-struct EthLog {
-	static std::mutex mu;
-	static std::vector<std::string> lines;
-	static void fn(enum tarn_log_level, const char *comp, const char *msg, void *)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.push_back(std::string(comp) + ": " + msg);
-	}
-	static void clear()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.clear();
-	}
-	static bool contains(const std::string &s)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		for (auto &l : lines)
-			if (l.find(s) != std::string::npos)
-				return true;
-		return false;
-	}
-	static std::string all()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		std::string r;
-		for (auto &l : lines)
-			r += l + "\n";
-		return r;
-	}
-};
+using EthLog = TestLog;
 
 // An mbuf pool freed at the end of the scope; the test fails if an mbuf is
 // still out then.

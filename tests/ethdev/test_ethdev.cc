@@ -14,9 +14,6 @@
 #include <thread>
 #include <vector>
 
-std::mutex EthLog::mu;
-std::vector<std::string> EthLog::lines;
-
 namespace
 {
 

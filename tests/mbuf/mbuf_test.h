@@ -12,33 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_log.h"
 #include <tarn/tarn.h>
 #include <tarn/tarn_mbuf.h>
 
 // Log lines captured while the suite runs (errors the tests provoke on purpose
 // stay off the terminal; tests can look for them).
-struct MbufLog {
-	static std::mutex mu;
-	static std::vector<std::string> lines;
-	static void fn(enum tarn_log_level, const char *comp, const char *msg, void *)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.push_back(std::string(comp) + ": " + msg);
-	}
-	static void clear()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.clear();
-	}
-	static bool contains(const char *s)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		for (auto &l : lines)
-			if (l.find(s) != std::string::npos)
-				return true;
-		return false;
-	}
-};
+using MbufLog = TestLog;
 
 // A pool freed at the end of the scope; the test fails if mbufs are still
 // in use then (tarn_mempool_free() says -EBUSY).

@@ -8,9 +8,6 @@
 #include <cstdlib>
 #include <string>
 
-std::mutex MbufLog::mu;
-std::vector<std::string> MbufLog::lines;
-
 namespace
 {
 

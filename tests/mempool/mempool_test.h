@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_log.h"
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_mem.h>
 #include <tarn/tarn_mempool.h>
@@ -28,28 +29,7 @@
 
 // Log lines seen since the last clear. The environment installs the handler
 // so error-path tests stay quiet and can look for their line.
-struct MpLog {
-	static std::mutex mu;
-	static std::vector<std::string> lines;
-	static void fn(enum tarn_log_level, const char *comp, const char *msg, void *)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.push_back(std::string(comp) + ": " + msg);
-	}
-	static void clear()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.clear();
-	}
-	static bool contains(const char *s)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		for (auto &l : lines)
-			if (l.find(s) != std::string::npos)
-				return true;
-		return false;
-	}
-};
+using MpLog = TestLog;
 
 // Start tarn for the mempool tests: lcores "0-1" when two CPUs exist, else
 // "0"; main thread not pinned; a file prefix of its own.

@@ -18,9 +18,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-std::mutex MpLog::mu;
-std::vector<std::string> MpLog::lines;
-
 static uint32_t worker_id = TARN_LCORE_ID_ANY;
 
 void mp_test_init()

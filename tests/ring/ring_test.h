@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_log.h"
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_ring.h>
 
@@ -26,33 +27,7 @@
 
 // Log lines seen since the last clear (the environment installs the handler
 // so the error-path tests stay quiet and can look for their line).
-struct RingLog {
-	static std::mutex mu;
-	static std::vector<std::string> lines;
-	static void fn(enum tarn_log_level, const char *comp, const char *msg, void *)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.push_back(std::string(comp) + ": " + msg);
-	}
-	static void clear()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		lines.clear();
-	}
-	static std::string last()
-	{
-		std::lock_guard<std::mutex> g(mu);
-		return lines.empty() ? std::string("(no log line)") : lines.back();
-	}
-	static bool contains(const char *s)
-	{
-		std::lock_guard<std::mutex> g(mu);
-		for (auto &l : lines)
-			if (l.find(s) != std::string::npos)
-				return true;
-		return false;
-	}
-};
+using RingLog = TestLog;
 
 // Start tarn the way the ring tests need it: one lcore, main thread not
 // pinned (runs anywhere), a file prefix of its own.

@@ -11,9 +11,6 @@
 #include <string>
 #include <vector>
 
-std::mutex RingLog::mu;
-std::vector<std::string> RingLog::lines;
-
 void ring_test_init()
 {
 	struct tarn_config cfg;
