@@ -20,6 +20,15 @@
 static const struct tarn__eth_driver *const eth_drivers[] = {
 	&tarn__eth_ring_driver,
 	&tarn__eth_null_driver,
+#ifdef TARN_DRIVER_AF_PACKET
+	&tarn__eth_af_packet_driver,
+#endif
+#ifdef TARN_DRIVER_TAP
+	&tarn__eth_tap_driver,
+#endif
+#ifdef TARN_DRIVER_PCAP
+	&tarn__eth_pcap_driver,
+#endif
 };
 #define NB_DRIVERS (sizeof(eth_drivers) / sizeof(eth_drivers[0]))
 

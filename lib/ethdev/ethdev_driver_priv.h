@@ -151,6 +151,11 @@ struct tarn__eth_driver {
 /* The built-in drivers (drivers/net/<name>/). */
 extern const struct tarn__eth_driver tarn__eth_ring_driver;
 extern const struct tarn__eth_driver tarn__eth_null_driver;
+/* Drivers built when their folder and dependencies are there (see
+ * drivers/net/meson.build); each defines TARN_DRIVER_<NAME>. */
+extern const struct tarn__eth_driver tarn__eth_af_packet_driver;
+extern const struct tarn__eth_driver tarn__eth_tap_driver;
+extern const struct tarn__eth_driver tarn__eth_pcap_driver;
 
 /*
  * Internal: close every open port. Meant to be called by tarn_cleanup()
