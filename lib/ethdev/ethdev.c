@@ -668,14 +668,17 @@ int tarn_eth_link_get(uint16_t port_id, struct tarn_eth_link *link)
 		return -EINVAL;
 	LOCK_DEV(dev, port_id);
 	memset(link, 0, sizeof(*link));
-	if (dev->state == TARN_ETH_STATE_STARTED) {
+	int rc = 0;
+	if (dev->drv->link_get != NULL) {
+		rc = dev->drv->link_get(dev, link);
+	} else if (dev->state == TARN_ETH_STATE_STARTED) {
 		link->up = 1;
 		link->speed_mbps = 10000;
 		link->full_duplex = 1;
 		link->autoneg = 0;
 	}
 	pthread_mutex_unlock(&eth_lock);
-	return 0;
+	return rc;
 }
 
 int tarn_eth_macaddr_get(uint16_t port_id, struct tarn_ether_addr *mac)
@@ -699,17 +702,21 @@ int tarn_eth_macaddr_set(uint16_t port_id, const struct tarn_ether_addr *mac)
 		return -EINVAL;
 	}
 	LOCK_DEV(dev, port_id);
-	dev->mac = *mac;
+	int rc = dev->drv->mac_set != NULL ? dev->drv->mac_set(dev, mac) : 0;
+	if (rc == 0)
+		dev->mac = *mac;
 	pthread_mutex_unlock(&eth_lock);
-	return 0;
+	return rc;
 }
 
 static int promisc_set(uint16_t port_id, int on)
 {
 	LOCK_DEV(dev, port_id);
-	dev->promiscuous = on;
+	int rc = dev->drv->promisc_set != NULL ? dev->drv->promisc_set(dev, on) : 0;
+	if (rc == 0)
+		dev->promiscuous = on;
 	pthread_mutex_unlock(&eth_lock);
-	return 0;
+	return rc;
 }
 
 int tarn_eth_promiscuous_enable(uint16_t port_id)
@@ -739,7 +746,9 @@ int tarn_eth_dev_set_mtu(uint16_t port_id, uint32_t mtu)
 		          mtu, TARN_ETH_MIN_MTU, TARN_ETH_MAX_MTU);
 		rc = -EINVAL;
 	} else {
-		dev->mtu = mtu;
+		rc = dev->drv->mtu_set != NULL ? dev->drv->mtu_set(dev, mtu) : 0;
+		if (rc == 0)
+			dev->mtu = mtu;
 	}
 	pthread_mutex_unlock(&eth_lock);
 	return rc;

@@ -143,6 +143,23 @@ struct tarn__eth_driver {
 	int (*start)(struct tarn__eth_dev *dev);
 	void (*stop)(struct tarn__eth_dev *dev);
 
+	/* Optional control ops, called with the port in any state (created,
+	 * configured, started or stopped). NULL: ethdev's default.
+	 * link_get: fill *link (zeroed before the call) from the device. Default:
+	 *   up, 10 Gbit/s full duplex while started, down otherwise.
+	 * promisc_set: apply on = 0/1 to the device; dev->promiscuous is updated
+	 *   by ethdev only when it returns 0. Default: record only.
+	 * mtu_set: apply the MTU (already checked against TARN_ETH_MIN_MTU ..
+	 *   TARN_ETH_MAX_MTU); dev->mtu is updated only when it returns 0. A
+	 *   driver refuses an MTU its buffers cannot hold with -EINVAL.
+	 * mac_set: apply a unicast MAC; dev->mac is updated only on 0.
+	 * A driver's create may set dev->mtu, dev->mac and dev->promiscuous
+	 * from the device it attaches to. */
+	int (*link_get)(struct tarn__eth_dev *dev, struct tarn_eth_link *link);
+	int (*promisc_set)(struct tarn__eth_dev *dev, int on);
+	int (*mtu_set)(struct tarn__eth_dev *dev, uint32_t mtu);
+	int (*mac_set)(struct tarn__eth_dev *dev, const struct tarn_ether_addr *mac);
+
 	/* The burst functions (see tarn_eth_rx_burst_t). */
 	tarn_eth_rx_burst_t rx_burst;
 	tarn_eth_tx_burst_t tx_burst;

@@ -387,8 +387,10 @@ TARN_API int tarn_eth_stats_reset(uint16_t port_id);
 
 /**
  * Read the link state. Ring and null ports are up, 10 Gbit/s full duplex,
- * while started, down otherwise.
- * @return 0; -ENODEV; -EINVAL (`link` NULL).
+ * while started, down otherwise; ports on kernel interfaces report the
+ * interface's state.
+ * @return 0; -ENODEV; -EINVAL (`link` NULL); a driver's error reading the
+ *   device (e.g. -ENODEV when its interface is gone).
  */
 TARN_API int tarn_eth_link_get(uint16_t port_id, struct tarn_eth_link *link);
 
@@ -396,15 +398,18 @@ TARN_API int tarn_eth_link_get(uint16_t port_id, struct tarn_eth_link *link);
 TARN_API int tarn_eth_macaddr_get(uint16_t port_id, struct tarn_ether_addr *mac);
 
 /**
- * Set the MAC address.
- * @return 0; -ENODEV; -EINVAL (NULL, multicast or all-zero address).
+ * Set the MAC address (on the device too, for drivers on kernel interfaces).
+ * @return 0; -ENODEV; -EINVAL (NULL, multicast or all-zero address); a
+ *   driver's error (e.g. -EPERM without CAP_NET_ADMIN); the address is
+ *   unchanged on error.
  */
 TARN_API int tarn_eth_macaddr_set(uint16_t port_id, const struct tarn_ether_addr *mac);
 
 /**
  * Turn promiscuous mode on or off. Ring and null ports deliver every packet
- * either way; the mode is recorded and reported.
- * @return 0; -ENODEV.
+ * either way; the mode is recorded and reported. Drivers on kernel
+ * interfaces apply it to the interface.
+ * @return 0; -ENODEV; a driver's error (mode unchanged).
  */
 TARN_API int tarn_eth_promiscuous_enable(uint16_t port_id);
 /** @copydoc tarn_eth_promiscuous_enable */
@@ -414,7 +419,8 @@ TARN_API int tarn_eth_promiscuous_get(uint16_t port_id);
 
 /**
  * Set the MTU (allowed while started).
- * @return 0; -ENODEV; -EINVAL (outside min_mtu .. max_mtu).
+ * @return 0; -ENODEV; -EINVAL (outside min_mtu .. max_mtu, or larger than
+ *   the driver's buffers hold); a driver's error (MTU unchanged).
  */
 TARN_API int tarn_eth_dev_set_mtu(uint16_t port_id, uint32_t mtu);
 
