@@ -17,6 +17,7 @@
 #include "tarn_mem.h"
 
 /* The built-in drivers. Referenced from here so a static link pulls them in. */
+/* clang-format off */
 static const struct tarn__eth_driver *const eth_drivers[] = {
 	&tarn__eth_ring_driver,
 	&tarn__eth_null_driver,
@@ -30,6 +31,7 @@ static const struct tarn__eth_driver *const eth_drivers[] = {
 	&tarn__eth_pcap_driver,
 #endif
 };
+/* clang-format on */
 #define NB_DRIVERS (sizeof(eth_drivers) / sizeof(eth_drivers[0]))
 
 /* Keys every driver accepts, handled here. */
