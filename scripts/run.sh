@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build tarn, and run it.
-# Until tarn-fwd lands, the main job is the tarn-info example: it initialises
-# tarn, prints the topology and the reserved memory, and exercises a pool.
-#   scripts/run.sh [tarn options]    e.g. scripts/run.sh --socket-mem 64
+# The main job: install what is missing, build tarn, and run tarn-fwd on its
+# embedded default: two in-memory ring ports cabled together, io forwarding
+# seeded with one burst per port, Mpps per port each second for 5 seconds,
+# then a summary and a check that every mbuf came back to its pool (exit 1
+# if one leaked). No NIC, no hugepages and no other setup needed.
+#   scripts/run.sh [tarn-fwd options]   e.g. scripts/run.sh --duration 10 --fwd macswap
+#   scripts/run.sh --help               every tarn-fwd option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ ! -d build ]; then meson setup build >/dev/null; fi
 ninja -C build >/dev/null
-exec build/apps/examples/tarn-info "$@"
+exec build/apps/tarn-fwd/tarn-fwd "$@"

@@ -97,8 +97,7 @@ static void usage(FILE *out)
 	fprintf(out, "drivers:\n");
 	for (unsigned i = 0; i < tarn_eth_driver_count(); i++)
 		fprintf(out, "  %-8s %s\n", tarn_eth_driver_name(i), tarn_eth_driver_help(i));
-	fprintf(out, "  every driver: name=NAME, mac=XX:XX:XX:XX:XX:XX, socket=N\n\n"
-	             "tarn options:\n");
+	fprintf(out, "  every driver: name=NAME, mac=XX:XX:XX:XX:XX:XX, socket=N\n\n");
 	tarn_config_usage(out);
 }
 
