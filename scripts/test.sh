@@ -5,24 +5,41 @@
 # ../shared/numa-vm is there, and ends with one line:
 #   N passed, N failed, N skipped
 #
-#   scripts/test.sh                 all configurations: gcc clang asan tsan
+# Configurations (each in build-test-NAME), all with -Werror:
+#   gcc         gcc, debugoptimized (-O2 -g), every suite plus the install test
+#   clang-asan  clang, ASan + UBSan, -O1
+#   clang-tsan  clang, TSan, -O1 (with the TSan-sized stress tests)
+#   clang       clang, debugoptimized            (only with --full or --configs)
+#   asan, tsan  the same sanitizers built by gcc  (only with --full or --configs)
+#
+#   scripts/test.sh                 gcc clang-asan clang-tsan
+#   scripts/test.sh --full          all six configurations
 #   scripts/test.sh --quick         gcc only
 #   scripts/test.sh --configs "gcc asan"
 #   scripts/test.sh --no-vm         skip the two-node VM run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-configs="gcc clang asan tsan"
+configs="gcc clang-asan clang-tsan"
 vm=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) configs="gcc" ;;
-	--configs) configs="$2"; shift ;;
+	--full) configs="gcc clang-asan clang-tsan clang asan tsan" ;;
+	--configs)
+		[ $# -ge 2 ] || { echo "test.sh: --configs needs a list, e.g. --configs \"gcc asan\"" >&2; exit 2; }
+		configs="$2"; shift ;;
 	--no-vm) vm=0 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
+done
+for c in $configs; do
+	case "$c" in
+	gcc|clang|asan|tsan|clang-asan|clang-tsan) ;;
+	*) echo "test.sh: unknown configuration '$c' (gcc clang asan tsan clang-asan clang-tsan)" >&2; exit 2 ;;
+	esac
 done
 
 scripts/setup.sh || exit 1
@@ -36,12 +53,15 @@ dirs=()
 rc=0
 for c in $configs; do
 	dir="build-test-$c"
+	asan_opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+	tsan_opts=(-Db_sanitize=thread -Db_lundef=false -Dtsan_tests=true)
 	case "$c" in
 	gcc) env=(CC=gcc CXX=g++); opts=(-Dwerror=true) ;;
 	clang) env=(CC=clang CXX=clang++); opts=(-Dwerror=true) ;;
-	asan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false) ;;
-	tsan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true -Db_sanitize=thread -Db_lundef=false -Dtsan_tests=true) ;;
-	*) echo "test.sh: unknown configuration '$c'" >&2; exit 2 ;;
+	asan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true "${asan_opts[@]}") ;;
+	tsan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true "${tsan_opts[@]}") ;;
+	clang-asan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 "${asan_opts[@]}") ;;
+	clang-tsan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 "${tsan_opts[@]}") ;;
 	esac
 	echo "=== $c: build ($dir)"
 	if [ -d "$dir" ]; then
