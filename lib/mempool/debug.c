@@ -255,7 +255,7 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 	if (m->debug) {
 		uint64_t in = 0;
 		for (unsigned i = 0; i < n; i++) {
-			char *obj = m->first_obj + (size_t)i * m->stride;
+			char *obj = tarn__mp_obj_at(m, i);
 			const struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
 			const uint64_t ck = __atomic_load_n(&h->cookie, __ATOMIC_RELAXED);
 			if (h->mp != mp)
@@ -307,7 +307,7 @@ int tarn_mempool_audit(const struct tarn_mempool *mp, FILE *out)
 		return (int)in_use;
 	}
 	for (unsigned i = 0; i < mp->size; i++) {
-		char *obj = m->first_obj + (size_t)i * m->stride;
+		char *obj = tarn__mp_obj_at(m, i);
 		const uint64_t ck = __atomic_load_n(&tarn__mp_hdr(obj)->cookie, __ATOMIC_RELAXED);
 		if (ck == TARN__MP_COOKIE_IN)
 			continue;

@@ -152,6 +152,76 @@ static int params_check(const struct tarn_mempool_params *p)
 	return 0;
 }
 
+/*
+ * With physical IOVAs (root, hugepages), an object that crosses a page
+ * boundary has a wrong IOVA past it unless the two pages happen to be
+ * physically adjacent: header IOVA + offset is what mbufs hand to a device.
+ * After the contiguous layout is reserved, check every object (header to
+ * the end of its element and debug trailer, `body` bytes after the object
+ * start); if one crosses a boundary with an IOVA gap, reserve the memory
+ * again chunk-aligned, one page per chunk, and lay the objects out so that
+ * none crosses a page (m->chunk, m->per_chunk). Objects larger than a page
+ * cannot be placed so; they keep the contiguous layout and a notice says
+ * their IOVA holds only up to the next page. Nothing changes with virtual
+ * IOVAs, where addresses are contiguous by construction. If the chunked
+ * reservation fails, the contiguous layout stays, with a warning.
+ */
+static void layout_pages(struct tarn__mempool *m, const char *zname, size_t body)
+{
+	const size_t pg = m->mz->page_size;
+	const size_t hdr = sizeof(struct tarn_mempool_objhdr);
+	if (!tarn_mem_iova_is_pa() || pg <= 4096 || m->pub.size == 0)
+		return;
+	bool gap = false;
+	for (unsigned i = 0; i < m->pub.size && !gap; i++) {
+		uintptr_t a = (uintptr_t)tarn__mp_obj_at(m, i) - hdr;
+		uintptr_t z = a + hdr + body - 1;
+		if (a / pg == z / pg)
+			continue;
+		tarn_iova_t ia = tarn_mem_virt2iova((void *)a), iz = tarn_mem_virt2iova((void *)z);
+		gap = ia == TARN_BAD_IOVA || iz == TARN_BAD_IOVA || iz - ia != z - a;
+	}
+	if (!gap)
+		return;
+	if (m->stride > pg - TARN_CACHE_LINE) {
+		TARN__NOTICE(MP_LOG,
+		             "create '%s': objects of %u bytes are larger than a %zu-byte page: "
+		             "their IOVA holds only up to the next page boundary",
+		             m->pub.name, m->stride, pg);
+		return;
+	}
+	unsigned per_chunk = (unsigned)((pg - TARN_CACHE_LINE) / m->stride);
+	size_t nchunks = (m->pub.size + (size_t)per_chunk - 1) / per_chunk;
+	const struct tarn_memzone *old = m->mz;
+	/* The new zone needs the name: free the old one first, and take it
+	 * back (same size, contiguous) if the chunked one cannot be had. */
+	size_t old_len = old->len;
+	int socket = old->socket;
+	tarn_memzone_free(old);
+	const struct tarn_memzone *mz = tarn_memzone_reserve(zname, nchunks * pg, socket, pg);
+	if (mz == NULL) {
+		TARN__WARN(
+		    MP_LOG,
+		    "create '%s': no room for a page-aligned layout (%zu pages of %zu bytes); "
+		    "objects that cross a page boundary have a wrong IOVA past it",
+		    m->pub.name, nchunks, pg);
+		mz = tarn_memzone_reserve(zname, old_len, socket, TARN_CACHE_LINE);
+		m->mz = mz;
+		if (mz != NULL) {
+			m->first_obj = (char *)mz->addr + TARN_CACHE_LINE;
+			m->end_obj = m->first_obj + (size_t)m->pub.size * m->stride;
+		}
+		return;
+	}
+	m->mz = mz;
+	m->chunk = pg;
+	m->per_chunk = per_chunk;
+	m->first_obj = (char *)mz->addr + TARN_CACHE_LINE;
+	m->end_obj = tarn__mp_obj_at(m, m->pub.size - 1) + m->stride;
+	TARN__DEBUG(MP_LOG, "create '%s': page-aligned layout, %u objects per %zu-byte page",
+	            m->pub.name, per_chunk, pg);
+}
+
 /* Put every object in the store, in index order. */
 static int fill_store(struct tarn__mempool *m)
 {
@@ -160,7 +230,7 @@ static int fill_store(struct tarn__mempool *m)
 	for (unsigned i = 0; i < n;) {
 		unsigned k = n - i < 256 ? n - i : 256;
 		for (unsigned j = 0; j < k; j++)
-			batch[j] = m->first_obj + (size_t)(i + j) * m->stride;
+			batch[j] = tarn__mp_obj_at(m, i + j);
 		int rc = m->pub.ops->enqueue(&m->pub, batch, k);
 		if (rc < 0)
 			return rc;
@@ -250,6 +320,13 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 	m->first_obj = (char *)m->mz->addr + TARN_CACHE_LINE;
 	m->end_obj = m->first_obj + (size_t)p->n * stride;
+	layout_pages(m, zname, elt8 + (debug ? 8 : 0));
+	if (m->mz == NULL) {
+		TARN__ERR(MP_LOG, "create '%s': memory lost while laying out the objects by page",
+		          p->name);
+		tarn_free(m);
+		return tarn__err_null(ENOMEM);
+	}
 	if (debug) {
 		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, socket);
 		if (m->owners == NULL) {
@@ -262,7 +339,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 
 	for (unsigned i = 0; i < p->n; i++) {
-		char *obj = m->first_obj + (size_t)i * stride;
+		char *obj = tarn__mp_obj_at(m, i);
 		struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
 		h->next = NULL;
 		h->mp = &m->pub;
@@ -289,7 +366,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 	m->acct = p->n;
 	for (unsigned i = 0; i < p->n; i++)
-		tarn__mp_poison_one(m, m->first_obj + (size_t)i * stride);
+		tarn__mp_poison_one(m, tarn__mp_obj_at(m, i));
 
 	pthread_mutex_lock(&tarn__mp_list_lock);
 	if (find_locked(p->name) != NULL) {
@@ -357,7 +434,7 @@ static void log_in_use(struct tarn__mempool *m, unsigned in_use, const char *wha
 		return;
 	unsigned shown = 0;
 	for (unsigned i = 0; i < m->pub.size && shown < 16; i++) {
-		char *obj = m->first_obj + (size_t)i * m->stride;
+		char *obj = tarn__mp_obj_at(m, i);
 		uint64_t ck = __atomic_load_n(&tarn__mp_hdr(obj)->cookie, __ATOMIC_RELAXED);
 		if (ck == TARN__MP_COOKIE_IN)
 			continue;
@@ -453,7 +530,7 @@ int tarn_mempool_obj_iter(struct tarn_mempool *mp, tarn_mempool_obj_cb_t fn, voi
 		return -EINVAL;
 	struct tarn__mempool *m = tarn__mp(mp);
 	for (unsigned i = 0; i < mp->size; i++) {
-		char *obj = m->first_obj + (size_t)i * m->stride;
+		char *obj = tarn__mp_obj_at(m, i);
 		tarn__mp_unpoison_one(m, obj);
 		fn(mp, arg, obj, i);
 	}
@@ -539,5 +616,5 @@ void *tarn_mempool_obj_at(const struct tarn_mempool *mp, unsigned idx)
 {
 	if (mp == NULL || idx >= mp->size)
 		return NULL;
-	return tarn__mp(mp)->first_obj + (size_t)idx * tarn__mp(mp)->stride;
+	return tarn__mp_obj_at(tarn__mp(mp), idx);
 }

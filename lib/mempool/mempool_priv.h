@@ -76,7 +76,14 @@ struct tarn__mempool {
 	bool ring_mpmc;   /* the store is "ring_mp_mc": called inline, not through ops */
 	bool ring_direct; /* ring_mpmc and no reserve: gets and puts are one ring call */
 	char *first_obj;  /* object 0 */
-	char *end_obj;    /* first_obj + size * stride */
+	char *end_obj;    /* one stride past the last object */
+	/* Page-aware layout (see layout_pages() in mempool.c): 0 when objects
+	 * follow each other every `stride` bytes; else the memory is cut in
+	 * chunks of `chunk` bytes (one hugepage, chunk-aligned), each holding
+	 * `per_chunk` objects from its start + TARN_CACHE_LINE, so no object
+	 * crosses a page boundary and its IOVA is valid for all its bytes. */
+	size_t chunk;
+	unsigned per_chunk;
 	const struct tarn_memzone *mz; /* the objects' memory */
 	void *priv;                    /* private area (after this struct), or NULL */
 	struct tarn__mp_owner *owners; /* debug: who took each object */
@@ -104,12 +111,29 @@ static inline bool tarn__mp_is_obj(const struct tarn__mempool *m, const void *p)
 	const char *c = (const char *)p;
 	if (c < m->first_obj || c >= m->end_obj)
 		return false;
-	return (size_t)(c - m->first_obj) % m->stride == 0;
+	size_t off = (size_t)(c - m->first_obj);
+	if (m->chunk == 0)
+		return off % m->stride == 0;
+	size_t in = off % m->chunk;
+	return in % m->stride == 0 && in / m->stride < m->per_chunk;
 }
 
+/* Index of object `p` (tarn__mp_is_obj(m, p) holds). */
 static inline unsigned tarn__mp_obj_idx(const struct tarn__mempool *m, const void *p)
 {
-	return (unsigned)((size_t)((const char *)p - m->first_obj) / m->stride);
+	size_t off = (size_t)((const char *)p - m->first_obj);
+	if (m->chunk == 0)
+		return (unsigned)(off / m->stride);
+	return (unsigned)(off / m->chunk * m->per_chunk + off % m->chunk / m->stride);
+}
+
+/* Address of object `i` (< size). */
+static inline char *tarn__mp_obj_at(const struct tarn__mempool *m, unsigned i)
+{
+	if (m->chunk == 0)
+		return m->first_obj + (size_t)i * m->stride;
+	return m->first_obj + (size_t)(i / m->per_chunk) * m->chunk +
+	       (size_t)(i % m->per_chunk) * m->stride;
 }
 
 /* Name of a structure made for pool `id` (memzone, ring): "mp<id>:<name>",

@@ -18,7 +18,12 @@
  *   (tarn_mempool_from_obj()), keeps its IOVA (tarn_mempool_virt2iova()), a
  *   link for the lock-free stack and the debug cookie. Objects are aligned on
  *   TARN_CACHE_LINE; the distance between two objects is
- *   tarn_mempool_obj_stride().
+ *   tarn_mempool_obj_stride(). With physical IOVAs (root and hugepages),
+ *   no object crosses a page boundary between pages that are not
+ *   physically adjacent: the pool is then laid out page by page (each
+ *   hugepage holds (page size - 64) / stride objects, the rest of the page
+ *   is unused), so an object's IOVA plus an offset is right for every byte
+ *   of it. Objects larger than a page are the exception (a notice says so).
  * - **Shared store.** A pluggable set of operations (struct
  *   tarn_mempool_ops) found by name: "ring_mp_mc" (the default),
  *   "ring_sp_sc", "ring_sp_mc", "ring_mp_sc" (tarn rings; the flags
@@ -457,7 +462,8 @@ TARN_API const char *tarn_mempool_name(const struct tarn_mempool *mp);
 TARN_API unsigned tarn_mempool_size(const struct tarn_mempool *mp);
 /** @return the usable bytes per object, 0 if `mp` is NULL. */
 TARN_API unsigned tarn_mempool_elt_size(const struct tarn_mempool *mp);
-/** @return the distance in bytes between consecutive objects, 0 if `mp` is NULL. */
+/** @return the distance in bytes between consecutive objects of one page
+ *  (see "Objects" above), 0 if `mp` is NULL. */
 TARN_API unsigned tarn_mempool_obj_stride(const struct tarn_mempool *mp);
 /** @return the per-thread cache size, 0 if `mp` is NULL. */
 TARN_API unsigned tarn_mempool_cache_size(const struct tarn_mempool *mp);

@@ -225,6 +225,60 @@ TEST(MempoolCreate, SimpleCreateAndAccessors)
 	EXPECT_EQ(tarn_mempool_free(mp, 0), 0);
 }
 
+// With physical IOVAs, an object's IOVA plus an offset must be right for
+// every byte of it: no object may cross a boundary between two hugepages
+// that are not physically adjacent (the pool is laid out page by page).
+TEST(MempoolCreate, IovaHoldsForEveryByteOfEveryObject)
+{
+	if (!tarn_mem_iova_is_pa())
+		GTEST_SKIP()
+		    << "IOVAs are virtual here (needs root and hugepages): nothing can cross";
+	const unsigned n = 3000, elt = 2300; // about 7 MB: several 2 MiB pages
+	struct tarn_mempool *mp =
+	    tarn_mempool_create("mp_iova", n, elt, 0, 0, nullptr, nullptr, TARN_SOCKET_ANY, 0);
+	ASSERT_NE(mp, nullptr) << tarn_strerror(-(int)tarn_errno);
+	const struct tarn_memzone *mz = tarn_mempool_memzone(mp);
+	ASSERT_NE(mz, nullptr);
+	if (mz->page_size <= 4096) {
+		tarn_mempool_free(mp, 0);
+		GTEST_SKIP() << "the pool is not on hugepages (page size " << mz->page_size << ")";
+	}
+	std::set<uintptr_t> seen;
+	unsigned crossing = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char *o = static_cast<char *>(tarn_mempool_obj_at(mp, i));
+		ASSERT_NE(o, nullptr);
+		ASSERT_EQ(tarn_mempool_obj_index(mp, o), (int)i);
+		ASSERT_TRUE(seen.insert((uintptr_t)o).second);
+		tarn_iova_t io = tarn_mempool_virt2iova(o);
+		ASSERT_NE(io, TARN_BAD_IOVA);
+		ASSERT_EQ(tarn_mem_virt2iova(o), io);
+		for (unsigned off : { 1u, elt / 2, elt - 1 }) {
+			ASSERT_EQ(tarn_mem_virt2iova(o + off), io + off)
+			    << "object " << i << " at " << (void *)o << ", byte " << off;
+		}
+		if ((uintptr_t)o / mz->page_size != ((uintptr_t)o + elt - 1) / mz->page_size)
+			crossing++;
+	}
+	// Objects do not overlap: consecutive ones are at least a stride apart.
+	uintptr_t prev = 0;
+	for (uintptr_t a : seen) {
+		if (prev != 0) {
+			EXPECT_GE(a - prev, (uintptr_t)tarn_mempool_obj_stride(mp));
+		}
+		prev = a;
+	}
+	// Every object gets taken and given back through the store.
+	std::vector<void *> all(n);
+	ASSERT_EQ(tarn_mempool_get_bulk(mp, all.data(), n), 0);
+	for (void *o : all)
+		EXPECT_EQ(seen.count((uintptr_t)o), 1u);
+	tarn_mempool_put_bulk(mp, all.data(), n);
+	EXPECT_EQ(tarn_mempool_avail_count(mp), n);
+	RecordProperty("objects_crossing_a_page", (int)crossing);
+	EXPECT_EQ(tarn_mempool_free(mp, 0), 0);
+}
+
 TEST(MempoolCreate, AccessorsRejectNull)
 {
 	EXPECT_EQ(tarn_mempool_name(nullptr), nullptr);
