@@ -7,7 +7,7 @@
 #
 # Configurations (each in build-test-NAME), all with -Werror:
 #   gcc         gcc, debugoptimized (-O2 -g), every suite plus the install test
-#   clang-asan  clang, ASan + UBSan, -O1
+#   clang-asan  clang, ASan + UBSan, -O1, with the fault-injection suite
 #   clang-tsan  clang, TSan, -O1 (with the TSan-sized stress tests)
 #   clang       clang, debugoptimized            (only with --full or --configs)
 #   asan, tsan  the same sanitizers built by gcc  (only with --full or --configs)
@@ -60,7 +60,7 @@ for c in $configs; do
 	clang) env=(CC=clang CXX=clang++); opts=(-Dwerror=true) ;;
 	asan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true "${asan_opts[@]}") ;;
 	tsan) env=(CC=gcc CXX=g++); opts=(-Dwerror=true "${tsan_opts[@]}") ;;
-	clang-asan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 "${asan_opts[@]}") ;;
+	clang-asan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 -Dfault_injection=true "${asan_opts[@]}") ;;
 	clang-tsan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 "${tsan_opts[@]}") ;;
 	esac
 	echo "=== $c: build ($dir)"

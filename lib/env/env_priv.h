@@ -25,6 +25,33 @@ static inline void *tarn__err_null(int err)
 #define TARN__INFO(comp, ...)   tarn_log(TARN_LOG_INFO, comp, __VA_ARGS__)
 #define TARN__DEBUG(comp, ...)  tarn_log(TARN_LOG_DEBUG, comp, __VA_ARGS__)
 
+/*
+ * Fault injection, for tests only (meson -Dfault_injection=true defines
+ * TARN_FAULT_INJECTION; release builds compile every point to 0).
+ * TARN__FAULT(site, err) guards one system call or allocation:
+ *     if (TARN__FAULT("mbind", EIO) || mbind(...) != 0) return -errno;
+ * It is true, with errno = err, when the armed point is reached: the caller
+ * then takes its failure path exactly as if the call had failed.
+ *   tarn__fault_arm(n)      fail the nth point reached from now (0: none),
+ *                           and start counting points from 0;
+ *   tarn__fault_arm2(n, m)  fail the nth and the mth (a failure on the
+ *                           path a first failure took: fallbacks);
+ *   tarn__fault_points()    points reached since the last arm;
+ *   tarn__fault_fired()     the first site that failed, or NULL;
+ *   tarn__fault_fired_count() how many points failed since the last arm.
+ */
+#ifdef TARN_FAULT_INJECTION
+int tarn__fault_check(const char *site, int err);
+void tarn__fault_arm(uint64_t n);
+void tarn__fault_arm2(uint64_t n, uint64_t m);
+uint64_t tarn__fault_points(void);
+const char *tarn__fault_fired(void);
+unsigned tarn__fault_fired_count(void);
+#define TARN__FAULT(site, err) __builtin_expect(tarn__fault_check(site, err), 0)
+#else
+#define TARN__FAULT(site, err) 0
+#endif
+
 /* Monotonic time in nanoseconds (for init phase timings). */
 uint64_t tarn__now_ns(void);
 

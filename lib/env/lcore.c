@@ -291,7 +291,9 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 		CPU_ZERO(&set);
 		CPU_SET(lc->cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-		int rc = pthread_create(&lc->thread, &attr, worker_main, lc);
+		int rc = TARN__FAULT("pthread_create", EAGAIN)
+		             ? EAGAIN
+		             : pthread_create(&lc->thread, &attr, worker_main, lc);
 		pthread_attr_destroy(&attr);
 		if (rc != 0) {
 			TARN__ERR("env", "cannot start lcore %u on CPU %d: %s", list->id[i],

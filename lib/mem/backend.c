@@ -56,7 +56,9 @@ static void *va_reserve(size_t len, uint64_t align, uint64_t off)
 		return NULL;
 	}
 	void *base =
-	    mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	    TARN__FAULT("mmap-reserve", ENOMEM)
+	        ? MAP_FAILED
+	        : mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
 	uintptr_t b = (uintptr_t)base;
@@ -78,7 +80,8 @@ static int bind_node(const struct tarn__mem_ctx *ctx, void *addr, size_t len, in
 	unsigned long mask[TARN_MAX_SOCKETS / (8 * sizeof(unsigned long)) + 1] = { 0 };
 	mask[node / (8 * sizeof(unsigned long))] = 1ul << (node % (8 * sizeof(unsigned long)));
 	/* maxnode counts bits; the kernel reads maxnode - 1 of them. */
-	if (mbind(addr, len, MPOL_BIND, mask, sizeof(mask) * 8, 0) != 0)
+	if (TARN__FAULT("mbind", EIO) ||
+	    mbind(addr, len, MPOL_BIND, mask, sizeof(mask) * 8, 0) != 0)
 		return -errno;
 	return 0;
 }
@@ -95,6 +98,8 @@ static int populate_range(void *addr, size_t len, uint64_t page)
 {
 	if (!__atomic_load_n(&populate_write_missing, __ATOMIC_RELAXED)) {
 		for (;;) {
+			if (TARN__FAULT("populate", ENOMEM))
+				return -ENOMEM;
 			if (madvise(addr, len, MADV_POPULATE_WRITE) == 0)
 				return 0;
 			if (errno == EINTR || errno == EAGAIN)
@@ -173,7 +178,9 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 			seg->path[0] = '\0';
 			return -ENAMETOOLONG;
 		}
-		fd = open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		fd = TARN__FAULT("open-hugefile", EACCES)
+		         ? -1
+		         : open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST) {
 			int rc = -errno;
 			seg->path[0] = '\0';
@@ -187,7 +194,7 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 	int rc;
 	/* Shared lock first: from here on a cleaner sees the file as in use. */
 	if (flock(fd, LOCK_SH | LOCK_NB) != 0 || fchmod(fd, 0600) != 0 ||
-	    ftruncate(fd, (off_t)seg->len) != 0) {
+	    TARN__FAULT("ftruncate-hugefile", ENOSPC) || ftruncate(fd, (off_t)seg->len) != 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -198,7 +205,9 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 	}
 	/* MAP_FIXED over our own PROT_NONE reservation. Without
 	 * MAP_NORESERVE the kernel reserves the hugepages now (globally). */
-	void *a = mmap(va, seg->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	void *a = TARN__FAULT("mmap-hugefile", ENOMEM)
+	              ? MAP_FAILED
+	              : mmap(va, seg->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (a == MAP_FAILED) {
 		rc = -errno;
 		munmap(va, seg->len);
@@ -267,7 +276,7 @@ static int memfd_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg, u
 {
 	char name[64];
 	snprintf(name, sizeof(name), "%s.tarnseg.%d", ctx->prefix, seg->socket);
-	int fd = memfd_open(seg->page_size, name);
+	int fd = TARN__FAULT("memfd", ENOMEM) ? -1 : memfd_open(seg->page_size, name);
 	if (fd < 0)
 		return -errno;
 	int rc;
@@ -323,8 +332,10 @@ static int anon_map(struct tarn__mem_seg *seg, uint64_t va_align, uint64_t va_of
 	void *va = va_reserve(seg->len, va_align, va_offset);
 	if (va == NULL)
 		return -errno;
-	void *a = mmap(va, seg->len, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags, -1, 0);
+	void *a = TARN__FAULT("mmap-anon", ENOMEM)
+	              ? MAP_FAILED
+	              : mmap(va, seg->len, PROT_READ | PROT_WRITE,
+	                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags, -1, 0);
 	if (a == MAP_FAILED) {
 		int rc = -errno;
 		munmap(va, seg->len);

@@ -147,7 +147,8 @@ void *tarn__heap_alloc(int socket, size_t size, size_t align, size_t hdr, struct
 	struct heap *h = &heaps[socket];
 	/* Sizes beyond half the address space cannot be mapped: don't let the
 	 * rounding below overflow. */
-	if (size > (SIZE_MAX >> 2) || align > TARN__MEM_MAX_ALIGN) {
+	if (size > (SIZE_MAX >> 2) || align > TARN__MEM_MAX_ALIGN ||
+	    TARN__FAULT("heap-alloc", ENOMEM)) {
 		*err = ENOMEM;
 		return NULL;
 	}
