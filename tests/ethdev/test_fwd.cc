@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <vector>
 
@@ -312,6 +313,18 @@ TEST(Fwd, Kill9ThenRestartCleansUp)
 	}
 	EXPECT_TRUE(started) << slurp(out);
 	std::vector<std::string> during = leftovers(prefix);
+	// Nothing tarn creates is open to other users: hugepage files and the
+	// telemetry socket are 0600, their directories not group/world-writable.
+	for (const std::string &f : during) {
+		struct stat sb;
+		ASSERT_EQ(stat(f.c_str(), &sb), 0) << f;
+		EXPECT_EQ(sb.st_mode & 0077, 0u)
+		    << f << " mode " << std::oct << (sb.st_mode & 07777);
+		std::string dir = f.substr(0, f.rfind('/'));
+		ASSERT_EQ(stat(dir.c_str(), &sb), 0) << dir;
+		EXPECT_TRUE((sb.st_mode & 0022) == 0 || (sb.st_mode & S_ISVTX))
+		    << dir << " mode " << std::oct << (sb.st_mode & 07777);
+	}
 	ASSERT_EQ(kill(pid, SIGKILL), 0);
 	int st = 0;
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
