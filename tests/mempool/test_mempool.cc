@@ -240,8 +240,9 @@ TEST(MempoolCreate, IovaHoldsForEveryByteOfEveryObject)
 	const struct tarn_memzone *mz = tarn_mempool_memzone(mp);
 	ASSERT_NE(mz, nullptr);
 	if (mz->page_size <= 4096) {
+		const uint64_t page = mz->page_size; // mz goes with the pool
 		tarn_mempool_free(mp, 0);
-		GTEST_SKIP() << "the pool is not on hugepages (page size " << mz->page_size << ")";
+		GTEST_SKIP() << "the pool is not on hugepages (page size " << page << ")";
 	}
 	std::set<uintptr_t> seen;
 	unsigned crossing = 0;

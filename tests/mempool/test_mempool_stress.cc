@@ -150,6 +150,13 @@ struct StressCase {
 	unsigned iters_div; // fewer iterations where every call is a store op
 };
 
+// gtest prints parameters; without this it dumps the struct's bytes,
+// padding included (uninitialised, which valgrind reports).
+void PrintTo(const StressCase &c, std::ostream *os)
+{
+	*os << c.name;
+}
+
 class MempoolStress : public ::testing::TestWithParam<StressCase>
 {
 };
