@@ -37,8 +37,9 @@ extern "C" {
 #define TARN_CACHE_LINE 64
 /** Align a type or variable on a cache line. */
 #define TARN_CACHE_ALIGNED __attribute__((aligned(TARN_CACHE_LINE)))
-/** Branch hints for the fast path. */
+/** Branch hint for the fast path: `x` is expected to be true. */
 #define tarn_likely(x)   __builtin_expect(!!(x), 1)
+/** Branch hint for the fast path: `x` is expected to be false. */
 #define tarn_unlikely(x) __builtin_expect(!!(x), 0)
 
 /** Highest number of lcores (ids 0 .. TARN_MAX_LCORES-1). */

@@ -52,7 +52,7 @@
  *
  * tarn_eth_rx_burst() and tarn_eth_tx_burst() are static inline: a bounds
  * check on the port and queue, then one indirect call to the driver through
- * a flat per-port array (::tarn__eth_fp_ops) holding the burst functions and
+ * a flat per-port array (`tarn__eth_fp_ops`) holding the burst functions and
  * the queues' data pointers. On a port that is not started they return 0
  * without calling the driver.
  *
@@ -362,7 +362,9 @@ TARN_API int tarn_eth_stats_get(uint16_t port_id, struct tarn_eth_stats *stats);
 
 /**
  * Read one RX queue's counters.
+ * @param port_id   the port.
  * @param queue_id  0 .. TARN_ETH_MAX_QUEUES-1 (a queue never used reads 0).
+ * @param stats     filled with the queue's counters.
  * @return 0; -ENODEV; -EINVAL (queue id out of range, `stats` NULL).
  */
 TARN_API int tarn_eth_rx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
@@ -431,6 +433,7 @@ TARN_API int tarn_eth_dev_get_mtu(uint16_t port_id, uint32_t *mtu);
  * Format a MAC address as "xx:xx:xx:xx:xx:xx".
  * @param buf   at least 18 bytes.
  * @param size  size of `buf`.
+ * @param mac   the address.
  * @return `buf`, or NULL if `buf`/`mac` is NULL or `size` < 18.
  */
 TARN_API char *tarn_ether_format_addr(char *buf, size_t size, const struct tarn_ether_addr *mac);

@@ -540,7 +540,9 @@ TARN_API int tarn_mempool_stats(const struct tarn_mempool *mp, struct tarn_mempo
 
 /**
  * Per-thread counters: one entry per thread that has a cache of the pool.
+ * @param mp   the pool.
  * @param out  array of `max` entries (may be NULL when `max` is 0).
+ * @param max  its size.
  * @return the number of threads with a cache (may exceed `max`: only `max`
  *   entries are written), or -EINVAL. Thread-safe; a snapshot.
  */
