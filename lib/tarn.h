@@ -17,5 +17,6 @@
 #include "tarn_mempool.h"
 #include "tarn_mbuf.h"
 #include "tarn_ethdev.h"
+#include "tarn_telemetry.h"
 
 #endif /* TARN_H */

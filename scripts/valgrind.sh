@@ -40,9 +40,9 @@ if [ ${#suites[@]} -eq 0 ]; then
 	while IFS= read -r b; do bins+=("$b"); done < <(find "$build/tests" -maxdepth 2 -type f -name 'test_*' -perm -u+x | sort)
 else
 	for s in "${suites[@]}"; do
-		b=$(find "$build/tests/$s" -maxdepth 1 -type f -name 'test_*' -perm -u+x 2>/dev/null | head -1)
-		[ -n "$b" ] || { echo "valgrind.sh: no suite '$s' in $build/tests" >&2; exit 2; }
-		bins+=("$b")
+		found=0
+		while IFS= read -r b; do bins+=("$b"); found=1; done < <(find "$build/tests/$s" -maxdepth 1 -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+		[ "$found" = 1 ] || { echo "valgrind.sh: no suite '$s' in $build/tests" >&2; exit 2; }
 	done
 fi
 

@@ -46,5 +46,8 @@ double bench_now(void);
 int bench_mempool(const struct bench_ctx *ctx);
 int bench_ring(const struct bench_ctx *ctx);
 int bench_mbuf(const struct bench_ctx *ctx);
+/* rte_mempool on the plugin's "tarn"/"tarn_stack" ops against "ring_mp_mc"
+ * (bench_dpdk_ops.c); -ENOTSUP without DPDK. */
+int bench_dpdk_ops(const struct bench_ctx *ctx);
 
 #endif

@@ -3,7 +3,7 @@
  * tarn-bench - micro-benchmarks of tarn, with DPDK side by side.
  *
  *   tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]
- *              mempool|ring|mbuf|all
+ *              mempool|ring|mbuf|dpdk-ops|all
  *
  * Starts tarn on the first two CPUs this process may run on (one when there
  * is only one), then, in the same process and on the same CPUs, DPDK's EAL
@@ -175,7 +175,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]\n"
-	        "                  mempool|ring|mbuf|all\n"
+	        "                  mempool|ring|mbuf|dpdk-ops|all\n"
 	        "\n"
 	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
 	        "to back and prints both rates in millions of operations per second and\n"
@@ -185,6 +185,9 @@ static void usage(FILE *out)
 	        "                1 and 2 lcores, get/put bulk 1, 4, 32, keep 32 and 128\n"
 	        "  ring          ring enqueue/dequeue rows\n"
 	        "  mbuf          packet buffer alloc/free rows\n"
+	        "  dpdk-ops      rte_mempool on the DPDK plugin's \"tarn\" and \"tarn_stack\" ops\n"
+	        "                against the same on \"ring_mp_mc\": cache 0 and 512, 1 and 2\n"
+	        "                lcores, bulk 1, 4, 32 (needs DPDK)\n"
 	        "  all           all of them\n"
 	        "\n"
 	        "  --json        print rows as a JSON list on stdout (summary on stderr)\n"
@@ -322,12 +325,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return bad_usage("%s", "which benchmark? mempool, ring, mbuf or all");
+		return bad_usage("%s", "which benchmark? mempool, ring, mbuf, dpdk-ops or all");
 	const char *family = argv[optind];
 	if (strcmp(family, "mempool") != 0 && strcmp(family, "ring") != 0 &&
-	    strcmp(family, "mbuf") != 0 && strcmp(family, "all") != 0)
-		return bad_usage("unknown benchmark '%s' (expected mempool, ring, mbuf or all)",
-		                 family);
+	    strcmp(family, "mbuf") != 0 && strcmp(family, "dpdk-ops") != 0 &&
+	    strcmp(family, "all") != 0)
+		return bad_usage(
+		    "unknown benchmark '%s' (expected mempool, ring, mbuf, dpdk-ops or all)",
+		    family);
 	if (optind + 1 < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind + 1]);
 
@@ -400,6 +405,10 @@ int main(int argc, char **argv)
 		rc = bench_ring(&ctx);
 	if (rc == 0 && (strcmp(family, "mbuf") == 0 || strcmp(family, "all") == 0))
 		rc = bench_mbuf(&ctx);
+	/* "all" runs dpdk-ops only when DPDK is up; asked by name, it fails without. */
+	if (rc == 0 &&
+	    (strcmp(family, "dpdk-ops") == 0 || (strcmp(family, "all") == 0 && ctx.dpdk)))
+		rc = bench_dpdk_ops(&ctx);
 
 	if (ctx.json)
 		fprintf(ctx.out, "\n]\n");

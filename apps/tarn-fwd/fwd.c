@@ -133,8 +133,8 @@ static inline void fwd_send(struct fwd_stream *s, struct tarn_mbuf **pkts, uint1
 	}
 }
 
-/* Receive and free. */
-static inline void drain(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t burst)
+/* Receive and free. Returns the packets received. */
+static inline uint16_t drain(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t burst)
 {
 	const uint16_t nb = tarn_eth_rx_burst(s->rx_port, s->rx_queue, pkts, burst);
 	if (nb > 0) {
@@ -142,12 +142,15 @@ static inline void drain(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t
 		tarn_pktmbuf_free_bulk(pkts, nb);
 		fwd_count(&s->consumed, nb);
 	}
+	return nb;
 }
 
-static inline __attribute__((always_inline)) void stream_run(struct fwd_stream *s,
-                                                             const enum fwd_mode mode,
-                                                             const uint16_t burst,
-                                                             struct tarn_mbuf **pkts)
+/* Run one stream once. Returns non-zero if it found work (packets
+ * received or generated), for the lcore's busy ratio. */
+static inline __attribute__((always_inline)) unsigned stream_run(struct fwd_stream *s,
+                                                                 const enum fwd_mode mode,
+                                                                 const uint16_t burst,
+                                                                 struct tarn_mbuf **pkts)
 {
 	switch (mode) {
 	case FWD_IO:
@@ -155,25 +158,25 @@ static inline __attribute__((always_inline)) void stream_run(struct fwd_stream *
 	case FWD_MACSWAP: {
 		uint16_t nb = tarn_eth_rx_burst(s->rx_port, s->rx_queue, pkts, burst);
 		if (nb == 0)
-			return;
+			return 0;
 		fwd_count(&s->rx, nb);
 		if (mode != FWD_IO)
 			nb = do_mac(s, pkts, nb, mode == FWD_MACSWAP);
 		fwd_send(s, pkts, nb);
-		return;
+		return 1;
 	}
 	case FWD_RXONLY:
-		drain(s, pkts, burst);
-		return;
+		return drain(s, pkts, burst);
 	case FWD_TXONLY:
-	case FWD_FLOWGEN:
+	case FWD_FLOWGEN: {
+		unsigned got = 0;
 		if (s->do_rx)
-			drain(s, pkts, burst);
+			got = drain(s, pkts, burst);
 		if (!s->do_tx)
-			return;
+			return got;
 		if (tarn_pktmbuf_alloc_bulk(fwd.pool, pkts, burst) != 0) {
 			fwd_count(&s->nombuf, 1);
-			return;
+			return got;
 		}
 		for (uint16_t i = 0; i < burst; i++) {
 			uint32_t flow = 0;
@@ -185,28 +188,42 @@ static inline __attribute__((always_inline)) void stream_run(struct fwd_stream *
 		}
 		fwd_count(&s->gen, burst);
 		fwd_send(s, pkts, burst);
-		return;
+		return 1;
+	}
 	case FWD_NB_MODES:
 		break;
 	}
+	return 0;
 }
 
-/* Run `n` streams `iterations` rounds, or until the stop flag (iterations 0). */
+/* Rounds counted locally before they are reported to telemetry. */
+#define POLL_REPORT 1024
+
+/* Run `n` streams `iterations` rounds, or until the stop flag (iterations 0).
+ * A round that found work on any stream is a busy poll (telemetry's lcore
+ * busy ratio). */
 static inline __attribute__((always_inline)) void loop(struct fwd_stream *ss, unsigned n,
                                                        const enum fwd_mode mode, uint16_t burst,
                                                        unsigned iterations)
 {
 	struct tarn_mbuf *pkts[FWD_MAX_BURST];
-	unsigned it = 0;
+	unsigned it = 0, polls = 0, busy = 0;
 
 	/* relaxed: a flag; what the lcore did is published by its return
 	 * (tarn_lcore_wait) */
 	while (!__atomic_load_n(&fwd_stop_flag, __ATOMIC_RELAXED)) {
+		unsigned work = 0;
 		for (unsigned i = 0; i < n; i++)
-			stream_run(&ss[i], mode, burst, pkts);
+			work |= stream_run(&ss[i], mode, burst, pkts);
+		busy += work != 0;
+		if (++polls == POLL_REPORT) {
+			tarn_telemetry_lcore_polls(polls, busy);
+			polls = busy = 0;
+		}
 		if (iterations != 0 && ++it == iterations)
 			break;
 	}
+	tarn_telemetry_lcore_polls(polls, busy);
 }
 
 static void run(struct fwd_stream *ss, unsigned n, unsigned iterations)

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -333,6 +334,11 @@ static void pick_fwd_lcores(void)
 }
 
 static struct fwd_stream streams[FWD_MAX_STREAMS];
+/* Guards fwd.mode and the stream table: /tarn/fwd/info reads them from the
+ * telemetry thread while "set fwd" rebuilds them. */
+static pthread_mutex_t fwd_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Forwarding is running (read by /tarn/fwd/info). */
+static int fwd_running;
 
 /* Streams of the mode, assigned round robin to the forwarding lcores and
  * sorted by lcore. 0 or -1 (error printed). */
@@ -381,6 +387,7 @@ static int streams_build(enum fwd_mode mode)
 		}
 	}
 	/* Sort by lcore, keeping the order within an lcore. */
+	pthread_mutex_lock(&fwd_lock);
 	unsigned k = 0;
 	for (unsigned li = 0; li < nb_fwd_lcores; li++)
 		for (unsigned i = 0; i < n; i++)
@@ -389,6 +396,7 @@ static int streams_build(enum fwd_mode mode)
 	fwd.mode = mode;
 	fwd.streams = streams;
 	fwd.nb_streams = n;
+	pthread_mutex_unlock(&fwd_lock);
 	return 0;
 }
 
@@ -593,6 +601,38 @@ static void streams_total(struct run_totals *t)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Telemetry: /tarn/fwd/info; tarn's own commands (pools, ports, lcores with
+ * the busy ratio fwd.c reports) come with tarn_init(). */
+
+static int tel_fwd_info(const char *cmd, const char *params, struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	(void)params;
+	struct run_totals t = { 0 };
+	pthread_mutex_lock(&fwd_lock);
+	streams_total(&t);
+	tarn_telemetry_start_dict(d);
+	tarn_telemetry_dict_string(d, "mode", fwd_mode_name(fwd.mode));
+	tarn_telemetry_dict_bool(d, "running", __atomic_load_n(&fwd_running, __ATOMIC_RELAXED));
+	tarn_telemetry_dict_uint(d, "burst", fwd.burst);
+	tarn_telemetry_dict_uint(d, "pkt_len", fwd.pkt_len);
+	tarn_telemetry_dict_uint(d, "streams", fwd.nb_streams);
+	tarn_telemetry_dict_string(d, "pool", POOL_NAME);
+	tarn_telemetry_dict_bool(d, "main_forwards", main_forwards);
+	tarn_telemetry_dict_open_array(d, "fwd_lcores");
+	for (unsigned i = 0; i < nb_fwd_lcores; i++)
+		tarn_telemetry_array_uint(d, fwd_lcores[i]);
+	tarn_telemetry_close(d);
+	tarn_telemetry_dict_uint(d, "rx", t.rx);
+	tarn_telemetry_dict_uint(d, "gen", t.gen);
+	tarn_telemetry_dict_uint(d, "tx", t.tx);
+	tarn_telemetry_dict_uint(d, "dropped", t.dropped);
+	tarn_telemetry_dict_uint(d, "consumed", t.consumed);
+	pthread_mutex_unlock(&fwd_lock);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Running */
 
 enum run_end { END_DURATION, END_SIGNAL, END_STOP, END_QUIT };
@@ -659,6 +699,7 @@ static enum run_end run_forwarding(void)
 		return END_SIGNAL;
 	snap_all(first);
 	memcpy(last, first, sizeof(last));
+	__atomic_store_n(&fwd_running, 1, __ATOMIC_RELAXED);
 	t0 = now_s();
 	next_stats = t0 + opt.stats_period;
 	if (!main_forwards)
@@ -695,6 +736,7 @@ static enum run_end run_forwarding(void)
 	__atomic_store_n(&fwd_stop_flag, 1, __ATOMIC_RELAXED);
 	if (!main_forwards)
 		tarn_lcore_wait_all();
+	__atomic_store_n(&fwd_running, 0, __ATOMIC_RELAXED);
 	totals.seconds += now_s() - t0;
 	return end;
 }
@@ -989,16 +1031,32 @@ int main(int argc, char **argv)
 		return exit_code;
 	}
 
+	/* Telemetry is on unless --no-telemetry: say where. */
+	tarn_telemetry_register_cmd("/tarn/fwd/info", tel_fwd_info,
+	                            "Returns tarn-fwd's mode, lcores and packet totals. No "
+	                            "parameters");
+	char tel_path[128] = "";
+	tarn_telemetry_path(tel_path, sizeof(tel_path));
 	if (!opt.json) {
 		printf(PROG ": %s forwarding on %u port(s), %u stream(s), %u forwarding lcore(s), "
 		            "pool of %u mbufs\n",
 		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores, pool_size);
+		if (tel_path[0] != '\0')
+			printf(PROG ": telemetry at %s (tarn-top --file-prefix %s, "
+			            "dpdk-telemetry.py -f %s)\n",
+			       tel_path, cfg.file_prefix, cfg.file_prefix);
 		fflush(stdout);
 	} else {
 		printf("{\"event\":\"start\",\"mode\":\"%s\",\"ports\":%u,\"streams\":%u,"
-		       "\"fwd_lcores\":%u,\"mbufs\":%u,\"mbufs_needed\":%u,\"duration_s\":%.3f}\n",
+		       "\"fwd_lcores\":%u,\"mbufs\":%u,\"mbufs_needed\":%u,\"duration_s\":%.3f,"
+		       "\"telemetry\":",
 		       fwd_mode_name(fwd.mode), nb_ports, fwd.nb_streams, nb_fwd_lcores, pool_size,
 		       needed, opt.duration);
+		if (tel_path[0] != '\0')
+			json_str(stdout, tel_path);
+		else
+			printf("null");
+		printf("}\n");
 		fflush(stdout);
 	}
 

@@ -174,8 +174,12 @@ int tarn_init(const struct tarn_config *cfg)
 		goto out;
 	}
 	uint64_t t3 = tarn__now_ns();
-	TARN__DEBUG("env", "init phases: options %.3f ms, lcores %.3f ms, memory %.3f ms",
-	            (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+	tarn__telemetry_init(cfg);
+	uint64_t t4 = tarn__now_ns();
+	TARN__DEBUG("env",
+	            "init phases: options %.3f ms, lcores %.3f ms, memory %.3f ms, telemetry "
+	            "%.3f ms",
+	            (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6);
 	TARN__INFO("env", "initialised: %u lcore%s, main lcore %u, %u socket%s", tarn_lcore_count(),
 	           tarn_lcore_count() == 1 ? "" : "s", tarn_lcore_main(), tarn_socket_count(),
 	           tarn_socket_count() == 1 ? "" : "s");
@@ -202,9 +206,11 @@ int tarn_cleanup(void)
 		pthread_mutex_unlock(&init_lock);
 		return -EINVAL;
 	}
-	/* Workers first, so their exit hooks flush their caches into pools
+	/* Telemetry first (its callbacks read everything below). Workers
+	 * next, so their exit hooks flush their caches into pools
 	 * that still exist; then the structures, top down: ports (which hold
 	 * mbufs, rings and pools), pools, rings, memory. */
+	tarn__telemetry_cleanup();
 	tarn__lcores_stop();
 	tarn__ethdev_cleanup();
 	tarn__mempool_cleanup();

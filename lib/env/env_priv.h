@@ -75,6 +75,9 @@ int tarn__mem_init(const struct tarn_config *cfg);
 void tarn__mem_cleanup(void);
 void tarn__ring_cleanup(void);
 void tarn__mempool_cleanup(void);
+/* Start the telemetry server (never fails tarn_init: warns) and stop it. */
+void tarn__telemetry_init(const struct tarn_config *cfg);
+void tarn__telemetry_cleanup(void);
 
 /* Parse a size with an optional K/M/G suffix. Returns 0 or -EINVAL. */
 int tarn__parse_size(const char *s, uint64_t *out);

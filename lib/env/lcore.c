@@ -312,6 +312,18 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 	return 0;
 }
 
+int tarn__lcore_orig_affinity(cpu_set_t *set)
+{
+	int rc = 0;
+	pthread_mutex_lock(&table_lock);
+	if (affinity_saved)
+		*set = saved_affinity;
+	else
+		rc = -pthread_getaffinity_np(pthread_self(), sizeof(*set), set);
+	pthread_mutex_unlock(&table_lock);
+	return rc;
+}
+
 void tarn__lcores_stop(void)
 {
 	pthread_mutex_lock(&table_lock);

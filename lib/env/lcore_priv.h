@@ -6,6 +6,8 @@
 #ifndef TARN_LCORE_PRIV_H
 #define TARN_LCORE_PRIV_H
 
+#include <sched.h>
+
 #include "env_priv.h"
 
 /* A parsed --lcores list: lcore ids in list order (first = main) and their CPUs. */
@@ -28,6 +30,9 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main);
 void tarn__lcores_stop(void);
 /* Socket of the calling thread's lcore, or -1 if it has none. */
 int tarn__lcore_self_socket(void);
+
+/* The calling main thread's CPU affinity before tarn_init() pinned it. 0 or -errno. */
+int tarn__lcore_orig_affinity(cpu_set_t *set);
 
 /* Validate a file prefix (logs why not). 0 or -EINVAL. */
 int tarn__file_prefix_check(const char *prefix);

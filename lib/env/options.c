@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lcore_priv.h"
 
@@ -99,6 +100,21 @@ static int apply_no_pin_main(struct tarn_config *cfg, const char *val)
 	(void)val;
 	cfg->no_pin_main = 1;
 	return 0;
+}
+
+/* "" (the option) or 1/yes/true/on: off; 0/no/false/off: on (the variable). */
+static int apply_no_telemetry(struct tarn_config *cfg, const char *val)
+{
+	static const char *const yes[] = { "", "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(val, yes[i]) == 0)
+			return cfg->no_telemetry = 1, 0;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(val, no[i]) == 0)
+			return cfg->no_telemetry = 0, 0;
+	TARN__ERR("env", "TARN_NO_TELEMETRY '%s': expected 1, yes, true, 0, no or false", val);
+	return -EINVAL;
 }
 
 static int apply_huge(struct tarn_config *cfg, const char *val)
@@ -198,6 +214,8 @@ static const struct opt opts[] = {
 	  "name of this process's hugepage files and runtime files (default: tarn)" },
 	{ "no-pin-main", NULL, NULL, apply_no_pin_main,
 	  "do not pin the calling thread to the main lcore's CPU" },
+	{ "no-telemetry", NULL, "TARN_NO_TELEMETRY", apply_no_telemetry,
+	  "no telemetry socket (default: on, for dpdk-telemetry.py and tarn-top)" },
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 

@@ -168,12 +168,18 @@ struct tarn_config {
 	char file_prefix[TARN_PREFIX_SIZE];
 	/** Skip pinning the main thread to its lcore's CPU (`--no-pin-main`). */
 	int no_pin_main;
+	/**
+	 * Do not start the telemetry socket (`--no-telemetry`,
+	 * TARN_NO_TELEMETRY=1); see tarn_telemetry.h.
+	 */
+	int no_telemetry;
 };
 
 /**
  * Fill `cfg` with defaults, then apply the environment variables
- * TARN_LOG_LEVEL, TARN_LCORES, TARN_SOCKET_MEM, TARN_HUGE and TARN_FILE_PREFIX
- * (same syntax as the options). A malformed variable is ignored with a warning.
+ * TARN_LOG_LEVEL, TARN_LCORES, TARN_SOCKET_MEM, TARN_HUGE, TARN_FILE_PREFIX
+ * (same syntax as the options) and TARN_NO_TELEMETRY (1/yes/true or
+ * 0/no/false). A malformed variable is ignored with a warning.
  * @return 0, or -EINVAL if `cfg` is NULL.
  */
 TARN_API int tarn_config_init(struct tarn_config *cfg);
@@ -184,7 +190,7 @@ TARN_API int tarn_config_init(struct tarn_config *cfg);
  * (both `--opt VALUE` and `--opt=VALUE` forms):
  * `--lcores LIST`, `--socket-mem MB[,MB...]`, `--huge-dir DIR`, `--no-huge`,
  * `--huge require|prefer|none`, `--huge-size 2M|1G`, `--log-level LEVEL`,
- * `--file-prefix NAME`, `--no-pin-main`. Arguments after a lone `--` are
+ * `--file-prefix NAME`, `--no-pin-main`, `--no-telemetry`. Arguments after a lone `--` are
  * left alone.
  *
  * @param cfg   configuration filled by tarn_config_init().
@@ -204,7 +210,9 @@ TARN_API void tarn_config_usage(FILE *out);
 
 /**
  * Initialise tarn: logging, topology, lcores, memory (reserve `socket_mem_mb`
- * per socket, bound to that node and populated up front), stale-file cleanup.
+ * per socket, bound to that node and populated up front), stale-file cleanup,
+ * and the telemetry socket unless `no_telemetry` (if the socket cannot be
+ * made, a warning says why and tarn_init() still succeeds).
  * The calling thread becomes the main lcore.
  *
  * @param cfg  options; NULL means the defaults of tarn_config_init().
@@ -229,7 +237,8 @@ TARN_API int tarn_init(const struct tarn_config *cfg);
 TARN_API int tarn_init_args(int *argc, char **argv);
 
 /**
- * Release everything tarn holds: stops the lcore threads (waiting for running
+ * Release everything tarn holds: stops the telemetry server (removing its
+ * socket) and the lcore threads (waiting for running
  * functions to return), frees pools, rings and memzones, unmaps and removes
  * hugepage files. tarn_init() works again afterwards.
  * @return 0, or -EINVAL if tarn is not initialised (nothing is done).

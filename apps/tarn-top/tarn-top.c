@@ -1,0 +1,1102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tarn-top: a live view of a running tarn process — pools, ports, lcores —
+ * read from its telemetry socket (DPDK telemetry v2, lib/telemetry).
+ *
+ *   tarn-top [--file-prefix NAME | --pid PID | --socket PATH] [--interval S]
+ *            [--once] [--json] [--iterations N]
+ *
+ * Every interval it asks the process for /tarn/mempool/info of each pool,
+ * /tarn/ethdev/stats of each port and /tarn/lcore/info of each lcore, and
+ * shows rates computed from the difference with the previous sample.
+ * docs/telemetry.md describes the screen and the JSON.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tarn/tarn.h>
+
+#include "json.h"
+
+#define PROG "tarn-top"
+/* Exit codes. */
+#define EXIT_OK       0
+#define EXIT_FAIL     1 /* no process, connection lost, bad reply */
+#define EXIT_USAGE    2
+
+#define MAX_POOLS     64
+#define MAX_CACHES    256
+#define REPLY_WAIT_MS 5000
+
+/* ------------------------------------------------------------------------ */
+/* Options */
+
+static struct {
+	const char *prefix;
+	long pid;
+	const char *socket;
+	unsigned instance;
+	double interval;
+	int once;
+	int json;
+	long iterations; /* 0: until q / signal */
+} opt = { .interval = 1.0 };
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: " PROG " [options]\n"
+	    "\n"
+	    "Live view of a running tarn process (pools, ports, lcores), read from its\n"
+	    "telemetry socket. Press q to quit.\n"
+	    "\n"
+	    "  -f, --file-prefix NAME  the process's --file-prefix (default: $TARN_FILE_PREFIX,\n"
+	    "                          else tarn)\n"
+	    "  -p, --pid PID           the process with this pid (any prefix)\n"
+	    "  -s, --socket PATH       this telemetry socket\n"
+	    "  -i, --instance N        the N-th process of one prefix (socket suffix :N)\n"
+	    "  -d, --interval S        seconds between samples, 0.1-3600 (default 1)\n"
+	    "  -n, --iterations N      stop after N refreshes (default: until q)\n"
+	    "      --once              print one sample (rates over one interval) and exit\n"
+	    "      --json              JSON instead of the screen: one object per sample\n"
+	    "  -h, --help              this text\n"
+	    "\n"
+	    "Sockets are under <run>/dpdk/<prefix>/dpdk_telemetry.v2, <run> being\n"
+	    "$RUNTIME_DIRECTORY, /var/run for root, else $XDG_RUNTIME_DIR or /tmp.\n"
+	    "Exit status: 0 ok, 1 no process or connection lost, 2 bad usage.\n");
+}
+
+static int bad_value(const char *name, const char *val, const char *what)
+{
+	fprintf(stderr, PROG ": --%s '%s': expected %s (see --help)\n", name, val, what);
+	return -1;
+}
+
+static int parse_long(const char *name, const char *val, long min, long max, long *out)
+{
+	char *end, what[80];
+	snprintf(what, sizeof(what), "a whole number from %ld to %ld", min, max);
+	if (val[0] < '0' || val[0] > '9')
+		return bad_value(name, val, what);
+	errno = 0;
+	long v = strtol(val, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return bad_value(name, val, what);
+	*out = v;
+	return 0;
+}
+
+enum { OPT_ONCE = 256, OPT_JSON };
+
+static const struct option long_opts[] = {
+	{ "file-prefix", required_argument, NULL, 'f' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "instance", required_argument, NULL, 'i' },
+	{ "interval", required_argument, NULL, 'd' },
+	{ "iterations", required_argument, NULL, 'n' },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* 0, 1 (--help printed) or -1 (error printed). */
+static int parse_args(int argc, char **argv)
+{
+	int c, sources = 0;
+	long v;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:p:s:i:d:n:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			opt.prefix = optarg;
+			sources++;
+			break;
+		case 'p':
+			if (parse_long("pid", optarg, 1, 0x7fffffff, &opt.pid) < 0)
+				return -1;
+			sources++;
+			break;
+		case 's':
+			opt.socket = optarg;
+			sources++;
+			break;
+		case 'i':
+			if (parse_long("instance", optarg, 0, 1000, &v) < 0)
+				return -1;
+			opt.instance = (unsigned)v;
+			break;
+		case 'd': {
+			char *end;
+			errno = 0;
+			double d = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || !(d >= 0.1 && d <= 3600))
+				return bad_value("interval", optarg, "seconds from 0.1 to 3600");
+			opt.interval = d;
+			break;
+		}
+		case 'n':
+			if (parse_long("iterations", optarg, 1, 1000000000L, &opt.iterations) < 0)
+				return -1;
+			break;
+		case OPT_ONCE:
+			opt.once = 1;
+			break;
+		case OPT_JSON:
+			opt.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, PROG ": option '%s' needs a value (see --help)\n",
+			        argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
+			        argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (sources > 1) {
+		fprintf(stderr, PROG ": give one of --file-prefix, --pid and --socket\n");
+		return -1;
+	}
+	if (opt.instance > 0 && (opt.pid != 0 || opt.socket != NULL)) {
+		fprintf(stderr, PROG ": --instance goes with --file-prefix only\n");
+		return -1;
+	}
+	if (opt.prefix == NULL && opt.pid == 0 && opt.socket == NULL) {
+		const char *env = getenv("TARN_FILE_PREFIX");
+		opt.prefix = env != NULL && env[0] != '\0' ? env : "tarn";
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The connection */
+
+struct conn {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	long pid;
+	char version[64];
+	size_t max_len;
+	char *buf;
+	struct jdoc *doc; /* the last reply */
+};
+
+static struct conn conn = { .fd = -1 };
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void term_restore(void);
+
+static void die(const char *fmt, ...)
+{
+	term_restore();
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(EXIT_FAIL);
+}
+
+/* Wait for and read one message into c->buf. Its length, or -errno
+ * (-ETIMEDOUT, -ECONNRESET for a closed connection). */
+static long recv_msg(struct conn *c, size_t size)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, REPLY_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	ssize_t n = recv(c->fd, c->buf, size, 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	c->buf[n] = '\0';
+	return n;
+}
+
+/* Connect to `path` and read the info message. 0 or -errno; on -EPROTO
+ * `why` says what was wrong with the message. */
+static int conn_open(struct conn *c, const char *path, const char **why)
+{
+	*why = NULL;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		int e = errno;
+		close(c->fd);
+		c->fd = -1;
+		return -e;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	free(c->buf);
+	c->buf = malloc(1025);
+	if (c->buf == NULL)
+		return -ENOMEM;
+	long n = recv_msg(c, 1024);
+	int rc = 0;
+	struct jdoc *d = n > 0 ? jdoc_parse(c->buf, (size_t)n, NULL, 0) : NULL;
+	if (n < 0) {
+		rc = (int)n;
+	} else if (d == NULL || jget(d->root, "pid") == NULL ||
+	           jget_u64(d->root, "max_output_len", 0) < 64) {
+		rc = -EPROTO;
+		*why = "the first message is not a telemetry info message";
+	} else {
+		c->pid = (long)jget_u64(d->root, "pid", 0);
+		snprintf(c->version, sizeof(c->version), "%s", jget_str(d->root, "version", "?"));
+		c->max_len = (size_t)jget_u64(d->root, "max_output_len", 0);
+		if (c->max_len > (64u << 20))
+			c->max_len = 64u << 20;
+		free(c->buf);
+		c->buf = malloc(c->max_len + 1);
+		if (c->buf == NULL)
+			rc = -ENOMEM;
+	}
+	jdoc_free(d);
+	if (rc < 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return rc;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	jdoc_free(c->doc);
+	c->doc = NULL;
+	free(c->buf);
+	c->buf = NULL;
+}
+
+/*
+ * Run `cmd` and return the value of its reply (NULL for `null`: unknown
+ * command or bad parameter). The value lives until the next query. A lost
+ * connection or a malformed reply ends the program.
+ */
+static const struct jval *query(struct conn *c, const char *cmd)
+{
+	jdoc_free(c->doc);
+	c->doc = NULL;
+	if (send(c->fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
+		die("process %ld: connection lost (%s): did it exit?", c->pid, strerror(errno));
+	long n = recv_msg(c, c->max_len);
+	if (n == -ECONNRESET)
+		die("process %ld closed the connection: did it exit?", c->pid);
+	if (n < 0)
+		die("process %ld: no reply to %s (%s)", c->pid, cmd, strerror((int)-n));
+	char err[128];
+	c->doc = jdoc_parse(c->buf, (size_t)n, err, sizeof(err));
+	if (c->doc == NULL)
+		die("process %ld: malformed reply to %s: %s", c->pid, cmd, err);
+	const struct jval *root = c->doc->root;
+	if (root->type != J_OBJ || root->child == NULL)
+		die("process %ld: reply to %s is not {\"<command>\": value}", c->pid, cmd);
+	const struct jval *v = root->child;
+	return v->type == J_NULL ? NULL : v;
+}
+
+/* List the prefixes that have a socket, for an error message. */
+static void list_prefixes(const char *root)
+{
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s/%s", root, e->d_name, TARN_TELEMETRY_SOCKET_NAME);
+		if (access(p, F_OK) != 0)
+			continue;
+		fprintf(stderr, "%s %s",
+		        n++ ? "," : PROG ": prefixes with a telemetry socket:", e->d_name);
+	}
+	if (n > 0)
+		fprintf(stderr, "\n");
+	closedir(d);
+}
+
+/* Find the socket of process `pid` under the runtime directory. */
+static int find_pid(const char *root, long pid, char *out, size_t size)
+{
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return -errno;
+	struct dirent *e;
+	int found = -ENOENT;
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sub[512];
+		snprintf(sub, sizeof(sub), "%s/%s", root, e->d_name);
+		DIR *sd = opendir(sub);
+		if (sd == NULL)
+			continue;
+		struct dirent *f;
+		while (found < 0 && (f = readdir(sd)) != NULL) {
+			if (strncmp(f->d_name, TARN_TELEMETRY_SOCKET_NAME,
+			            strlen(TARN_TELEMETRY_SOCKET_NAME)) != 0)
+				continue;
+			char path[1024];
+			snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
+			struct conn c = { .fd = -1 };
+			const char *why;
+			if (conn_open(&c, path, &why) == 0 && c.pid == pid && strlen(path) < size) {
+				strcpy(out, path);
+				found = 0;
+			}
+			conn_close(&c);
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	return found;
+}
+
+static void connect_target(void)
+{
+	char root[256], path[sizeof(conn.path)];
+	if (tarn_telemetry_runtime_dir(root, sizeof(root)) < 0)
+		die("runtime directory path too long");
+	if (opt.socket != NULL) {
+		snprintf(path, sizeof(path), "%s", opt.socket);
+	} else if (opt.pid != 0) {
+		if (find_pid(root, opt.pid, path, sizeof(path)) < 0) {
+			list_prefixes(root);
+			die("no telemetry socket of process %ld under %s: is it a tarn process, "
+			    "running with telemetry (not --no-telemetry), as this user?",
+			    opt.pid, root);
+		}
+	} else {
+		int rc = tarn_telemetry_socket_path(opt.prefix, opt.instance, path, sizeof(path));
+		if (rc < 0)
+			die("--file-prefix '%s': %s", opt.prefix, tarn_strerror(rc));
+	}
+	const char *why;
+	int rc = conn_open(&conn, path, &why);
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		if (opt.socket == NULL)
+			list_prefixes(root);
+		if (rc == -ENOENT)
+			die("no tarn process with %s '%s': %s does not exist. Is it running, "
+			    "with telemetry (not --no-telemetry), as this user?",
+			    opt.socket ? "socket" : "file prefix",
+			    opt.socket ? opt.socket : opt.prefix, path);
+		die("%s is left by a process that is gone (connection refused)", path);
+	}
+	if (rc == -EACCES)
+		die("%s: permission denied: the process runs as another user (try sudo)", path);
+	if (rc == -EPROTO)
+		die("%s: %s", path, why);
+	if (rc < 0)
+		die("cannot connect to %s: %s", path, strerror(-rc));
+	if (query(&conn, "/tarn/info") == NULL)
+		die("process %ld (%s) at %s is not a tarn process: it has no /tarn/ commands",
+		    conn.pid, conn.version, path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Samples */
+
+struct cache_s {
+	int lcore;
+	unsigned len, size;
+};
+
+struct pool_s {
+	char name[TARN_NAME_SIZE];
+	uint64_t size, in_use, avail, cache_size, get, hit, refills, flushes, fails;
+	unsigned ncaches, ncaches_total;
+	struct cache_s caches[MAX_CACHES];
+};
+
+struct queue_s {
+	uint64_t packets, bytes, drops;
+};
+
+struct port_s {
+	unsigned id;
+	char name[TARN_NAME_SIZE], driver[TARN_NAME_SIZE], state[16];
+	uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+	unsigned nrxq, ntxq;
+	struct queue_s rxq[TARN_ETH_MAX_QUEUES], txq[TARN_ETH_MAX_QUEUES];
+};
+
+struct lcore_s {
+	unsigned id;
+	char role[16];
+	int cpu, socket;
+	uint64_t polls, busy;
+};
+
+struct sample {
+	double t;    /* monotonic seconds */
+	time_t wall; /* when */
+	char prefix[TARN_PREFIX_SIZE];
+	unsigned npools, npools_total, nports, nlcores;
+	struct pool_s pools[MAX_POOLS];
+	struct port_s ports[TARN_MAX_ETHPORTS];
+	struct lcore_s lcores[TARN_MAX_LCORES];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Copy `s` (NULL: "?"), cut to size-1 bytes. */
+static void copy_str(char *dst, size_t size, const char *s)
+{
+	if (s == NULL)
+		s = "?";
+	size_t n = strnlen(s, size - 1);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static void sample_pools(struct sample *s)
+{
+	/* names first: the next query frees this reply */
+	static char names[MAX_POOLS][TARN_NAME_SIZE];
+	unsigned n = 0;
+	const struct jval *list = query(&conn, "/tarn/mempool/list");
+	s->npools_total = 0;
+	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next) {
+		s->npools_total++;
+		if (e->type == J_STR && n < MAX_POOLS)
+			copy_str(names[n++], TARN_NAME_SIZE, e->str);
+	}
+	s->npools = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char cmd[96];
+		snprintf(cmd, sizeof(cmd), "/tarn/mempool/info,%.*s", TARN_NAME_SIZE - 1, names[i]);
+		const struct jval *v = query(&conn, cmd);
+		if (v == NULL)
+			continue; /* freed since the list */
+		struct pool_s *p = &s->pools[s->npools++];
+		memset(p, 0, sizeof(*p));
+		copy_str(p->name, sizeof(p->name), names[i]);
+		p->size = jget_u64(v, "size", 0);
+		p->in_use = jget_u64(v, "in_use", 0);
+		p->avail = jget_u64(v, "avail", 0);
+		p->cache_size = jget_u64(v, "cache_size", 0);
+		p->get = jget_u64(v, "get_objs", 0);
+		p->hit = jget_u64(v, "hit_objs", 0);
+		p->refills = jget_u64(v, "refills", 0);
+		p->flushes = jget_u64(v, "flushes", 0);
+		p->fails = jget_u64(v, "fails", 0);
+		const struct jval *caches = jget(v, "caches");
+		for (const struct jval *c = caches ? caches->child : NULL; c != NULL; c = c->next) {
+			p->ncaches_total++;
+			if (p->ncaches == MAX_CACHES)
+				continue;
+			struct cache_s *cs = &p->caches[p->ncaches++];
+			cs->lcore = (int)jget_num(c, "lcore", -1);
+			cs->len = (unsigned)jget_u64(c, "len", 0);
+			cs->size = (unsigned)jget_u64(c, "size", 0);
+		}
+	}
+}
+
+static void sample_ports(struct sample *s)
+{
+	unsigned ids[TARN_MAX_ETHPORTS], n = 0;
+	const struct jval *list = query(&conn, "/tarn/ethdev/list");
+	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next)
+		if (n < TARN_MAX_ETHPORTS)
+			ids[n++] = (unsigned)jval_u64(e, 0);
+	s->nports = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "/tarn/ethdev/stats,%u", ids[i]);
+		const struct jval *v = query(&conn, cmd);
+		if (v == NULL)
+			continue; /* closed since the list */
+		struct port_s *p = &s->ports[s->nports++];
+		memset(p, 0, sizeof(*p));
+		p->id = ids[i];
+		copy_str(p->name, sizeof(p->name), jget_str(v, "name", "?"));
+		copy_str(p->driver, sizeof(p->driver), jget_str(v, "driver", "?"));
+		copy_str(p->state, sizeof(p->state), jget_str(v, "state", "?"));
+		p->ipackets = jget_u64(v, "ipackets", 0);
+		p->opackets = jget_u64(v, "opackets", 0);
+		p->ibytes = jget_u64(v, "ibytes", 0);
+		p->obytes = jget_u64(v, "obytes", 0);
+		p->imissed = jget_u64(v, "imissed", 0);
+		p->ierrors = jget_u64(v, "ierrors", 0);
+		p->oerrors = jget_u64(v, "oerrors", 0);
+		p->rx_nombuf = jget_u64(v, "rx_nombuf", 0);
+		const struct jval *q = jget(v, "rx_queues");
+		for (q = q ? q->child : NULL; q != NULL && p->nrxq < TARN_ETH_MAX_QUEUES;
+		     q = q->next) {
+			struct queue_s *qs = &p->rxq[p->nrxq++];
+			qs->packets = jget_u64(q, "packets", 0);
+			qs->bytes = jget_u64(q, "bytes", 0);
+			qs->drops = jget_u64(q, "missed", 0) + jget_u64(q, "errors", 0) +
+			            jget_u64(q, "nombuf", 0);
+		}
+		q = jget(v, "tx_queues");
+		for (q = q ? q->child : NULL; q != NULL && p->ntxq < TARN_ETH_MAX_QUEUES;
+		     q = q->next) {
+			struct queue_s *qs = &p->txq[p->ntxq++];
+			qs->packets = jget_u64(q, "packets", 0);
+			qs->bytes = jget_u64(q, "bytes", 0);
+			qs->drops = jget_u64(q, "errors", 0);
+		}
+	}
+}
+
+static void sample_lcores(struct sample *s)
+{
+	unsigned ids[TARN_MAX_LCORES], n = 0;
+	const struct jval *list = query(&conn, "/tarn/lcore/list");
+	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next)
+		if (n < TARN_MAX_LCORES)
+			ids[n++] = (unsigned)jval_u64(e, 0);
+	s->nlcores = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "/tarn/lcore/info,%u", ids[i]);
+		const struct jval *v = query(&conn, cmd);
+		if (v == NULL)
+			continue;
+		struct lcore_s *l = &s->lcores[s->nlcores++];
+		l->id = ids[i];
+		copy_str(l->role, sizeof(l->role), jget_str(v, "role", "?"));
+		l->cpu = (int)jget_num(v, "cpu", -1);
+		l->socket = (int)jget_num(v, "socket", -1);
+		l->polls = jget_u64(v, "polls", 0);
+		l->busy = jget_u64(v, "busy_polls", 0);
+	}
+}
+
+static void sample_take(struct sample *s)
+{
+	const struct jval *info = query(&conn, "/tarn/info");
+	if (info == NULL)
+		die("process %ld: /tarn/info gave no answer", conn.pid);
+	copy_str(s->prefix, sizeof(s->prefix), jget_str(info, "file_prefix", "?"));
+	sample_pools(s);
+	sample_ports(s);
+	sample_lcores(s);
+	s->t = now_s();
+	s->wall = time(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rates: from the previous sample (NULL: none yet) */
+
+static const struct pool_s *prev_pool(const struct sample *prev, const struct pool_s *p)
+{
+	for (unsigned i = 0; prev != NULL && i < prev->npools; i++)
+		if (strcmp(prev->pools[i].name, p->name) == 0)
+			return &prev->pools[i];
+	return NULL;
+}
+
+static const struct port_s *prev_port(const struct sample *prev, const struct port_s *p)
+{
+	for (unsigned i = 0; prev != NULL && i < prev->nports; i++)
+		if (prev->ports[i].id == p->id && strcmp(prev->ports[i].name, p->name) == 0)
+			return &prev->ports[i];
+	return NULL;
+}
+
+static const struct lcore_s *prev_lcore(const struct sample *prev, const struct lcore_s *l)
+{
+	for (unsigned i = 0; prev != NULL && i < prev->nlcores; i++)
+		if (prev->lcores[i].id == l->id)
+			return &prev->lcores[i];
+	return NULL;
+}
+
+/* (cur - old) / dt; counters reset (cur < old) count from 0. */
+static double rate(uint64_t cur, uint64_t old, double dt)
+{
+	return dt > 0 ? (double)(cur >= old ? cur - old : cur) / dt : 0.0;
+}
+
+/* Hit rate over the interval, or since the start without a previous sample
+ * (or without gets in the interval). -1: no gets at all. */
+static double pool_hit(const struct pool_s *p, const struct pool_s *o)
+{
+	if (o != NULL && p->get > o->get)
+		return 100.0 * (double)(p->hit - o->hit) / (double)(p->get - o->get);
+	return p->get > 0 ? 100.0 * (double)p->hit / (double)p->get : -1.0;
+}
+
+/* Busy percent over the interval (-1: no polls in it), or since the start. */
+static double lcore_busy(const struct lcore_s *l, const struct lcore_s *o)
+{
+	if (o != NULL)
+		return l->polls > o->polls
+		           ? 100.0 * (double)(l->busy - o->busy) / (double)(l->polls - o->polls)
+		           : -1.0;
+	return l->polls > 0 ? 100.0 * (double)l->busy / (double)l->polls : -1.0;
+}
+
+struct port_rates {
+	double rx_pps, tx_pps, rx_bps, tx_bps, rx_drops, tx_drops;
+	double q_pps[2][TARN_ETH_MAX_QUEUES], q_bps[2][TARN_ETH_MAX_QUEUES],
+	    q_drops[2][TARN_ETH_MAX_QUEUES];
+};
+
+static void port_rates(const struct port_s *p, const struct port_s *o, double dt,
+                       struct port_rates *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (o == NULL)
+		return;
+	r->rx_pps = rate(p->ipackets, o->ipackets, dt);
+	r->tx_pps = rate(p->opackets, o->opackets, dt);
+	r->rx_bps = 8 * rate(p->ibytes, o->ibytes, dt);
+	r->tx_bps = 8 * rate(p->obytes, o->obytes, dt);
+	r->rx_drops = rate(p->imissed + p->ierrors + p->rx_nombuf,
+	                   o->imissed + o->ierrors + o->rx_nombuf, dt);
+	r->tx_drops = rate(p->oerrors, o->oerrors, dt);
+	for (unsigned q = 0; q < p->nrxq; q++) {
+		const struct queue_s z = { 0, 0, 0 }, *oq = q < o->nrxq ? &o->rxq[q] : &z;
+		r->q_pps[0][q] = rate(p->rxq[q].packets, oq->packets, dt);
+		r->q_bps[0][q] = 8 * rate(p->rxq[q].bytes, oq->bytes, dt);
+		r->q_drops[0][q] = rate(p->rxq[q].drops, oq->drops, dt);
+	}
+	for (unsigned q = 0; q < p->ntxq; q++) {
+		const struct queue_s z = { 0, 0, 0 }, *oq = q < o->ntxq ? &o->txq[q] : &z;
+		r->q_pps[1][q] = rate(p->txq[q].packets, oq->packets, dt);
+		r->q_bps[1][q] = 8 * rate(p->txq[q].bytes, oq->bytes, dt);
+		r->q_drops[1][q] = rate(p->txq[q].drops, oq->drops, dt);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON output */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* A rate: 3 decimals, or null when unknown (< 0). */
+static void json_num(double v)
+{
+	if (v < 0)
+		printf("null");
+	else
+		printf("%.3f", v);
+}
+
+static void print_json(const struct sample *s, const struct sample *prev)
+{
+	const double dt = prev != NULL ? s->t - prev->t : 0;
+	printf("{\"time\":%lld,\"pid\":%ld,\"version\":", (long long)s->wall, conn.pid);
+	json_str(conn.version);
+	printf(",\"file_prefix\":");
+	json_str(s->prefix);
+	printf(",\"socket\":");
+	json_str(conn.path);
+	printf(",\"interval_s\":%.3f,\"pools\":[", dt);
+	for (unsigned i = 0; i < s->npools; i++) {
+		const struct pool_s *p = &s->pools[i], *o = prev_pool(prev, p);
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(p->name);
+		printf(",\"size\":%" PRIu64 ",\"in_use\":%" PRIu64 ",\"avail\":%" PRIu64
+		       ",\"cache_size\":%" PRIu64 ",\"get_objs\":%" PRIu64 ",\"hit_objs\":%" PRIu64
+		       ",\"hit_percent\":",
+		       p->size, p->in_use, p->avail, p->cache_size, p->get, p->hit);
+		json_num(pool_hit(p, o));
+		printf(",\"refills\":%" PRIu64 ",\"refills_per_s\":", p->refills);
+		json_num(o ? rate(p->refills, o->refills, dt) : -1);
+		printf(",\"flushes\":%" PRIu64 ",\"fails\":%" PRIu64 ",\"fails_per_s\":",
+		       p->flushes, p->fails);
+		json_num(o ? rate(p->fails, o->fails, dt) : -1);
+		printf(",\"caches\":[");
+		for (unsigned c = 0; c < p->ncaches; c++)
+			printf("%s{\"lcore\":%d,\"len\":%u,\"size\":%u}", c ? "," : "",
+			       p->caches[c].lcore, p->caches[c].len, p->caches[c].size);
+		printf("]}");
+	}
+	printf("],\"ports\":[");
+	for (unsigned i = 0; i < s->nports; i++) {
+		const struct port_s *p = &s->ports[i], *o = prev_port(prev, p);
+		struct port_rates r;
+		port_rates(p, o, dt, &r);
+		printf("%s{\"id\":%u,\"name\":", i ? "," : "", p->id);
+		json_str(p->name);
+		printf(",\"driver\":");
+		json_str(p->driver);
+		printf(",\"state\":");
+		json_str(p->state);
+		printf(",\"ipackets\":%" PRIu64 ",\"opackets\":%" PRIu64 ",\"ibytes\":%" PRIu64
+		       ",\"obytes\":%" PRIu64 ",\"imissed\":%" PRIu64 ",\"ierrors\":%" PRIu64
+		       ",\"oerrors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64,
+		       p->ipackets, p->opackets, p->ibytes, p->obytes, p->imissed, p->ierrors,
+		       p->oerrors, p->rx_nombuf);
+		const double none = o ? 0 : -1;
+		printf(",\"rx_pps\":");
+		json_num(o ? r.rx_pps : none);
+		printf(",\"tx_pps\":");
+		json_num(o ? r.tx_pps : none);
+		printf(",\"rx_bps\":");
+		json_num(o ? r.rx_bps : none);
+		printf(",\"tx_bps\":");
+		json_num(o ? r.tx_bps : none);
+		printf(",\"rx_drops_per_s\":");
+		json_num(o ? r.rx_drops : none);
+		printf(",\"tx_drops_per_s\":");
+		json_num(o ? r.tx_drops : none);
+		for (int dir = 0; dir < 2; dir++) {
+			const unsigned nq = dir ? p->ntxq : p->nrxq;
+			const struct queue_s *qs = dir ? p->txq : p->rxq;
+			printf(",\"%s\":[", dir ? "tx_queues" : "rx_queues");
+			for (unsigned q = 0; q < nq; q++) {
+				printf("%s{\"queue\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+				       ",\"drops\":%" PRIu64 ",\"pps\":",
+				       q ? "," : "", q, qs[q].packets, qs[q].bytes, qs[q].drops);
+				json_num(o ? r.q_pps[dir][q] : none);
+				printf(",\"bps\":");
+				json_num(o ? r.q_bps[dir][q] : none);
+				printf(",\"drops_per_s\":");
+				json_num(o ? r.q_drops[dir][q] : none);
+				printf("}");
+			}
+			printf("]");
+		}
+		printf("}");
+	}
+	printf("],\"lcores\":[");
+	for (unsigned i = 0; i < s->nlcores; i++) {
+		const struct lcore_s *l = &s->lcores[i];
+		printf("%s{\"lcore_id\":%u,\"role\":", i ? "," : "", l->id);
+		json_str(l->role);
+		printf(",\"cpu\":%d,\"socket\":%d,\"polls\":%" PRIu64 ",\"busy_polls\":%" PRIu64
+		       ",\"busy_percent\":",
+		       l->cpu, l->socket, l->polls, l->busy);
+		json_num(lcore_busy(l, prev_lcore(prev, l)));
+		printf("}");
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Screen */
+
+static int tty_out;  /* stdout is a terminal: draw in place */
+static int term_raw; /* stdin was put in raw mode */
+static struct termios term_saved;
+static volatile sig_atomic_t stop_sig;
+
+static void term_restore(void)
+{
+	if (term_raw) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &term_saved);
+		term_raw = 0;
+	}
+	if (tty_out) {
+		/* cursor back, main screen back */
+		fputs("\033[?25h\033[?1049l", stdout);
+		fflush(stdout);
+		tty_out = 0;
+	}
+}
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void term_setup(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &term_saved) == 0) {
+		struct termios t = term_saved;
+		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		t.c_cc[VMIN] = 0;
+		t.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+			term_raw = 1;
+	}
+	if (isatty(STDOUT_FILENO)) {
+		tty_out = 1;
+		/* alternate screen, cursor hidden */
+		fputs("\033[?1049h\033[?25l", stdout);
+	}
+	atexit(term_restore);
+}
+
+static unsigned term_cols(void)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 132;
+}
+
+/* The frame being drawn: lines cut at the terminal width. */
+static unsigned cols;
+
+static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void line(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (tty_out && strlen(buf) > cols)
+		buf[cols] = '\0';
+	fputs(buf, stdout);
+	fputs(tty_out ? "\033[K\n" : "\n", stdout);
+}
+
+/* 1234567 -> "1.23M"; -1 -> "-". */
+static const char *human(char *b, size_t n, double v)
+{
+	if (v < 0)
+		snprintf(b, n, "-");
+	else if (v >= 1e9)
+		snprintf(b, n, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(b, n, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(b, n, "%.1fk", v / 1e3);
+	else
+		snprintf(b, n, "%.0f", v);
+	return b;
+}
+
+static const char *pct(char *b, size_t n, double v)
+{
+	if (v < 0)
+		snprintf(b, n, "-");
+	else
+		snprintf(b, n, "%.1f", v);
+	return b;
+}
+
+static void draw(const struct sample *s, const struct sample *prev)
+{
+	const double dt = prev != NULL ? s->t - prev->t : 0;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], tbuf[32];
+	cols = term_cols();
+	if (tty_out)
+		fputs("\033[H", stdout);
+	struct tm tm;
+	localtime_r(&s->wall, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	line(PROG " - %s  pid %ld  prefix %s  %s  every %.1fs%s", tbuf, conn.pid, s->prefix,
+	     conn.version, opt.interval, term_raw ? "  (q: quit)" : "");
+	line("%u pool%s, %u port%s, %u lcore%s%s", s->npools_total, s->npools_total == 1 ? "" : "s",
+	     s->nports, s->nports == 1 ? "" : "s", s->nlcores, s->nlcores == 1 ? "" : "s",
+	     prev == NULL ? "  (rates after the next sample)" : "");
+	line("%s", "");
+	line("%-20s %9s %9s %9s %6s %6s %9s %9s %7s  %s", "POOL", "SIZE", "IN_USE", "AVAIL",
+	     "CACHE", "HIT%", "REFILL/s", "FLUSH/s", "FAILS", "CACHE FILL lcore:len");
+	for (unsigned i = 0; i < s->npools; i++) {
+		const struct pool_s *p = &s->pools[i], *o = prev_pool(prev, p);
+		char fill[512] = "";
+		size_t fl = 0;
+		for (unsigned c = 0; c < p->ncaches && fl + 24 < sizeof(fill); c++) {
+			const struct cache_s *cs = &p->caches[c];
+			char who[16];
+			if (cs->lcore >= 0)
+				snprintf(who, sizeof(who), "%d", cs->lcore);
+			else
+				snprintf(who, sizeof(who), "-");
+			fl += (size_t)snprintf(fill + fl, sizeof(fill) - fl, "%s%s:%u",
+			                       c ? " " : "", who, cs->len);
+		}
+		if (p->ncaches_total > p->ncaches && fl + 8 < sizeof(fill))
+			snprintf(fill + fl, sizeof(fill) - fl, " ...");
+		line("%-20.20s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %6" PRIu64
+		     " %6s %9s %9s %7" PRIu64 "  %s",
+		     p->name, p->size, p->in_use, p->avail, p->cache_size,
+		     pct(b1, sizeof(b1), pool_hit(p, o)),
+		     human(b2, sizeof(b2), o ? rate(p->refills, o->refills, dt) : -1),
+		     human(b3, sizeof(b3), o ? rate(p->flushes, o->flushes, dt) : -1), p->fails,
+		     fill);
+	}
+	if (s->npools_total > s->npools)
+		line("  ... %u more pools", s->npools_total - s->npools);
+	line("%s", "");
+	line("%-4s %-16s %-8s %-10s %9s %9s %9s %9s %9s %9s", "PORT", "NAME", "DRIVER", "STATE",
+	     "RX pps", "TX pps", "RX bit/s", "TX bit/s", "RXDROP/s", "TXDROP/s");
+	for (unsigned i = 0; i < s->nports; i++) {
+		const struct port_s *p = &s->ports[i], *o = prev_port(prev, p);
+		struct port_rates r;
+		port_rates(p, o, dt, &r);
+		const double none = o ? 0 : -1;
+		line("%-4u %-16.16s %-8.8s %-10.10s %9s %9s %9s %9s %9s %9s", p->id, p->name,
+		     p->driver, p->state, human(b1, sizeof(b1), o ? r.rx_pps : none),
+		     human(b2, sizeof(b2), o ? r.tx_pps : none),
+		     human(b3, sizeof(b3), o ? r.rx_bps : none),
+		     human(b4, sizeof(b4), o ? r.tx_bps : none),
+		     human(b5, sizeof(b5), o ? r.rx_drops : none),
+		     human(tbuf, sizeof(tbuf), o ? r.tx_drops : none));
+		const unsigned nq = p->nrxq > p->ntxq ? p->nrxq : p->ntxq;
+		for (unsigned q = 0; nq > 1 && q < nq; q++) {
+			const int rx = q < p->nrxq, tx = q < p->ntxq;
+			char qn[24];
+			snprintf(qn, sizeof(qn), "  queue %u", q);
+			line("%-4s %-16s %-8s %-10s %9s %9s %9s %9s %9s %9s", "", qn, "", "",
+			     human(b1, sizeof(b1), rx && o ? r.q_pps[0][q] : -1),
+			     human(b2, sizeof(b2), tx && o ? r.q_pps[1][q] : -1),
+			     human(b3, sizeof(b3), rx && o ? r.q_bps[0][q] : -1),
+			     human(b4, sizeof(b4), tx && o ? r.q_bps[1][q] : -1),
+			     human(b5, sizeof(b5), rx && o ? r.q_drops[0][q] : -1),
+			     human(tbuf, sizeof(tbuf), tx && o ? r.q_drops[1][q] : -1));
+		}
+	}
+	line("%s", "");
+	line("%-6s %-10s %4s %6s %12s %7s", "LCORE", "ROLE", "CPU", "SOCKET", "POLLS", "BUSY%");
+	for (unsigned i = 0; i < s->nlcores; i++) {
+		const struct lcore_s *l = &s->lcores[i];
+		char cpu[16];
+		if (l->cpu >= 0)
+			snprintf(cpu, sizeof(cpu), "%d", l->cpu);
+		else
+			snprintf(cpu, sizeof(cpu), "-");
+		line("%-6u %-10s %4s %6d %12s %7s", l->id, l->role, cpu, l->socket,
+		     human(b1, sizeof(b1), (double)l->polls),
+		     pct(b2, sizeof(b2), lcore_busy(l, prev_lcore(prev, l))));
+	}
+	if (tty_out)
+		fputs("\033[J", stdout); /* clear what the last frame had below */
+	else
+		putchar('\n');
+	fflush(stdout);
+}
+
+/* Wait `seconds`, reading keys. Returns 1 if the user asked to quit. */
+static int wait_keys(double seconds)
+{
+	const double end = now_s() + seconds;
+	for (;;) {
+		if (stop_sig)
+			return 1;
+		double left = end - now_s();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		int r = poll(&p, term_raw ? 1 : 0, (int)(left * 1000) + 1);
+		if (r > 0 && (p.revents & POLLIN)) {
+			char c;
+			ssize_t n = read(STDIN_FILENO, &c, 1);
+			if (n == 1 && (c == 'q' || c == 'Q' || c == 3))
+				return 1;
+			if (n == 0)
+				p.fd = -1; /* end of input: keep refreshing */
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int rc = parse_args(argc, argv);
+	if (rc != 0)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	/* keep tarn's own log quiet: tarn-top only reads paths from libtarn */
+	tarn_log_set_level(TARN_LOG_ERR);
+	connect_target();
+
+	static struct sample a, b;
+	struct sample *cur = &a, *prev = &b;
+	sample_take(prev);
+	if (opt.once) {
+		struct timespec ts = {
+			.tv_sec = (time_t)opt.interval,
+			.tv_nsec = (long)((opt.interval - (double)(time_t)opt.interval) * 1e9)
+		};
+		nanosleep(&ts, NULL);
+		sample_take(cur);
+		if (opt.json)
+			print_json(cur, prev);
+		else
+			draw(cur, prev);
+		conn_close(&conn);
+		return EXIT_OK;
+	}
+	if (!opt.json)
+		term_setup();
+	/* The screen shows its first frame at once (rates from the next one);
+	 * JSON waits one interval, so that every line has rates. */
+	long shown = 0;
+	if (!opt.json) {
+		draw(prev, NULL);
+		shown++;
+	}
+	while (opt.iterations == 0 || shown < opt.iterations) {
+		if (wait_keys(opt.interval))
+			break;
+		sample_take(cur);
+		if (opt.json)
+			print_json(cur, prev);
+		else
+			draw(cur, prev);
+		shown++;
+		struct sample *t = prev;
+		prev = cur;
+		cur = t;
+	}
+	term_restore();
+	conn_close(&conn);
+	return EXIT_OK;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * telemetry_priv.h - internal: the reply builder's state, command execution
+ * and the built-in commands, shared by data.c, telemetry.c, server.c and
+ * cmds.c. Never installed.
+ */
+#ifndef TARN_TELEMETRY_PRIV_H
+#define TARN_TELEMETRY_PRIV_H
+
+#include "env_priv.h"
+#include "tarn_telemetry.h"
+
+#define TEL_LOG "telemetry"
+
+/* Kinds of open containers. */
+#define TEL_DICT  1
+#define TEL_ARRAY 2
+
+/* The reply being built: JSON written straight into buf[0 .. cap). */
+struct tarn_telemetry_data {
+	char *buf;
+	size_t cap;     /* bytes the value may take, closing brackets included */
+	size_t len;     /* bytes written */
+	int started;    /* 0: nothing yet; 1: string; 2: container */
+	int over;       /* the entry being written did not fit */
+	int truncated;  /* an entry was left out for lack of room */
+	unsigned depth; /* open containers, the top-level one included */
+	unsigned dead;  /* nested containers that could not be opened */
+	uint8_t kind[TARN_TELEMETRY_MAX_DEPTH];
+	uint32_t count[TARN_TELEMETRY_MAX_DEPTH];
+	const char *cmd; /* for log lines */
+};
+
+/* Begin a reply in `buf` of `cap` bytes. */
+void tarn__tel_data_init(struct tarn_telemetry_data *d, char *buf, size_t cap, const char *cmd);
+/* Close what is open. Returns the value's length, 0 if nothing was started. */
+size_t tarn__tel_data_finish(struct tarn_telemetry_data *d);
+/*
+ * Write `s` (`n` bytes) as a JSON string, quotes included, into out[0..size).
+ * Returns the length it needs (like snprintf, without NUL); writes nothing
+ * past `size`.
+ */
+size_t tarn__tel_json_escape(char *out, size_t size, const char *s, size_t n);
+
+/*
+ * Run one request (`req`, `n` bytes, not necessarily NUL-terminated) and
+ * write the reply to out[0..size), NUL-terminated. Returns its length.
+ * The caller holds tarn__tel_exec_lock; `size` >= TARN_TELEMETRY_MAX_OUTPUT+1.
+ */
+size_t tarn__tel_exec_locked(const char *req, size_t n, char *out, size_t size);
+extern pthread_mutex_t tarn__tel_exec_lock;
+/* The reply buffer shared under tarn__tel_exec_lock. */
+extern char tarn__tel_out[TARN_TELEMETRY_MAX_OUTPUT + 1];
+/* The info message (also /info). Returns its length. */
+int tarn__tel_info_json(char *buf, size_t size);
+
+/* Register a built-in command (same checks as the public call). */
+int tarn__tel_register(const char *cmd, tarn_telemetry_cb fn, const char *help);
+/* Register "/", "/info", "/help" and the built-ins below, once. */
+void tarn__tel_builtins(void);
+/* The built-in tarn and DPDK-alias commands (cmds.c). */
+void tarn__tel_register_builtins(void);
+/* Zero the lcore poll counters (tarn_init()). */
+void tarn__tel_lcores_reset(void);
+/* Parse a decimal id 0 .. max (params of ",ID" commands). 0 or -EINVAL. */
+int tarn__tel_parse_id(const char *params, unsigned max, unsigned *out);
+
+#endif /* TARN_TELEMETRY_PRIV_H */
