@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# compare-testpmd.sh: io forwarding on two in-memory ports, tarn-fwd against
+# compare-testpmd.sh: io forwarding on two ports, tarn-fwd against
 # dpdk-testpmd, same lcores, burst, packet length and duration.
 #
 #   scripts/compare-testpmd.sh [options]
+#     -m MODE      ring (default): two in-memory ports; af_packet: the two ends
+#                  of a veth pair (needs root; see "af_packet mode" below)
 #     -d SECONDS   run time of each tool (default 10)
 #     -l LCORES    lcores, "A-B" or "A,B": the first prints, the others forward
 #                  (default 0-1; a single lcore makes tarn-fwd forward on its
@@ -13,6 +15,7 @@
 #     -r N         runs of each tool, alternating; the best run of each counts
 #                  (default 1)
 #     -B DIR       tarn build directory (default: build)
+#     -x KEYS      af_packet mode: extra keys for tarn's ports (e.g. rxring=v3)
 #     -k           keep the raw outputs (printed paths)
 #
 # tarn-fwd runs `--port ring:name=p0 --port ring:name=p1,peer=p0 --fwd io
@@ -37,13 +40,30 @@
 # testpmd runs with hugepages (-m 64) when at least 128 MiB of them are free,
 # else with --no-huge -m 256. Exit: 0 when both ran, 1 when one failed, 2 for a
 # bad option.
+#
+# af_packet mode: a veth pair tcmpPIDa/tcmpPIDb is made in this namespace (IPv6
+# off, so the kernel sends nothing on it by itself) and deleted at the end,
+# even on failure or Ctrl-C. A packet sent on one end arrives at the other:
+# port 0 transmits what port 1 received and the other way round, so the
+# seeded bursts go round and round. tarn-fwd runs `--port af_packet:iface=A
+# --port af_packet:iface=B` twice: with the driver's defaults (TPACKET_V2
+# receive ring, sendmmsg() transmit) and with tx=ring (TPACKET_V2 transmit
+# ring + one sendto() per burst, the mechanism of DPDK's net_af_packet).
+# testpmd runs on --vdev=net_af_packet0,iface=A --vdev=net_af_packet1,iface=B
+# with framecnt=1024 (as tarn's 1024 descriptors) and qdisc_bypass=1 (as
+# tarn), and --eth-peer set to the interface MACs: tarn-fwd addresses its
+# seeded packets to the peer port's MAC, which is the interface's, so both
+# tools send packets to the same addresses and the kernel does the same work
+# with them (they go up to IPv4 and are dropped there, for both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0
-usage() { sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "d:l:b:s:r:B:kh" o; do
+duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra=
+usage() { sed -n '3,57p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "m:d:l:b:s:r:B:x:kh" o; do
 	case "$o" in
+	m) mode=$OPTARG ;;
+	x) extra=$OPTARG ;;
 	d) duration=$OPTARG ;;
 	l) lcores=$OPTARG ;;
 	b) burst=$OPTARG ;;
@@ -62,6 +82,8 @@ for v in duration burst len runs; do
 done
 [ "$duration" -ge 3 ] || { echo "compare-testpmd: -d: at least 3 seconds" >&2; exit 2; }
 [[ $lcores =~ ^[0-9]+([-,][0-9]+)*$ ]] || { echo "compare-testpmd: -l '$lcores': expected e.g. 0-1 or 0,2" >&2; exit 2; }
+[[ $mode =~ ^(ring|af_packet)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring or af_packet" >&2; exit 2; }
+[[ $extra =~ ^([a-z_]+=[^,= ]+(,[a-z_]+=[^,= ]+)*)?$ ]] || { echo "compare-testpmd: -x '$extra': expected KEY=VALUE[,KEY=VALUE...]" >&2; exit 2; }
 vdevs=(--vdev=net_ring0 --vdev=net_ring1)
 
 fwd=$build/apps/tarn-fwd/tarn-fwd
@@ -83,10 +105,65 @@ else
 fi
 
 tmp=$(mktemp -d /tmp/compare-testpmd.XXXXXX)
-[ "$keep" = 1 ] || trap 'rm -rf "$tmp"' EXIT
+veth_a= veth_b=
+cleanup() {
+	[ -z "$veth_a" ] || ip link del "$veth_a" 2>/dev/null || true
+	[ "$keep" = 1 ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+peers=()
+if [ "$mode" = af_packet ]; then
+	[ "$(id -u)" = 0 ] || { echo "compare-testpmd: -m af_packet needs root (a veth pair, AF_PACKET sockets)" >&2; exit 1; }
+	veth_a=tcmp$$a veth_b=tcmp$$b
+	ip link add "$veth_a" type veth peer name "$veth_b" ||
+		{ veth_a=; echo "compare-testpmd: cannot create the veth pair $veth_a/$veth_b" >&2; exit 1; }
+	for i in "$veth_a" "$veth_b"; do
+		sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" >/dev/null 2>&1 || true
+		ip link set "$i" up
+	done
+	mac_a=$(cat "/sys/class/net/$veth_a/address") mac_b=$(cat "/sys/class/net/$veth_b/address")
+	vdevs=(--vdev="net_af_packet0,iface=$veth_a,framecnt=1024,qdisc_bypass=1"
+		--vdev="net_af_packet1,iface=$veth_b,framecnt=1024,qdisc_bypass=1")
+	peers=(--eth-peer="0,$mac_b" --eth-peer="1,$mac_a")
+fi
 
 # Mean of the per-second totals after the first, in Mpps.
 mean_mpps() { awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.3f", s / n / 1e6; else print "nan" }'; }
+
+# af_packet mode: "ns cpu-ticks packets" now, for process $1: the clock, the
+# process's CPU time (user + system, all threads) and the packets the two
+# veth ends received (each forwarded packet is received by one of them).
+snap() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || { echo "0 0 0"; return; }
+	st=${st##*) }
+	set -- $st
+	echo "$(date +%s%N) $((${12} + ${13})) $(($(cat "/sys/class/net/$veth_a/statistics/rx_packets") + $(cat "/sys/class/net/$veth_b/statistics/rx_packets")))"
+}
+
+# window PID OUT PATTERN: once OUT has a statistics line (PATTERN) and one
+# more second has passed, measure over duration - 2 seconds the packets
+# forwarded per second and per second of the tool's CPU time; prints both in
+# Mpps. The second figure does not depend on how much of its core the tool
+# got (the machine may be shared): the tools poll, so their CPU time is
+# their time on the core.
+window() {
+	local pid=$1 out=$2 pat=$3 i t0 c0 p0 t1 c1 p1
+	for ((i = 0; i < 300; i++)); do
+		grep -q "$pat" "$out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	sleep 1
+	read -r t0 c0 p0 < <(snap "$pid")
+	sleep $((duration - 2))
+	read -r t1 c1 p1 < <(snap "$pid")
+	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" \
+		-v t0="$t0" -v t1="$t1" \
+		'BEGIN { if (t0 > 0 && t1 > 0 && c > 0) printf "%.3f %.3f\n", p / (t / 1e9) / 1e6, p / (c / hz) / 1e6; else print "nan nan" }'
+}
 
 # run_tarn RUN BYTES: one tarn-fwd run, its mean rate in Mpps.
 run_tarn() {
@@ -100,14 +177,38 @@ run_tarn() {
 	grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps
 }
 
+# run_tarn_afp RUN VARIANT: one tarn-fwd run on the veth pair, VARIANT mmsg
+# (the driver's defaults) or ring (tx=ring). Prints "MEAN WIN CPU": its own
+# mean rate and window's two figures, in Mpps.
+run_tarn_afp() {
+	local out=$tmp/tarn-afp-$1-$2.json keys= pid w
+	[ "$2" = ring ] && keys=,tx=ring
+	[ -z "$extra" ] || keys="$keys,$extra"
+	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ \
+		--port "af_packet:iface=$veth_a$keys" --port "af_packet:iface=$veth_b$keys" \
+		--fwd io --tx-first --burst "$burst" --pkt-len "$len" --rxd 1024 --txd 1024 \
+		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
+		>"$out" 2>"$out.err" &
+	pid=$!
+	w=$(window "$pid" "$out" '"event":"stats"')
+	wait "$pid" || { echo "compare-testpmd: tarn-fwd failed:" >&2; cat "$out.err" >&2; return 1; }
+	echo "$(grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps) $w"
+}
+
 run_testpmd() {
-	local out=$tmp/testpmd-$1.txt rc=0
+	local out=$tmp/testpmd-$1.txt rc=0 pid w=
 	# testpmd needs a second or two to start: give it that on top of the run.
 	timeout -s INT $((duration + 3)) "$testpmd" -l "$lcores" --no-pci "${mem[@]}" \
 		--file-prefix tpmd-cmp-$$ --log-level=lib.eal:error "${vdevs[@]}" -- \
-		--forward-mode=io --tx-first --burst="$burst" --txpkts="$len" \
+		--forward-mode=io --tx-first --burst="$burst" --txpkts="$len" "${peers[@]}" \
 		--rxd=1024 --txd=1024 --total-num-mbufs=8192 --mbcache=256 --nb-cores=$((nlc - 1)) \
-		--stats-period 1 --no-lsc-interrupt </dev/null >"$out" 2>&1 || rc=$?
+		--stats-period 1 --no-lsc-interrupt </dev/null >"$out" 2>&1 &
+	pid=$!
+	if [ "$mode" = af_packet ]; then
+		sleep 0.2
+		w=$(window "$(pgrep -n -P "$pid" || echo "$pid")" "$out" 'Rx-pps')
+	fi
+	wait "$pid" || rc=$?
 	# timeout exits 124 after it sent SIGINT; testpmd then printed its final stats.
 	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 130 ]; then
 		echo "compare-testpmd: dpdk-testpmd failed (exit $rc):" >&2
@@ -116,11 +217,32 @@ run_testpmd() {
 	fi
 	grep -q "Rx-pps" "$out" || { echo "compare-testpmd: no statistics from dpdk-testpmd:" >&2; tail -20 "$out" >&2; return 1; }
 	# One "Rx-pps:" line per port per second: sum them per second.
-	tr -d '\033' <"$out" | awk '/Rx-pps:/ { s += $2; if (++k % 2 == 0) { print s; s = 0 } }' | mean_mpps
+	echo "$(tr -d '\033' <"$out" | awk '/Rx-pps:/ { s += $2; if (++k % 2 == 0) { print s; s = 0 } }' | mean_mpps)${w:+ $w}"
 }
 
 best() { sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+if [ "$mode" = af_packet ]; then
+	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
+	echo "  tarn-fwd: 2 af_packet ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_packet vdevs (framecnt=1024, qdisc_bypass=1, --eth-peer = interface MACs), $memdesc"
+	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2 s: per second / per second of the tool's CPU time]"
+	declare -A all
+	for i in $(seq 1 "$runs"); do
+		read -r t tw tc < <(run_tarn_afp "$i" mmsg) && [ -n "$t" ] || exit 1
+		read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+		read -r r rw rc < <(run_tarn_afp "$i" ring) && [ -n "$r" ] || exit 1
+		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc] (defaults: TX by sendmmsg), $r Mpps [$rw, $rc] (tx=ring); dpdk-testpmd $p Mpps [$pw, $pc]"
+		for v in t tw tc p pw pc r rw rc; do all[$v]+="${!v} "; done
+	done
+	for v in t tw tc p pw pc r rw rc; do declare "$v=$(printf '%s\n' ${all[$v]} | best)"; done
+	echo "tarn-fwd, af_packet defaults:        $t Mpps [$tw, $tc per CPU-second]"
+	echo "tarn-fwd, af_packet tx=ring:         $r Mpps [$rw, $rc per CPU-second]"
+	echo "dpdk-testpmd (net_af_packet):        $p Mpps [$pw, $pc per CPU-second]"
+	echo "ratio tarn/testpmd, defaults:        $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), per CPU-second $(ratio "$tc" "$pc")]"
+	echo "ratio tarn/testpmd, tx=ring:         $(ratio "$r" "$p") [$(ratio "$rw" "$pw"), per CPU-second $(ratio "$rc" "$pc")]"
+	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
+	exit 0
+fi
 echo "compare-testpmd: io forwarding, 2 ports, lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
 echo "  tarn-fwd: 2 cabled ring ports;  dpdk-testpmd: 2 net_ring vdevs, $memdesc"
 t_all=() u_all=() p_all=()
