@@ -58,7 +58,11 @@ for b in "${bins[@]}"; do
 	test_fwd|test_install|test_numa|test_fault) continue ;;
 	esac
 	start=$(date +%s)
-	valgrind -q --error-exitcode=99 --leak-check=full \
+	wrap=()
+	case "$name" in
+	test_dpdk_*) wrap=(scripts/dpdk-safe-plugin.sh "$build/drivers/dpdk/librte_mempool_tarn.so") ;;
+	esac
+	"${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 		--suppressions=/dev/null "$b" --gtest_filter="$filter" >"$log/$name.log" 2>&1
 	rc=$?
