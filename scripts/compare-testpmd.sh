@@ -105,14 +105,23 @@ else
 fi
 
 tmp=$(mktemp -d /tmp/compare-testpmd.XXXXXX)
-veth_a= veth_b=
+veth_a='' veth_b=''
 cleanup() {
 	[ -z "$veth_a" ] || ip link del "$veth_a" 2>/dev/null || true
 	[ "$keep" = 1 ] || rm -rf "$tmp"
 }
+# On SIGINT/SIGTERM, the tools still running go too (found by parent id:
+# this script's descendants only).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		kill_tree "$c"
+		kill -TERM "$c" 2>/dev/null || true
+	done
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'kill_tree $$; exit 130' INT
+trap 'kill_tree $$; exit 143' TERM
 peers=()
 if [ "$mode" = af_packet ]; then
 	[ "$(id -u)" = 0 ] || { echo "compare-testpmd: -m af_packet needs root (a veth pair, AF_PACKET sockets)" >&2; exit 1; }
@@ -143,8 +152,8 @@ snap() {
 	echo "$(date +%s%N) $((${12} + ${13})) $(($(cat "/sys/class/net/$veth_a/statistics/rx_packets") + $(cat "/sys/class/net/$veth_b/statistics/rx_packets")))"
 }
 
-# window PID OUT PATTERN: once OUT has a statistics line (PATTERN) and one
-# more second has passed, measure over duration - 2 seconds the packets
+# window PID OUT PATTERN: once OUT has a statistics line (PATTERN) and half
+# a second more has passed, measure over duration - 2.5 seconds the packets
 # forwarded per second and per second of the tool's CPU time; prints both in
 # Mpps. The second figure does not depend on how much of its core the tool
 # got (the machine may be shared): the tools poll, so their CPU time is
@@ -156,9 +165,9 @@ window() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	sleep 1
+	sleep 0.5
 	read -r t0 c0 p0 < <(snap "$pid")
-	sleep $((duration - 2))
+	sleep "$(awk -v d="$duration" 'BEGIN { print d - 2.5 }')"
 	read -r t1 c1 p1 < <(snap "$pid")
 	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" \
 		-v t0="$t0" -v t1="$t1" \
@@ -181,7 +190,7 @@ run_tarn() {
 # (the driver's defaults) or ring (tx=ring). Prints "MEAN WIN CPU": its own
 # mean rate and window's two figures, in Mpps.
 run_tarn_afp() {
-	local out=$tmp/tarn-afp-$1-$2.json keys= pid w
+	local out=$tmp/tarn-afp-$1-$2.json keys='' pid w
 	[ "$2" = ring ] && keys=,tx=ring
 	[ -z "$extra" ] || keys="$keys,$extra"
 	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ \
@@ -225,7 +234,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 if [ "$mode" = af_packet ]; then
 	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
 	echo "  tarn-fwd: 2 af_packet ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_packet vdevs (framecnt=1024, qdisc_bypass=1, --eth-peer = interface MACs), $memdesc"
-	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2 s: per second / per second of the tool's CPU time]"
+	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2.5 s: per second / per second of the tool's CPU time]"
 	declare -A all
 	for i in $(seq 1 "$runs"); do
 		read -r t tw tc < <(run_tarn_afp "$i" mmsg) && [ -n "$t" ] || exit 1

@@ -53,9 +53,10 @@ log=$(mktemp -d /tmp/tarn-valgrind.XXXXXX)
 for b in "${bins[@]}"; do
 	name=$(basename "$b")
 	case "$name" in
-	# test_fwd and test_install run other programs; test_numa needs two nodes;
-	# test_fault counts file descriptors (valgrind opens its own).
-	test_fwd|test_install|test_numa|test_fault) continue ;;
+	# test_fwd, test_install and test_dpdk_testpmd run other programs (and
+	# need meson's LD_LIBRARY_PATH); test_numa needs two nodes; test_fault
+	# counts file descriptors (valgrind opens its own).
+	test_fwd|test_install|test_dpdk_testpmd|test_numa|test_fault) continue ;;
 	esac
 	start=$(date +%s)
 	wrap=()

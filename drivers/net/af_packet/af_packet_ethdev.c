@@ -4,7 +4,7 @@
  * interfaces through PACKET_MMAP rings shared with the kernel.
  *
  *   af_packet:iface=NAME[,qpairs=N][,framesz=B][,framecnt=N][,blocksz=B]
- *             [,rxring=v2|v3][,qdisc_bypass=1|0]
+ *             [,rxring=v2|v3][,tx=mmsg|ring][,qdisc_bypass=1|0]
  *
  * docs/drivers/af_packet.md describes the keys, the errors and the counters.
  *
@@ -21,10 +21,20 @@
  *   interface. With more than one RX queue the sockets form one
  *   PACKET_FANOUT_HASH group whose id the kernel picks unique
  *   (PACKET_FANOUT_FLAG_UNIQUEID), so a flow always lands on the same queue.
- * - per TX queue, opened at start: a TPACKET_V2 transmit ring on a socket
- *   bound to the interface with protocol 0 (so it receives nothing), with
- *   PACKET_QDISC_BYPASS (qdisc_bypass=1, default) and PACKET_LOSS (the kernel
- *   skips a frame it cannot send instead of stopping the ring).
+ * - per TX queue, opened at start: a socket bound to the interface with
+ *   protocol 0 (so it receives nothing), with PACKET_QDISC_BYPASS
+ *   (qdisc_bypass=1, default). tx=mmsg (default): packets go with one
+ *   sendmmsg() per burst (up to 64 per call), straight from the mbufs (an
+ *   iovec per segment). tx=ring: a TPACKET_V2 transmit ring, with
+ *   PACKET_LOSS (the kernel skips a frame it cannot send instead of stopping
+ *   the ring). On veth, sendmmsg() costs less CPU per packet than the
+ *   ring (docs/drivers/af_packet.md has the figures): the ring's skbs point
+ *   into the ring's pages (a page reference per packet, a destructor giving
+ *   the frame back), where sendmmsg() copies a small packet into the skb.
+ *   The default RX ring is TPACKET_V2 because a V3 block reaches user space
+ *   only when full or after its timeout (1 ms at best, a jiffy in practice):
+ *   with few packets in flight (a ping, a request/response, a forwarding
+ *   loop seeded with 8 packets) V3 runs at timer speed.
  * Sockets are closed at stop; what was in the receive ring is lost then.
  *
  * Fast path:
@@ -38,16 +48,17 @@
  *   fits, counted as missed) and rx_nombuf grows by the number of packets
  *   that waited. Kernel drops (PACKET_STATISTICS) are read when the ring
  *   flags them (TP_STATUS_LOSING), every AFP_STATS_POLLS bursts and at stop.
- * - TX copies each packet (chains too, inserting the VLAN/QinQ tags
- *   TARN_MBUF_F_TX_VLAN / TX_QINQ ask for) into a free frame, then kicks the
- *   kernel once per burst with sendto(MSG_DONTWAIT), and frees the mbufs. A
- *   packet the interface cannot carry (shorter than an Ethernet header,
- *   longer than the frame or than MTU + 14, + 4 when VLAN-tagged) is taken,
- *   freed and counted as an error. When the ring is full the rest stay with
- *   the caller (counted as errors, as every refused packet). When the kick
- *   fails because the interface is down or gone, the burst's frames are taken
- *   back, the packets stay with the caller, tx returns 0 and counts them as
- *   errors; later bursts first check with an empty kick.
+ * - TX (both modes) inserts the VLAN/QinQ tags TARN_MBUF_F_TX_VLAN / TX_QINQ
+ *   ask for and frees the mbufs the kernel took. A packet the interface
+ *   cannot carry (shorter than an Ethernet header, longer than the frame or
+ *   than MTU + 14, + 4 when its first tag is 802.1Q) is taken, freed and
+ *   counted as an error. What the kernel does not take (sendmmsg() stopped
+ *   early: socket buffer full; tx=ring: ring full) stays with the caller and
+ *   counts as errors, as every refused packet. When the interface is down or
+ *   gone the packets stay with the caller, tx returns 0 and counts them as
+ *   errors (tx=ring: the burst's frames are taken back, and later bursts
+ *   first check with an empty kick). tx=ring copies each packet into a free
+ *   frame and kicks the kernel once per burst with sendto(MSG_DONTWAIT).
  *
  * Every op runs under the ethdev control mutex. The only state the fast path
  * and the control path share is txq->mtu (relaxed atomic: mtu_set may run
@@ -1671,7 +1682,7 @@ const struct tarn__eth_driver tarn__eth_af_packet_driver = {
 	.help = "Linux interface through PACKET_MMAP rings: iface=NAME (required), qpairs=N "
 	        "(most queues), framesz=B (2048), framecnt=N (frames per ring; default the "
 	        "queue's descriptors), blocksz=B (framesz rounded up to pages), rxring=v2|v3 "
-	        "(v2), qdisc_bypass=1|0 (1)",
+	        "(v2), tx=mmsg|ring (mmsg), qdisc_bypass=1|0 (1)",
 	.priv_size = sizeof(struct afp_port),
 	.max_rx_queues = TARN_ETH_MAX_QUEUES,
 	.max_tx_queues = TARN_ETH_MAX_QUEUES,
