@@ -4,8 +4,9 @@
 # dpdk-testpmd, same lcores, burst, packet length and duration.
 #
 #   scripts/compare-testpmd.sh [options]
-#     -m MODE      ring (default): two in-memory ports; af_packet: the two ends
-#                  of a veth pair (needs root; see "af_packet mode" below)
+#     -m MODE      ring (default): two in-memory ports; af_packet or af_xdp:
+#                  the two ends of a veth pair (needs root; see "af_packet
+#                  mode" and "af_xdp mode" below)
 #     -d SECONDS   run time of each tool (default 10)
 #     -l LCORES    lcores, "A-B" or "A,B": the first prints, the others forward
 #                  (default 0-1; a single lcore makes tarn-fwd forward on its
@@ -15,7 +16,8 @@
 #     -r N         runs of each tool, alternating; the best run of each counts
 #                  (default 1)
 #     -B DIR       tarn build directory (default: build)
-#     -x KEYS      af_packet mode: extra keys for tarn's ports (e.g. rxring=v3)
+#     -x KEYS      af_packet/af_xdp mode: extra keys for tarn's ports (e.g.
+#                  rxring=v3, mode=generic)
 #     -k           keep the raw outputs (printed paths)
 #
 # tarn-fwd runs `--port ring:name=p0 --port ring:name=p1,peer=p0 --fwd io
@@ -55,11 +57,22 @@
 # seeded packets to the peer port's MAC, which is the interface's, so both
 # tools send packets to the same addresses and the kernel does the same work
 # with them (they go up to IPv4 and are dropped there, for both).
+#
+# af_xdp mode: the same veth pair, the same --eth-peer and the same window
+# figures. tarn-fwd runs `--port af_xdp:iface=A --port af_xdp:iface=B` (the
+# driver's defaults: queue 0, XDP in native mode on veth, copy mode since
+# veth has no zero-copy AF_XDP; the UMEM is the mbuf pool). testpmd runs on
+# --vdev=net_af_xdp0,iface=A --vdev=net_af_xdp1,iface=B (queue 0; libxdp
+# attaches its program in native mode on veth too, copy mode) with
+# busy_budget=0: no preferred busy polling, as tarn's default busy_poll=0.
+# TARN_XDP_BUSY_BUDGET=N gives testpmd busy_budget=N instead (DPDK's
+# default is 64; give tarn busy_poll=USECS with -x to match).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra=
-usage() { sed -n '3,57p' "$0" | sed 's/^# \{0,1\}//'; }
+xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
+usage() { sed -n '3,69p' "$0" | sed 's/^# \{0,1\}//'; }
 while getopts "m:d:l:b:s:r:B:x:kh" o; do
 	case "$o" in
 	m) mode=$OPTARG ;;
@@ -82,7 +95,8 @@ for v in duration burst len runs; do
 done
 [ "$duration" -ge 3 ] || { echo "compare-testpmd: -d: at least 3 seconds" >&2; exit 2; }
 [[ $lcores =~ ^[0-9]+([-,][0-9]+)*$ ]] || { echo "compare-testpmd: -l '$lcores': expected e.g. 0-1 or 0,2" >&2; exit 2; }
-[[ $mode =~ ^(ring|af_packet)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring or af_packet" >&2; exit 2; }
+[[ $xdp_budget =~ ^[0-9]+$ ]] || { echo "compare-testpmd: TARN_XDP_BUSY_BUDGET '$xdp_budget': expected a whole number" >&2; exit 2; }
+[[ $mode =~ ^(ring|af_packet|af_xdp)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring, af_packet or af_xdp" >&2; exit 2; }
 [[ $extra =~ ^([a-z_]+=[^,= ]+(,[a-z_]+=[^,= ]+)*)?$ ]] || { echo "compare-testpmd: -x '$extra': expected KEY=VALUE[,KEY=VALUE...]" >&2; exit 2; }
 vdevs=(--vdev=net_ring0 --vdev=net_ring1)
 
@@ -123,8 +137,8 @@ trap cleanup EXIT
 trap 'kill_tree $$; exit 130' INT
 trap 'kill_tree $$; exit 143' TERM
 peers=()
-if [ "$mode" = af_packet ]; then
-	[ "$(id -u)" = 0 ] || { echo "compare-testpmd: -m af_packet needs root (a veth pair, AF_PACKET sockets)" >&2; exit 1; }
+if [ "$mode" = af_packet ] || [ "$mode" = af_xdp ]; then
+	[ "$(id -u)" = 0 ] || { echo "compare-testpmd: -m $mode needs root (a veth pair, $mode sockets)" >&2; exit 1; }
 	veth_a=tcmp$$a veth_b=tcmp$$b
 	ip link add "$veth_a" type veth peer name "$veth_b" ||
 		{ veth_a=; echo "compare-testpmd: cannot create the veth pair $veth_a/$veth_b" >&2; exit 1; }
@@ -136,6 +150,8 @@ if [ "$mode" = af_packet ]; then
 	vdevs=(--vdev="net_af_packet0,iface=$veth_a,framecnt=1024,qdisc_bypass=1"
 		--vdev="net_af_packet1,iface=$veth_b,framecnt=1024,qdisc_bypass=1")
 	peers=(--eth-peer="0,$mac_b" --eth-peer="1,$mac_a")
+	[ "$mode" = af_packet ] || vdevs=(--vdev="net_af_xdp0,iface=$veth_a,start_queue=0,queue_count=1,busy_budget=$xdp_budget"
+		--vdev="net_af_xdp1,iface=$veth_b,start_queue=0,queue_count=1,busy_budget=$xdp_budget")
 fi
 
 # Mean of the per-second totals after the first, in Mpps.
@@ -187,14 +203,16 @@ run_tarn() {
 }
 
 # run_tarn_afp RUN VARIANT: one tarn-fwd run on the veth pair, VARIANT mmsg
-# (the driver's defaults) or ring (tx=ring). Prints "MEAN WIN CPU": its own
-# mean rate and window's two figures, in Mpps.
+# (the driver's defaults) or ring (tx=ring) for af_packet, xdp (af_xdp's
+# defaults) for af_xdp. Prints "MEAN WIN CPU": its own mean rate and
+# window's two figures, in Mpps.
 run_tarn_afp() {
-	local out=$tmp/tarn-afp-$1-$2.json keys='' pid w
+	local out=$tmp/tarn-afp-$1-$2.json keys='' pid w drv=af_packet
 	[ "$2" = ring ] && keys=,tx=ring
+	[ "$2" = xdp ] && drv=af_xdp
 	[ -z "$extra" ] || keys="$keys,$extra"
 	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ \
-		--port "af_packet:iface=$veth_a$keys" --port "af_packet:iface=$veth_b$keys" \
+		--port "$drv:iface=$veth_a$keys" --port "$drv:iface=$veth_b$keys" \
 		--fwd io --tx-first --burst "$burst" --pkt-len "$len" --rxd 1024 --txd 1024 \
 		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
 		>"$out" 2>"$out.err" &
@@ -213,7 +231,7 @@ run_testpmd() {
 		--rxd=1024 --txd=1024 --total-num-mbufs=8192 --mbcache=256 --nb-cores=$((nlc - 1)) \
 		--stats-period 1 --no-lsc-interrupt </dev/null >"$out" 2>&1 &
 	pid=$!
-	if [ "$mode" = af_packet ]; then
+	if [ "$mode" != ring ]; then
 		sleep 0.2
 		w=$(window "$(pgrep -n -P "$pid" || echo "$pid")" "$out" 'Rx-pps')
 	fi
@@ -231,6 +249,24 @@ run_testpmd() {
 
 best() { sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+if [ "$mode" = af_xdp ]; then
+	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
+	echo "  tarn-fwd: 2 af_xdp ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_xdp vdevs (queue 0, busy_budget=$xdp_budget, --eth-peer = interface MACs), $memdesc"
+	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2.5 s: per second / per second of the tool's CPU time]"
+	declare -A all
+	for i in $(seq 1 "$runs"); do
+		read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
+		read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc]; dpdk-testpmd $p Mpps [$pw, $pc]"
+		for v in t tw tc p pw pc; do all[$v]+="${!v} "; done
+	done
+	for v in t tw tc p pw pc; do declare "$v=$(printf '%s\n' ${all[$v]} | best)"; done
+	echo "tarn-fwd (af_xdp):                   $t Mpps [$tw, $tc per CPU-second]"
+	echo "dpdk-testpmd (net_af_xdp):           $p Mpps [$pw, $pc per CPU-second]"
+	echo "ratio tarn/testpmd:                  $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), per CPU-second $(ratio "$tc" "$pc")]"
+	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
+	exit 0
+fi
 if [ "$mode" = af_packet ]; then
 	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
 	echo "  tarn-fwd: 2 af_packet ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_packet vdevs (framecnt=1024, qdisc_bypass=1, --eth-peer = interface MACs), $memdesc"

@@ -30,6 +30,9 @@ static const struct tarn__eth_driver *const eth_drivers[] = {
 #ifdef TARN_DRIVER_PCAP
 	&tarn__eth_pcap_driver,
 #endif
+#ifdef TARN_DRIVER_AF_XDP
+	&tarn__eth_af_xdp_driver,
+#endif
 };
 /* clang-format on */
 #define NB_DRIVERS (sizeof(eth_drivers) / sizeof(eth_drivers[0]))

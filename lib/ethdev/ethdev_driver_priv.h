@@ -173,6 +173,7 @@ extern const struct tarn__eth_driver tarn__eth_null_driver;
 extern const struct tarn__eth_driver tarn__eth_af_packet_driver;
 extern const struct tarn__eth_driver tarn__eth_tap_driver;
 extern const struct tarn__eth_driver tarn__eth_pcap_driver;
+extern const struct tarn__eth_driver tarn__eth_af_xdp_driver;
 
 /*
  * Internal: close every open port. Meant to be called by tarn_cleanup()
