@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Run the numa GoogleTest suite (memory placement per node) inside a
-# two-node qemu VM (../shared/numa-vm/numa-vm, or $NUMA_VM) and print its
-# result. The exit status is the test's (numa-vm's own 124/125 on a VM failure).
+# Run the numa GoogleTest suite inside a two-node qemu VM
+# (../shared/numa-vm/numa-vm, or $NUMA_VM) and print its result: memzones,
+# heaps, pools, mbufs and rings on the asked-for node with every memory tier,
+# remote get/put from lcores on both nodes, and tarn-fwd's pool placement
+# (tests/numa/test_numa_fwd.cc runs the build's tarn-fwd inside the VM).
+# The exit status is the test's (numa-vm's own 124/125 on a VM failure).
 #
 #   scripts/numa-vm-test.sh BUILD_DIR [gtest options...]
 #
@@ -13,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-	sed -n '2,12p' "$0"
+	sed -n '2,14p' "$0"
 	[ $# -ge 1 ] && exit 0 || exit 2
 fi
 build=$1

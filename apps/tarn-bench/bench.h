@@ -20,6 +20,8 @@ struct bench_ctx {
 	unsigned n_lcores;  /* 1 or 2 usable lcores (2 when the machine has them) */
 	const char *filter; /* --filter SUBSTR: run only rows whose label contains it */
 	int dpdk;           /* non-zero when DPDK's EAL is up (else DPDK columns are absent) */
+	int socket;         /* --socket N: pools and rings on socket N; TARN_SOCKET_ANY (-1):
+	                       the calling lcore's socket */
 	FILE *out;          /* where tables go (stdout) */
 };
 

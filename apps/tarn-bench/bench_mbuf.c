@@ -130,8 +130,8 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 	if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
 		return 0;
 
-	struct tarn_mempool *tp = tarn_pktmbuf_pool_create(
-	    "bench-mbuf", MBUF_N, cache, 0, TARN_MBUF_DEFAULT_BUF_SIZE, TARN_SOCKET_ANY);
+	struct tarn_mempool *tp = tarn_pktmbuf_pool_create("bench-mbuf", MBUF_N, cache, 0,
+	                                                   TARN_MBUF_DEFAULT_BUF_SIZE, ctx->socket);
 	if (tp == NULL) {
 		fprintf(stderr, "mbuf bench: tarn_pktmbuf_pool_create: %s\n",
 		        tarn_strerror(tarn_errno));
@@ -142,7 +142,8 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 
 	if (ctx->dpdk) {
 		dp = rte_pktmbuf_pool_create("bench-mbuf", MBUF_N, cache, 0,
-		                             RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		                             RTE_MBUF_DEFAULT_BUF_SIZE,
+		                             ctx->socket < 0 ? (int)rte_socket_id() : ctx->socket);
 		if (dp == NULL) {
 			fprintf(stderr, "mbuf bench: rte_pktmbuf_pool_create: %s\n",
 			        rte_strerror(rte_errno));

@@ -274,8 +274,8 @@ int bench_mempool(const struct bench_ctx *ctx)
 		const unsigned cache = caches[ci];
 		char name[32];
 		snprintf(name, sizeof(name), "bench_mp_c%u", cache);
-		struct tarn_mempool *tmp = tarn_mempool_create(
-		    name, pool_size, ELT_SIZE, cache, 0, tarn_obj_init, NULL, TARN_SOCKET_ANY, 0);
+		struct tarn_mempool *tmp = tarn_mempool_create(name, pool_size, ELT_SIZE, cache, 0,
+		                                               tarn_obj_init, NULL, ctx->socket, 0);
 		if (tmp == NULL) {
 			fprintf(stderr, "tarn-bench: cannot create the tarn pool: %s\n",
 			        tarn_strerror(tarn_errno));
@@ -285,7 +285,8 @@ int bench_mempool(const struct bench_ctx *ctx)
 #ifdef TARN_BENCH_HAVE_DPDK
 		if (ctx->dpdk) {
 			dmp = rte_mempool_create(name, pool_size, ELT_SIZE, cache, 0, NULL, NULL,
-			                         dpdk_obj_init, NULL, SOCKET_ID_ANY, 0);
+			                         dpdk_obj_init, NULL,
+			                         ctx->socket < 0 ? SOCKET_ID_ANY : ctx->socket, 0);
 			if (dmp == NULL) {
 				fprintf(stderr, "tarn-bench: cannot create the DPDK pool: %s\n",
 				        rte_strerror(rte_errno));

@@ -160,7 +160,7 @@ static void *worker_main(void *arg)
 	return (void *)(intptr_t)w->fn(w->run, w->idx, w->kind);
 }
 
-static void *ring_make(enum ring_impl impl, enum ring_mode mode)
+static void *ring_make(const struct bench_ctx *ctx, enum ring_impl impl, enum ring_mode mode)
 {
 	if (impl == IMPL_TARN) {
 		static const unsigned flags[] = {
@@ -169,7 +169,7 @@ static void *ring_make(enum ring_impl impl, enum ring_mode mode)
 			TARN_RING_F_MP_RTS_ENQ | TARN_RING_F_MC_RTS_DEQ,
 		};
 		struct tarn_ring *r =
-		    tarn_ring_create("bench-ring", RING_COUNT, TARN_SOCKET_ANY, flags[mode]);
+		    tarn_ring_create("bench-ring", RING_COUNT, ctx->socket, flags[mode]);
 		if (r == NULL)
 			fprintf(stderr, "ring bench: tarn_ring_create: %s\n",
 			        tarn_strerror(tarn_errno));
@@ -181,7 +181,8 @@ static void *ring_make(enum ring_impl impl, enum ring_mode mode)
 		0,
 		RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ,
 	};
-	struct rte_ring *r = rte_ring_create("bench-ring", RING_COUNT, SOCKET_ID_ANY, dflags[mode]);
+	struct rte_ring *r = rte_ring_create(
+	    "bench-ring", RING_COUNT, ctx->socket < 0 ? SOCKET_ID_ANY : ctx->socket, dflags[mode]);
 	if (r == NULL)
 		fprintf(stderr, "ring bench: rte_ring_create: %s\n", rte_strerror(rte_errno));
 	return r;
@@ -236,7 +237,7 @@ static double run_slice(const struct bench_ctx *ctx, enum ring_impl impl, enum r
 	memset(&run, 0, sizeof(run));
 	run.impl = impl;
 	run.bulk = bulk;
-	run.ring = ring_make(impl, mode);
+	run.ring = ring_make(ctx, impl, mode);
 	if (run.ring == NULL)
 		return -ENOMEM;
 	for (unsigned i = 0; i < nthreads; i++) {

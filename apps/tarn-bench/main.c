@@ -2,8 +2,8 @@
 /*
  * tarn-bench - micro-benchmarks of tarn, with DPDK side by side.
  *
- *   tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]
- *              mempool|ring|mbuf|dpdk-ops|all
+ *   tarn-bench [--json] [--seconds S] [--filter STR] [--socket N] [--no-dpdk]
+ *              [--help] mempool|ring|mbuf|dpdk-ops|all
  *
  * Starts tarn on the first two CPUs this process may run on (one when there
  * is only one), then, in the same process and on the same CPUs, DPDK's EAL
@@ -174,8 +174,8 @@ static void summary(const struct bench_ctx *ctx, FILE *out)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--no-dpdk] [--help]\n"
-	        "                  mempool|ring|mbuf|dpdk-ops|all\n"
+	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--socket N]\n"
+	        "                  [--no-dpdk] [--help] mempool|ring|mbuf|dpdk-ops|all\n"
 	        "\n"
 	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
 	        "to back and prints both rates in millions of operations per second and\n"
@@ -193,6 +193,9 @@ static void usage(FILE *out)
 	        "  --json        print rows as a JSON list on stdout (summary on stderr)\n"
 	        "  --seconds S   measuring time per row and side (default 1.0)\n"
 	        "  --filter STR  run only rows whose label contains STR\n"
+	        "  --socket N    put the pools and rings on NUMA socket N (default: the\n"
+	        "                socket of the lcore that creates them); with taskset this\n"
+	        "                measures remote memory (scripts/numa-bench.sh)\n"
 	        "  --no-dpdk     do not start DPDK: tarn figures only\n"
 	        "  --help        this text\n"
 	        "\n"
@@ -282,12 +285,14 @@ int main(int argc, char **argv)
 	ctx.seconds = 1.0;
 	ctx.out = stdout;
 	int no_dpdk = 0;
+	ctx.socket = TARN_SOCKET_ANY;
 
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "no-dpdk", no_argument, NULL, 'n' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -315,6 +320,17 @@ int main(int argc, char **argv)
 		case 'n':
 			no_dpdk = 1;
 			break;
+		case 'S': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || v < 0 ||
+			    v >= TARN_MAX_SOCKETS)
+				return bad_usage(
+				    "--socket '%s': expected a socket number (0, 1, ...)", optarg);
+			ctx.socket = (int)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -376,6 +392,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tarn-bench: tarn_init failed: %s\n", tarn_strerror(rc));
 		return 1;
 	}
+	if (ctx.socket >= 0 && (unsigned)ctx.socket >= tarn_socket_count()) {
+		fprintf(stderr, "tarn-bench: --socket %d: this machine has %u socket(s) (0-%u)\n",
+		        ctx.socket, tarn_socket_count(), tarn_socket_count() - 1);
+		tarn_cleanup();
+		return 2;
+	}
 
 #ifdef TARN_BENCH_HAVE_DPDK
 	if (!no_dpdk)
@@ -390,8 +412,15 @@ int main(int argc, char **argv)
 			snprintf(lc, sizeof(lc), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
 		else
 			snprintf(lc, sizeof(lc), "%u", ctx.lcores[0]);
-		fprintf(ctx.out, "tarn-bench %s: lcores %s, %.2f s per row and side, %s, %s\n",
-		        tarn_version(), lc, ctx.seconds,
+		char where[96];
+		if (ctx.socket >= 0)
+			snprintf(where, sizeof(where), "lcore socket %d, pools on socket %d",
+			         tarn_lcore_socket(ctx.lcores[0]), ctx.socket);
+		else
+			snprintf(where, sizeof(where), "lcore socket %d, pools local",
+			         tarn_lcore_socket(ctx.lcores[0]));
+		fprintf(ctx.out, "tarn-bench %s: lcores %s (%s), %.2f s per row and side, %s, %s\n",
+		        tarn_version(), lc, where, ctx.seconds,
 		        ctx.dpdk ? "DPDK side by side" : "tarn only",
 		        huge ? "hugepages" : "no hugepages");
 	}

@@ -174,7 +174,8 @@ static inline __attribute__((always_inline)) unsigned stream_run(struct fwd_stre
 			got = drain(s, pkts, burst);
 		if (!s->do_tx)
 			return got;
-		if (tarn_pktmbuf_alloc_bulk(fwd.pool, pkts, burst) != 0) {
+		if (tarn_pktmbuf_alloc_bulk(s->pool != NULL ? s->pool : fwd.pool, pkts, burst) !=
+		    0) {
 			fwd_count(&s->nombuf, 1);
 			return got;
 		}
@@ -254,8 +255,13 @@ static void run(struct fwd_stream *ss, unsigned n, unsigned iterations)
 	}
 }
 
+uint16_t fwd_mac_burst(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t nb, int swap)
+{
+	return do_mac(s, pkts, nb, swap);
+}
+
 /* The streams of `lcore`: they are sorted by lcore. */
-static struct fwd_stream *lcore_streams(uint32_t lcore, unsigned *n)
+struct fwd_stream *fwd_lcore_streams(uint32_t lcore, unsigned *n)
 {
 	unsigned first = 0, cnt = 0;
 	while (first < fwd.nb_streams && fwd.streams[first].lcore != lcore)
@@ -269,7 +275,7 @@ static struct fwd_stream *lcore_streams(uint32_t lcore, unsigned *n)
 void fwd_lcore_run(uint32_t lcore, unsigned iterations)
 {
 	unsigned n;
-	struct fwd_stream *ss = lcore_streams(lcore, &n);
+	struct fwd_stream *ss = fwd_lcore_streams(lcore, &n);
 	if (n > 0)
 		run(ss, n, iterations);
 }

@@ -6,6 +6,7 @@
 #ifndef TARN_FWD_H
 #define TARN_FWD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -56,6 +57,11 @@ struct fwd_stream {
 	uint64_t dropped;  /* packets freed because TX refused them (or too short to edit) */
 	uint64_t consumed; /* packets freed on purpose (rxonly, drained RX of generators) */
 	uint64_t nombuf;   /* generation bursts that found the pool empty */
+	struct tarn_mempool *pool; /* generated packets come from it (the pool placed for
+	                              the stream's port and lcore), NULL: fwd.pool */
+	uint64_t rng;              /* --soak: the stream's random state (its lcore only) */
+	uint32_t hold;             /* --soak: rounds left without generating (TX refused) */
+	uint32_t backoff;          /* --soak: the next hold, doubled at each refusal */
 } __attribute__((aligned(64)));
 
 /* Everything the engines need. */
@@ -83,6 +89,13 @@ int fwd_lcore_main(void *arg);
  */
 void fwd_lcore_run(uint32_t lcore, unsigned iterations);
 
+/* The streams of `lcore` (contiguous in fwd.streams, sorted by lcore). */
+struct fwd_stream *fwd_lcore_streams(uint32_t lcore, unsigned *n);
+
+/* mac (swap 0) or macswap (swap 1) edit of `nb` packets; too short ones are
+ * freed and counted as dropped. Returns the packets kept, at the front. */
+uint16_t fwd_mac_burst(struct fwd_stream *s, struct tarn_mbuf **pkts, uint16_t nb, int swap);
+
 /* Fill `m` with a `len`-byte Ethernet/IPv4/UDP packet (flow 0). 0 or -1. */
 int fwd_build_packet(struct tarn_mbuf *m, unsigned len, const struct tarn_ether_addr *src,
                      const struct tarn_ether_addr *dst, uint32_t flow);
@@ -96,5 +109,40 @@ static inline uint64_t fwd_read(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
+
+/*
+ * --soak (soak.c): random bursts, generation and consumption on every
+ * stream, pauses at random times that check every counter and the pool, and
+ * a final check that nothing was lost. What it needs from main.c:
+ */
+struct soak_ctx {
+	const uint16_t *ports; /* port ids, in --port order */
+	unsigned nb_ports;
+	const uint32_t *lcores; /* forwarding lcores */
+	unsigned nb_lcores;
+	int main_forwards;     /* the main lcore forwards (single lcore) */
+	pthread_mutex_t *lock; /* guards the stream table (telemetry reads it) */
+	int *running;          /* "running" flag for telemetry */
+	double duration;       /* seconds, 0: until a signal */
+	double cycle;          /* most seconds between two pauses, 0: no pauses */
+	double stats_period;   /* seconds between two print_period() calls, 0: never */
+	uint64_t seed;
+	int json; /* --json: no human lines on stdout */
+	int (*got_signal)(void);
+	void (*print_period)(double elapsed);
+};
+
+/* A seed from the clock. */
+uint64_t soak_default_seed(void);
+/* Check the configuration (ring ports, a forwarding mode), find the cables,
+ * seed the streams. 0 or FWD_EXIT_USAGE (message printed). `c` must live
+ * until soak_report(). */
+int soak_setup(const struct soak_ctx *c);
+/* Run the soak until the duration or a signal; drain the ports and check
+ * at the end. Returns the seconds it ran. */
+double soak_run(void);
+/* After the ports closed: check the pool's `in_use` count, print the result
+ * (human or JSON). FWD_EXIT_OK or FWD_EXIT_FAIL. */
+int soak_report(unsigned in_use_after_close, unsigned pool_size, int json);
 
 #endif /* TARN_FWD_H */

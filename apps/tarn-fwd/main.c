@@ -50,6 +50,12 @@ struct options {
 	int json;
 	int interactive;
 	int tx_first;
+	int pool_socket; /* --pool-socket: a socket, or POOL_SOCKET_AUTO/_LCORE/_PORT */
+
+	int soak;          /* --soak */
+	int seed_given;    /* --seed */
+	uint64_t seed;     /* --seed */
+	double soak_cycle; /* --soak-cycle */
 };
 
 static struct options opt = {
@@ -63,6 +69,8 @@ static struct options opt = {
 	.pkt_len = 64,
 	.stats_period = 1.0,
 	.duration = -1.0,
+	.pool_socket = -1, /* POOL_SOCKET_AUTO */
+	.soak_cycle = 0.5,
 };
 
 static void usage(FILE *out)
@@ -79,14 +87,22 @@ static void usage(FILE *out)
 	        "  --burst N           packets per burst, 1-%d (default 32)\n"
 	        "  --rxq N, --txq N    queues per port, 1-%d (default 1)\n"
 	        "  --rxd N, --txd N    descriptors per queue, 1-%d (default 1024)\n"
-	        "  --mbufs N           mbufs in the pool (default: computed from the above)\n"
+	        "  --mbufs N           mbufs in each pool (default: computed from the above)\n"
 	        "  --mbuf-cache N      per-lcore mbuf cache, 0-%d (default 256)\n"
+	        "  --pool-socket WHERE socket of each RX queue's mbuf pool: auto (default: the\n"
+	        "                      port's socket when known, else that of the lcore that\n"
+	        "                      polls the queue), lcore, port, or a socket number\n"
 	        "  --pkt-len N         length of generated packets, 14-%d (default 64)\n"
 	        "  --tx-first          send one burst on every port before forwarding\n"
 	        "  --stats-period S    print statistics every S seconds, 0: never (default 1)\n"
 	        "  --duration S        stop after S seconds, 0: at SIGINT/SIGTERM (default 5\n"
 	        "                      without --port, else 0)\n"
 	        "  --json              print statistics as JSON lines on stdout\n"
+	        "  --soak              soak test (ring ports): random bursts, generated and freed\n"
+	        "                      packets, pauses that check the counters and the pool; exit\n"
+	        "                      1 on any loss (without --port: four cabled ring ports)\n"
+	        "  --seed N            random seed of --soak (default: from the clock, printed)\n"
+	        "  --soak-cycle S      --soak pauses at most S s apart, 0: none (default 0.5)\n"
 	        "  -i, --interactive   read commands from stdin (type 'help')\n"
 	        "  -h, --help          this text\n"
 	        "\n"
@@ -151,6 +167,10 @@ enum {
 	OPT_DURATION,
 	OPT_JSON,
 	OPT_TX_FIRST,
+	OPT_POOL_SOCKET,
+	OPT_SOAK,
+	OPT_SEED,
+	OPT_SOAK_CYCLE,
 };
 
 static const struct option long_opts[] = {
@@ -168,6 +188,10 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "tx-first", no_argument, NULL, OPT_TX_FIRST },
+	{ "pool-socket", required_argument, NULL, OPT_POOL_SOCKET },
+	{ "soak", no_argument, NULL, OPT_SOAK },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "soak-cycle", required_argument, NULL, OPT_SOAK_CYCLE },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -179,6 +203,28 @@ static const char *opt_name(int c)
 		if (o->val == c)
 			return o->name;
 	return "?";
+}
+
+/* --pool-socket's words (a number is a socket). */
+#define POOL_SOCKET_AUTO  (-1)
+#define POOL_SOCKET_LCORE (-2)
+#define POOL_SOCKET_PORT  (-3)
+
+static int parse_pool_socket(const char *name, const char *val)
+{
+	unsigned s;
+	if (strcmp(val, "auto") == 0)
+		opt.pool_socket = POOL_SOCKET_AUTO;
+	else if (strcmp(val, "lcore") == 0)
+		opt.pool_socket = POOL_SOCKET_LCORE;
+	else if (strcmp(val, "port") == 0)
+		opt.pool_socket = POOL_SOCKET_PORT;
+	else if (val[0] >= '0' && val[0] <= '9' &&
+	         parse_uint(name, val, 0, TARN_MAX_SOCKETS - 1, &s) == 0)
+		opt.pool_socket = (int)s;
+	else
+		return bad_value(name, val, "auto, lcore, port or a socket number");
+	return 0;
 }
 
 /* Parse the application's options. 0, 1 (--help printed) or -1 (error printed). */
@@ -242,6 +288,24 @@ static int parse_app_args(int argc, char **argv)
 			break;
 		case OPT_TX_FIRST:
 			opt.tx_first = 1;
+			break;
+		case OPT_POOL_SOCKET:
+			rc = parse_pool_socket(name, optarg);
+			break;
+		case OPT_SOAK:
+			opt.soak = 1;
+			break;
+		case OPT_SEED: {
+			char *end;
+			errno = 0;
+			opt.seed = strtoull(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || errno != 0 || *end != '\0')
+				return bad_value(name, optarg, "a whole number from 0 to 2^64-1");
+			opt.seed_given = 1;
+			break;
+		}
+		case OPT_SOAK_CYCLE:
+			rc = parse_seconds(name, optarg, &opt.soak_cycle);
 			break;
 		case 'i':
 			opt.interactive = 1;
@@ -333,6 +397,271 @@ static void pick_fwd_lcores(void)
 		fwd_lcores[nb_fwd_lcores++] = tarn_lcore_main();
 }
 
+/* ------------------------------------------------------------------------ */
+/* NUMA placement: one mbuf pool per socket in use; each RX queue (its memory
+ * and its pool) on the socket of the port when known, else on that of the
+ * lcore that polls it (--pool-socket overrides). docs/tarn-fwd.md. */
+
+static struct tarn_mempool *pools[TARN_MAX_SOCKETS];
+static unsigned nb_pools;
+/* More than one pool planned: names carry the socket (fwd_mbufs_s1). */
+static int pools_multi;
+
+struct rxq_place {
+	uint32_t lcore;   /* the lcore that polls the queue */
+	int lcore_socket; /* its socket */
+	int port_socket;  /* the port's socket when known, else -1 */
+	int socket;       /* where the queue and its pool are */
+	const char *why;  /* "lcore", "port" or "option" */
+};
+static struct rxq_place rxq_place[TARN_MAX_ETHPORTS][TARN_ETH_MAX_QUEUES];
+
+/* The value of `key` in port spec `spec` (DRIVER:K=V,...) into `buf`; 0 or -1. */
+static int spec_value(const char *spec, const char *key, char *buf, size_t size)
+{
+	const size_t klen = strlen(key);
+	for (const char *p = strchr(spec, ':'); p != NULL; p = strchr(p, ',')) {
+		p++;
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			if (len - klen - 1 >= size)
+				return -1;
+			memcpy(buf, p + klen + 1, len - klen - 1);
+			buf[len - klen - 1] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The socket of port `pi` when it is known: the spec's socket=N, or the NUMA
+ * node of the device under a kernel interface (iface=IF:
+ * /sys/class/net/IF/device/numa_node, as testpmd takes the device's node).
+ * -1 when unknown (a virtual port: its structures are merely where it was
+ * created).
+ */
+static int port_known_socket(unsigned pi)
+{
+	char v[TARN_ETH_VALUE_MAX];
+	if (spec_value(opt.ports[pi], "socket", v, sizeof(v)) == 0)
+		return tarn_eth_dev_socket_id(port_ids[pi]);
+	if (spec_value(opt.ports[pi], "iface", v, sizeof(v)) == 0 && strchr(v, '/') == NULL &&
+	    v[0] != '.') {
+		char path[TARN_ETH_VALUE_MAX + 48];
+		int node = -1;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node", v);
+		FILE *f = fopen(path, "r");
+		if (f != NULL) {
+			if (fscanf(f, "%d", &node) != 1)
+				node = -1;
+			fclose(f);
+		}
+		if (node >= 0 && (unsigned)node < tarn_socket_count())
+			return node;
+	}
+	return -1;
+}
+
+/* Streams per port in `mode`: stream n = port index x this + queue. */
+static unsigned streams_per_port(enum fwd_mode mode)
+{
+	if (mode == FWD_TXONLY || mode == FWD_FLOWGEN)
+		return opt.rxq > opt.txq ? opt.rxq : opt.txq;
+	return opt.rxq;
+}
+
+/* Where the queues of port `pi` that `lcore` polls go (see above). */
+static int place_socket(unsigned pi, uint32_t lcore, const char **why)
+{
+	if (opt.pool_socket >= 0) {
+		*why = "option";
+		return opt.pool_socket;
+	}
+	if (opt.pool_socket == POOL_SOCKET_PORT) {
+		*why = "port";
+		return tarn_eth_dev_socket_id(port_ids[pi]);
+	}
+	if (opt.pool_socket == POOL_SOCKET_AUTO) {
+		int ps = port_known_socket(pi);
+		if (ps >= 0) {
+			*why = "port";
+			return ps;
+		}
+	}
+	*why = "lcore";
+	return tarn_socket_resolve(tarn_lcore_socket(lcore));
+}
+
+/* The pool on `socket`, created on first use; NULL (message printed). */
+static struct tarn_mempool *pool_on(int socket)
+{
+	if (socket < 0 || socket >= TARN_MAX_SOCKETS)
+		return NULL;
+	if (pools[socket] != NULL)
+		return pools[socket];
+	char name[TARN_NAME_SIZE];
+	if (pools_multi || nb_pools > 0)
+		snprintf(name, sizeof(name), POOL_NAME "_s%d", socket);
+	else
+		snprintf(name, sizeof(name), POOL_NAME);
+	unsigned cache = opt.mbuf_cache < pool_size ? opt.mbuf_cache : pool_size;
+	struct tarn_mempool *mp =
+	    tarn_pktmbuf_pool_create(name, pool_size, cache, 0, TARN_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (mp == NULL) {
+		fprintf(stderr, PROG ": cannot create a pool of %u mbufs on socket %d: %s\n",
+		        pool_size, socket, tarn_strerror(tarn_errno));
+		return NULL;
+	}
+	pools[socket] = mp;
+	nb_pools++;
+	return mp;
+}
+
+/* Where the objects of `mp` lie: the node of the first one, and how many of
+ * a sample (up to ~1024, spread over the pool) lie off the pool's socket. */
+struct node_check {
+	int socket, first;
+	unsigned step, off;
+};
+
+static void node_check_cb(struct tarn_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	(void)mp;
+	struct node_check *c = arg;
+	if (idx % c->step != 0)
+		return;
+	int n = tarn_mem_node_of(obj);
+	if (idx == 0)
+		c->first = n;
+	if (n >= 0 && n != c->socket)
+		c->off++;
+}
+
+static struct node_check pool_nodes(struct tarn_mempool *mp)
+{
+	struct node_check c = { tarn_mempool_socket(mp), -1, tarn_mempool_size(mp) / 1024 + 1, 0 };
+	tarn_mempool_obj_iter(mp, node_check_cb, &c);
+	return c;
+}
+
+/*
+ * Plan the placement of every RX queue (and of the generators of the start-up
+ * mode), create the pools, set fwd.pool (tx_first and --soak: the pool on the
+ * main lcore's socket, else the first), and warn, as testpmd does, when a
+ * port and an lcore that polls it are on different sockets. After the ports
+ * are created. 0, FWD_EXIT_USAGE or FWD_EXIT_FAIL (message printed).
+ */
+static int pools_create(void)
+{
+	if (opt.pool_socket >= 0 && (unsigned)opt.pool_socket >= tarn_socket_count()) {
+		fprintf(stderr, PROG ": --pool-socket %d: this machine has %u socket(s)\n",
+		        opt.pool_socket, tarn_socket_count());
+		return FWD_EXIT_USAGE;
+	}
+	int want[TARN_MAX_SOCKETS] = { 0 };
+	const unsigned nq = streams_per_port(opt.mode);
+	unsigned n = 0;
+	for (unsigned pi = 0; pi < nb_ports; pi++) {
+		for (unsigned q = 0; q < nq; q++) {
+			/* streams_build() gives stream n to lcore n % nb_fwd_lcores */
+			const uint32_t lcore = fwd_lcores[(pi * nq + q) % nb_fwd_lcores];
+			const char *why;
+			int s = place_socket(pi, lcore, &why);
+			if (s < 0 || s >= TARN_MAX_SOCKETS)
+				s = 0;
+			want[s] = 1;
+			if (q < opt.rxq)
+				rxq_place[pi][q] = (struct rxq_place){
+					.lcore = lcore,
+					.lcore_socket = tarn_lcore_socket(lcore),
+					.port_socket = port_known_socket(pi),
+					.socket = s,
+					.why = why,
+				};
+		}
+	}
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++)
+		n += (unsigned)want[s];
+	pools_multi = n > 1;
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++)
+		if (want[s] && pool_on(s) == NULL)
+			return FWD_EXIT_FAIL;
+	const int ms = tarn_socket_resolve(tarn_lcore_socket(tarn_lcore_main()));
+	fwd.pool = ms >= 0 && ms < TARN_MAX_SOCKETS ? pools[ms] : NULL;
+	for (int s = 0; fwd.pool == NULL && s < TARN_MAX_SOCKETS; s++)
+		fwd.pool = pools[s];
+
+	const int show =
+	    !opt.json && (tarn_socket_count() > 1 || opt.pool_socket != POOL_SOCKET_AUTO);
+	for (unsigned pi = 0; pi < nb_ports; pi++) {
+		for (unsigned q = 0; q < opt.rxq; q++) {
+			const struct rxq_place *r = &rxq_place[pi][q];
+			if (show)
+				printf(PROG
+				       ": port %u rxq %u: lcore %u (socket %d), pool %s on socket "
+				       "%d (%s)\n",
+				       (unsigned)port_ids[pi], q, r->lcore, r->lcore_socket,
+				       tarn_mempool_name(pools[r->socket]), r->socket,
+				       strcmp(r->why, "option") == 0 ? "--pool-socket"
+				       : strcmp(r->why, "port") == 0
+				           ? "the port's socket"
+				           : "the polling lcore's socket");
+			/* Warn once per (port, lcore). */
+			int seen = 0;
+			for (unsigned k = 0; k < q; k++)
+				seen |= rxq_place[pi][k].lcore == r->lcore;
+			if (seen || r->port_socket < 0 || r->port_socket == r->lcore_socket)
+				continue;
+			fprintf(stderr,
+			        PROG ": warning: port %u (%s) is on socket %d but lcore %u, which "
+			             "polls it, is on socket %d: its packets cross sockets (give "
+			             "--lcores on socket %d for best performance)\n",
+			        (unsigned)port_ids[pi], opt.ports[pi], r->port_socket, r->lcore,
+			        r->lcore_socket, r->port_socket);
+		}
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* In-use mbufs over every pool. */
+static unsigned pools_in_use(void)
+{
+	unsigned n = 0;
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++)
+		if (pools[s] != NULL)
+			n += tarn_mempool_in_use_count(pools[s]);
+	return n;
+}
+
+static void pools_free(unsigned flags)
+{
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++) {
+		if (pools[s] != NULL)
+			tarn_mempool_free(pools[s], flags);
+		pools[s] = NULL;
+	}
+	nb_pools = 0;
+	fwd.pool = NULL;
+}
+
+/* "pool 'fwd_mbufs'" or "pools 'fwd_mbufs_s0', 'fwd_mbufs_s1'". */
+static const char *pools_label(char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "pool%s", nb_pools > 1 ? "s" : "");
+	const char *sep = " ";
+	for (int s = 0; s < TARN_MAX_SOCKETS && len < size; s++) {
+		if (pools[s] == NULL)
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s'%s'", sep,
+		                        tarn_mempool_name(pools[s]));
+		sep = ", ";
+	}
+	return buf;
+}
+
 static struct fwd_stream streams[FWD_MAX_STREAMS];
 /* Guards fwd.mode and the stream table: /tarn/fwd/info reads them from the
  * telemetry thread while "set fwd" rebuilds them. */
@@ -383,6 +712,11 @@ static int streams_build(enum fwd_mode mode)
 				txi++;
 			tarn_eth_macaddr_get(peer_of(txi), &s->tx_dst);
 			s->lcore = fwd_lcores[n % nb_fwd_lcores];
+			/* Generated packets come from the pool placed for (port, lcore). */
+			const char *why;
+			s->pool = pool_on(place_socket(pi, s->lcore, &why));
+			if (s->pool == NULL)
+				return -1;
 			n++;
 		}
 	}
@@ -414,7 +748,9 @@ static unsigned tx_first(void)
 		tarn_eth_macaddr_get(port_ids[pi], &src);
 		tarn_eth_macaddr_get(peer_of(pi), &dst);
 		for (unsigned q = 0; q < opt.txq; q++) {
-			if (tarn_pktmbuf_alloc_bulk(fwd.pool, pkts, opt.burst) != 0)
+			struct tarn_mempool *mp = pools[rxq_place[pi][q < opt.rxq ? q : 0].socket];
+			if (tarn_pktmbuf_alloc_bulk(mp != NULL ? mp : fwd.pool, pkts, opt.burst) !=
+			    0)
 				return sent;
 			for (unsigned k = 0; k < opt.burst; k++)
 				fwd_build_packet(pkts[k], opt.pkt_len, &src, &dst, k);
@@ -448,14 +784,18 @@ static int ports_setup(void)
 		}
 		nb_ports++;
 	}
+	int prc = pools_create();
+	if (prc != 0)
+		return prc;
 	for (unsigned i = 0; i < nb_ports; i++) {
 		uint16_t p = port_ids[i];
 		int rc = tarn_eth_dev_configure(p, (uint16_t)opt.rxq, (uint16_t)opt.txq, NULL);
 		for (unsigned q = 0; rc == 0 && q < opt.txq; q++)
 			rc = tarn_eth_tx_queue_setup(p, (uint16_t)q, opt.txd, TARN_SOCKET_ANY);
 		for (unsigned q = 0; rc == 0 && q < opt.rxq; q++)
-			rc = tarn_eth_rx_queue_setup(p, (uint16_t)q, opt.rxd, TARN_SOCKET_ANY,
-			                             fwd.pool);
+			rc =
+			    tarn_eth_rx_queue_setup(p, (uint16_t)q, opt.rxd, rxq_place[i][q].socket,
+			                            pools[rxq_place[i][q].socket]);
 		if (rc == 0)
 			rc = tarn_eth_promiscuous_enable(p);
 		if (rc == 0)
@@ -572,13 +912,17 @@ static void show_fwd_stats(FILE *f)
 static void show_pool_stats(FILE *f)
 {
 	struct tarn_mempool_stats st;
-	if (tarn_mempool_stats(fwd.pool, &st) == 0)
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++) {
+		struct tarn_mempool *mp = pools[s];
+		if (mp == NULL || tarn_mempool_stats(mp, &st) != 0)
+			continue;
 		fprintf(f,
-		        "pool %s: %u mbufs, %u available, %u in use; gets %" PRIu64
+		        "pool %s: socket %d, %u mbufs, %u available, %u in use; gets %" PRIu64
 		        " (cache hits %" PRIu64 "), puts %" PRIu64 ", failed gets %" PRIu64 "\n",
-		        tarn_mempool_name(fwd.pool), tarn_mempool_size(fwd.pool),
-		        tarn_mempool_avail_count(fwd.pool), tarn_mempool_in_use_count(fwd.pool),
-		        st.get_objs, st.hit_objs, st.put_objs, st.fails);
+		        tarn_mempool_name(mp), s, tarn_mempool_size(mp),
+		        tarn_mempool_avail_count(mp), tarn_mempool_in_use_count(mp), st.get_objs,
+		        st.hit_objs, st.put_objs, st.fails);
+	}
 }
 
 /* Totals of one run, kept for the summary. */
@@ -617,7 +961,7 @@ static int tel_fwd_info(const char *cmd, const char *params, struct tarn_telemet
 	tarn_telemetry_dict_uint(d, "burst", fwd.burst);
 	tarn_telemetry_dict_uint(d, "pkt_len", fwd.pkt_len);
 	tarn_telemetry_dict_uint(d, "streams", fwd.nb_streams);
-	tarn_telemetry_dict_string(d, "pool", POOL_NAME);
+	tarn_telemetry_dict_string(d, "pool", fwd.pool != NULL ? tarn_mempool_name(fwd.pool) : "");
 	tarn_telemetry_dict_bool(d, "main_forwards", main_forwards);
 	tarn_telemetry_dict_open_array(d, "fwd_lcores");
 	for (unsigned i = 0; i < nb_fwd_lcores; i++)
@@ -859,6 +1203,32 @@ static int forwarding_stopped_summary(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* --soak (soak.c): what it needs, kept until soak_report() */
+
+static struct soak_ctx soak_ctx;
+
+static int soak_prepare(void)
+{
+	soak_ctx = (struct soak_ctx){
+		.ports = port_ids,
+		.nb_ports = nb_ports,
+		.lcores = fwd_lcores,
+		.nb_lcores = nb_fwd_lcores,
+		.main_forwards = main_forwards,
+		.lock = &fwd_lock,
+		.running = &fwd_running,
+		.duration = opt.duration,
+		.cycle = opt.soak_cycle,
+		.stats_period = opt.stats_period,
+		.seed = opt.seed_given ? opt.seed : soak_default_seed(),
+		.json = opt.json,
+		.got_signal = got_signal,
+		.print_period = print_period,
+	};
+	return soak_setup(&soak_ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Summary and teardown */
 
 static void print_summary(const struct tarn_eth_stats *st, unsigned in_use, int leak_checked)
@@ -901,9 +1271,9 @@ static void print_summary(const struct tarn_eth_stats *st, unsigned in_use, int 
 		       ",\"tx_mpps\":%.3f,\"rx_mpps\":%.3f},",
 		       t.rx, t.gen, t.tx, t.dropped, t.consumed, (double)t.tx / secs / 1e6,
 		       (double)t.rx / secs / 1e6);
-		printf(
-		    "\"mbufs\":{\"pool\":%u,\"in_use_at_exit\":%u,\"checked\":%s,\"leaked\":%u}}\n",
-		    pool_size, in_use, leak_checked ? "true" : "false", in_use);
+		printf("\"mbufs\":{\"pool\":%u,\"pools\":%u,\"in_use_at_exit\":%u,\"checked\":%s,"
+		       "\"leaked\":%u}}\n",
+		       pool_size, nb_pools, in_use, leak_checked ? "true" : "false", in_use);
 		fflush(stdout);
 		return;
 	}
@@ -922,12 +1292,48 @@ static void print_summary(const struct tarn_eth_stats *st, unsigned in_use, int 
 	printf("total: rx %" PRIu64 " gen %" PRIu64 " tx %" PRIu64 " (%.3f Mpps) dropped %" PRIu64
 	       " consumed %" PRIu64 "\n",
 	       t.rx, t.gen, t.tx, (double)t.tx / secs / 1e6, t.dropped, t.consumed);
+	char pl[192];
 	if (in_use == 0)
-		printf("mbufs: all %u returned to pool '%s'\n", pool_size, POOL_NAME);
+		printf("mbufs: all %u returned to %s\n", pool_size * nb_pools,
+		       pools_label(pl, sizeof(pl)));
 	else
-		printf("mbufs: LEAK: %u of %u not returned to pool '%s'\n", in_use, pool_size,
-		       POOL_NAME);
+		printf("mbufs: LEAK: %u of %u not returned to %s\n", in_use, pool_size * nb_pools,
+		       pools_label(pl, sizeof(pl)));
 	fflush(stdout);
+}
+
+/* The start event's "pools" and "rxqs": where each pool and RX queue went,
+ * and where the pool's objects really lie (node: of the first object,
+ * off_node: objects of a sample that are not on the pool's socket). */
+static void print_placement_json(void)
+{
+	printf(",\"sockets\":%u,\"pools\":[", tarn_socket_count());
+	const char *sep = "";
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++) {
+		if (pools[s] == NULL)
+			continue;
+		struct node_check c = pool_nodes(pools[s]);
+		printf("%s{\"name\":", sep);
+		json_str(stdout, tarn_mempool_name(pools[s]));
+		printf(",\"socket\":%d,\"size\":%u,\"node\":%d,\"off_node\":%u}",
+		       tarn_mempool_socket(pools[s]), tarn_mempool_size(pools[s]), c.first, c.off);
+		sep = ",";
+	}
+	printf("],\"rxqs\":[");
+	sep = "";
+	for (unsigned pi = 0; pi < nb_ports; pi++) {
+		for (unsigned q = 0; q < opt.rxq; q++) {
+			const struct rxq_place *r = &rxq_place[pi][q];
+			printf("%s{\"port\":%u,\"queue\":%u,\"lcore\":%u,\"lcore_socket\":%d,"
+			       "\"port_socket\":%d,\"pool_socket\":%d,\"why\":\"%s\",\"pool\":",
+			       sep, (unsigned)port_ids[pi], q, r->lcore, r->lcore_socket,
+			       r->port_socket, r->socket, r->why);
+			json_str(stdout, tarn_mempool_name(pools[r->socket]));
+			printf("}");
+			sep = ",";
+		}
+	}
+	printf("]");
 }
 
 static void ports_close(void)
@@ -976,6 +1382,18 @@ int main(int argc, char **argv)
 		opt.ports[1] = "ring:name=p1,peer=p0";
 		opt.nb_ports = 2;
 		opt.tx_first = 1;
+		if (opt.soak) {
+			/* Two cables crossing the forwarding pairs (0-1, 2-3): a packet
+			 * goes p0 -> p1 -> p3 -> p2 -> p0 through two streams. */
+			opt.ports[1] = "ring:name=p1";
+			opt.ports[2] = "ring:name=p2,peer=p0";
+			opt.ports[3] = "ring:name=p3,peer=p1";
+			opt.nb_ports = 4;
+		}
+	}
+	if (opt.soak && opt.interactive) {
+		fprintf(stderr, PROG ": --soak and --interactive do not go together\n");
+		return FWD_EXIT_USAGE;
 	}
 	if (opt.duration < 0)
 		opt.duration = embedded ? DEFAULT_DURATION : 0;
@@ -1006,15 +1424,7 @@ int main(int argc, char **argv)
 		             "hold at once (ports x queues x descriptors + cache x lcores + bursts "
 		             "in flight): expect rx_nombuf and drops\n",
 		        opt.mbufs, needed);
-	unsigned cache = opt.mbuf_cache < pool_size ? opt.mbuf_cache : pool_size;
-	fwd.pool = tarn_pktmbuf_pool_create(POOL_NAME, pool_size, cache, 0,
-	                                    TARN_MBUF_DEFAULT_BUF_SIZE, TARN_SOCKET_ANY);
-	if (fwd.pool == NULL) {
-		fprintf(stderr, PROG ": cannot create a pool of %u mbufs: %s\n", pool_size,
-		        tarn_strerror(tarn_errno));
-		tarn_cleanup();
-		return FWD_EXIT_FAIL;
-	}
+	/* The pools: one per socket in use, made by ports_setup() (pools_create()). */
 	fwd.burst = opt.burst;
 	fwd.pkt_len = opt.pkt_len;
 	fwd.nb_flows = 1024;
@@ -1023,10 +1433,12 @@ int main(int argc, char **argv)
 	rc = ports_setup();
 	if (rc == 0 && streams_build(opt.mode) < 0)
 		rc = FWD_EXIT_USAGE;
+	if (rc == 0 && opt.soak)
+		rc = soak_prepare();
 	if (rc != 0) {
 		exit_code = rc;
 		ports_close();
-		tarn_mempool_free(fwd.pool, TARN_MEMPOOL_FREE_FORCE);
+		pools_free(TARN_MEMPOOL_FREE_FORCE);
 		tarn_cleanup();
 		return exit_code;
 	}
@@ -1056,12 +1468,19 @@ int main(int argc, char **argv)
 			json_str(stdout, tel_path);
 		else
 			printf("null");
+		print_placement_json();
 		printf("}\n");
 		fflush(stdout);
 	}
 
 	if (opt.interactive) {
 		interactive_loop();
+	} else if (opt.soak) {
+		snap_all(first); /* for print_period() */
+		memcpy(last, first, sizeof(last));
+		totals.seconds += soak_run();
+		if (got_signal() && !opt.json)
+			printf("\nsignal %d: stopping\n", got_signal());
 	} else {
 		if (opt.tx_first)
 			tx_first();
@@ -1077,15 +1496,17 @@ int main(int argc, char **argv)
 	unsigned saved_ports = nb_ports;
 	ports_close();
 	nb_ports = saved_ports; /* for the summary's port list */
-	unsigned in_use = tarn_mempool_in_use_count(fwd.pool);
+	unsigned in_use = pools_in_use();
 	print_summary(st, in_use, 1);
+	if (opt.soak && soak_report(in_use, pool_size, opt.json) != FWD_EXIT_OK)
+		exit_code = FWD_EXIT_FAIL;
 	nb_ports = 0;
 	if (in_use != 0) {
 		fprintf(stderr, PROG ": %u mbufs leaked\n", in_use);
 		exit_code = FWD_EXIT_FAIL;
-		tarn_mempool_free(fwd.pool, TARN_MEMPOOL_FREE_FORCE);
+		pools_free(TARN_MEMPOOL_FREE_FORCE);
 	} else {
-		tarn_mempool_free(fwd.pool, 0);
+		pools_free(0);
 	}
 	tarn_cleanup();
 	return exit_code;

@@ -2,12 +2,19 @@
 // numa: memory asked for socket 1 lies on node 1 - with hugepages and with
 // every fallback tier - checked with tarn_mem_node_of() and independently,
 // page by page, with move_pages(2) and get_mempolicy(MPOL_F_NODE|MPOL_F_ADDR).
-// Needs two NUMA nodes: skips elsewhere. scripts/numa-vm-test.sh runs it in
-// a two-node VM.
+// Pools, mbuf pools and rings lie on the node they were asked for, and lcores
+// on both nodes get and put objects of one pool (remote and local) without
+// handing an object out twice or losing one. Needs two NUMA nodes: skips
+// elsewhere. scripts/numa-vm-test.sh runs it in a two-node VM.
+// test_numa_fwd.cc (same binary): tarn-fwd's pool placement.
 #include "mem_test.h"
+
+#include <atomic>
 
 #include <numa.h>
 #include <numaif.h>
+
+#include <tarn/tarn.h>
 
 using namespace memtest;
 
@@ -229,6 +236,228 @@ TEST(Numa, AnySocketFollowsTheCallingLcore)
 	EXPECT_EQ(check_pages(mz->addr, mz->len, 1), "");
 	EXPECT_EQ(check_pages(p, 4096, 1), "");
 	tarn_free(p);
+	EXPECT_EQ(tarn_cleanup(), 0);
+}
+
+// The first CPU of `node`, -1 if none.
+int cpu_of_node(int node)
+{
+	for (unsigned c = 0; c < tarn_cpu_count(); c++)
+		if (tarn_cpu_socket(c) == node)
+			return (int)c;
+	return -1;
+}
+
+// Pools, mbuf pools and rings asked for socket s lie on node s: the whole
+// memzone of each pool (objects, headers), an mbuf's data, every slot of a
+// ring.
+TEST(Numa, PoolsMbufsAndRingsOnTheAskedNode)
+{
+	NEED_TWO_NODES();
+	struct tarn_config cfg = test_config("tarnnuma");
+	LogCapture log;
+	ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
+	for (int s = 0; s < 2; s++) {
+		SCOPED_TRACE("socket " + std::to_string(s));
+		std::string n = std::to_string(s);
+		struct tarn_mempool *mp = tarn_mempool_create(("np" + n).c_str(), 2047, 256, 32, 0,
+		                                              nullptr, nullptr, s, 0);
+		ASSERT_NE(mp, nullptr) << tarn_strerror(tarn_errno) << log.all();
+		EXPECT_EQ(tarn_mempool_socket(mp), s);
+		const struct tarn_memzone *mz = tarn_mempool_memzone(mp);
+		ASSERT_NE(mz, nullptr);
+		EXPECT_EQ(check_pages(mz->addr, mz->len, s), "");
+		// Every object, by itself (they lie inside the memzone: a check that
+		// the pool does not carve objects from elsewhere).
+		unsigned off = 0;
+		for (unsigned i = 0; i < tarn_mempool_size(mp); i++) {
+			void *o = tarn_mempool_obj_at(mp, i);
+			if (o == nullptr || tarn_mem_node_of(o) != s)
+				off++;
+		}
+		EXPECT_EQ(off, 0u) << "objects not on node " << s;
+		EXPECT_EQ(tarn_mempool_free(mp, 0), 0);
+
+		struct tarn_mempool *pp = tarn_pktmbuf_pool_create(("nm" + n).c_str(), 1023, 32, 0,
+		                                                   TARN_MBUF_DEFAULT_BUF_SIZE, s);
+		ASSERT_NE(pp, nullptr) << tarn_strerror(tarn_errno) << log.all();
+		EXPECT_EQ(tarn_mempool_socket(pp), s);
+		mz = tarn_mempool_memzone(pp);
+		ASSERT_NE(mz, nullptr);
+		EXPECT_EQ(check_pages(mz->addr, mz->len, s), "");
+		struct tarn_mbuf *m = tarn_pktmbuf_alloc(pp);
+		ASSERT_NE(m, nullptr);
+		char *data = tarn_pktmbuf_mtod(m, char *);
+		memset(data, 0x5a, 1500);
+		EXPECT_EQ(check_pages(data, 1500, s), "");
+		EXPECT_EQ(check_pages(m, sizeof(*m), s), "");
+		tarn_pktmbuf_free(m);
+		EXPECT_EQ(tarn_mempool_free(pp, 0), 0);
+
+		struct tarn_ring *r = tarn_ring_create(("nr" + n).c_str(), 1u << 16, s, 0);
+		ASSERT_NE(r, nullptr) << tarn_strerror(tarn_errno);
+		EXPECT_EQ(r->socket, s);
+		EXPECT_EQ(check_pages(r, sizeof(*r) + (size_t)r->size * r->esize, s), "");
+		EXPECT_EQ(tarn_ring_free(r), 0);
+	}
+	EXPECT_EQ(tarn_cleanup(), 0);
+}
+
+// One pool on socket 1; lcore 1 (node 0: remote) and lcore 2 (node 1: local)
+// get and put its objects at the same time, by bulks of 1 to 32, cached and
+// uncached. Each object carries an owner word that a getter must find free:
+// an object handed out twice fails the test. At the end every object is back.
+// Then mbufs allocated on node 0 from a node-1 pool are filled, passed through
+// a ring to node 1, checked and freed there (the cross-node free path).
+struct RemoteArgs {
+	struct tarn_mempool *mp;
+	unsigned rounds;
+	std::atomic<unsigned> *dups;
+	std::atomic<unsigned> *fails;
+	int cpu_node; // the node the lcore ran on (read back by the test)
+};
+
+int remote_worker(void *arg)
+{
+	auto *a = static_cast<RemoteArgs *>(arg);
+	const uint32_t me = tarn_lcore_id() + 1;
+	void *objs[32];
+	uint64_t rng = 0x9e3779b97f4a7c15ull * me;
+	a->cpu_node = numa_node_of_cpu(sched_getcpu());
+	for (unsigned r = 0; r < a->rounds; r++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		unsigned n = 1 + (unsigned)(rng % 32);
+		if (tarn_mempool_get_bulk(a->mp, objs, n) != 0) {
+			a->fails->fetch_add(1);
+			continue;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			auto *owner = static_cast<std::atomic<uint32_t> *>(objs[i]);
+			uint32_t was = owner->exchange(me);
+			if (was != 0)
+				a->dups->fetch_add(1);
+		}
+		for (unsigned i = 0; i < n; i++) {
+			auto *owner = static_cast<std::atomic<uint32_t> *>(objs[i]);
+			uint32_t expect = me;
+			if (!owner->compare_exchange_strong(expect, 0))
+				a->dups->fetch_add(1);
+		}
+		tarn_mempool_put_bulk(a->mp, objs, n);
+	}
+	tarn_mempool_cache_flush(a->mp, TARN_MEMPOOL_FLUSH_SELF);
+	return 0;
+}
+
+TEST(Numa, RemoteGetPutFromBothNodes)
+{
+	NEED_TWO_NODES();
+	int c0 = cpu_of_node(0), c1 = cpu_of_node(1);
+	if (c0 < 0 || c1 < 0)
+		GTEST_SKIP() << "no CPU on node 0 or node 1";
+	struct tarn_config cfg = test_config("tarnnuma");
+	// lcore 0: main; 1 on node 0 (remote to the pool); 2 on node 1 (local).
+	snprintf(cfg.lcores, sizeof(cfg.lcores), "0@%d,1@%d,2@%d", c0, c0, c1);
+	LogCapture log;
+	ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
+	ASSERT_EQ(tarn_lcore_socket(1), 0);
+	ASSERT_EQ(tarn_lcore_socket(2), 1);
+	for (unsigned cache : { 0u, 64u }) {
+		SCOPED_TRACE("cache " + std::to_string(cache));
+		const unsigned n = 512;
+		std::string name = "remote" + std::to_string(cache);
+		// The constructor clears every object's owner word.
+		struct tarn_mempool *mp = tarn_mempool_create(
+		    name.c_str(), n, 64, cache, 0,
+		    [](struct tarn_mempool *, void *, void *obj, unsigned) { memset(obj, 0, 64); },
+		    nullptr, 1, 0);
+		ASSERT_NE(mp, nullptr) << tarn_strerror(tarn_errno) << log.all();
+		std::atomic<unsigned> dups{ 0 }, fails{ 0 };
+		RemoteArgs a1{ mp, 20000, &dups, &fails, -1 }, a2 = a1;
+		ASSERT_EQ(tarn_lcore_launch(1, remote_worker, &a1), 0);
+		ASSERT_EQ(tarn_lcore_launch(2, remote_worker, &a2), 0);
+		EXPECT_EQ(tarn_lcore_wait_all(), 0);
+		EXPECT_EQ(a1.cpu_node, 0) << "lcore 1 did not run on node 0";
+		EXPECT_EQ(a2.cpu_node, 1) << "lcore 2 did not run on node 1";
+		EXPECT_EQ(dups.load(), 0u) << "objects handed out twice";
+		// 2 lcores x (32 held + cache) never exhaust 512 objects.
+		EXPECT_EQ(fails.load(), 0u);
+		EXPECT_EQ(tarn_mempool_in_use_count(mp), 0u);
+		EXPECT_EQ(tarn_mempool_avail_count(mp), n);
+		EXPECT_EQ(tarn_mempool_check(mp), 0);
+		const struct tarn_memzone *mz = tarn_mempool_memzone(mp);
+		EXPECT_EQ(check_pages(mz->addr, mz->len, 1), "");
+		EXPECT_EQ(tarn_mempool_free(mp, 0), 0);
+	}
+
+	// mbufs: allocated and filled on node 0, freed on node 1.
+	struct tarn_mempool *pp =
+	    tarn_pktmbuf_pool_create("remote_mb", 1023, 32, 0, TARN_MBUF_DEFAULT_BUF_SIZE, 1);
+	ASSERT_NE(pp, nullptr) << tarn_strerror(tarn_errno);
+	struct tarn_ring *r = tarn_ring_create("remote_r", 1024, 0, 0);
+	ASSERT_NE(r, nullptr);
+	static struct tarn_mempool *s_pp;
+	static struct tarn_ring *s_r;
+	static const unsigned total = 20000;
+	s_pp = pp;
+	s_r = r;
+	ASSERT_EQ(tarn_lcore_launch(
+	              1,
+	              [](void *) -> int {
+		              unsigned sent = 0;
+		              while (sent < total) {
+			              struct tarn_mbuf *m = tarn_pktmbuf_alloc(s_pp);
+			              if (m == nullptr)
+				              continue; // all in flight: wait for frees
+			              char *d = tarn_pktmbuf_append(m, 256);
+			              if (d == nullptr)
+				              return -1;
+			              memset(d, (int)(sent & 0xff), 256);
+			              void *o = m;
+			              while (tarn_ring_enqueue_bulk(s_r, &o, 1, nullptr) != 1)
+				              ;
+			              sent++;
+		              }
+		              tarn_mempool_cache_flush(s_pp, TARN_MEMPOOL_FLUSH_SELF);
+		              return 0;
+	              },
+	              nullptr),
+	          0);
+	ASSERT_EQ(
+	    tarn_lcore_launch(
+	        2,
+	        [](void *) -> int {
+		        unsigned got = 0, bad = 0;
+		        void *objs[32];
+		        while (got < total) {
+			        unsigned k = tarn_ring_dequeue_burst(s_r, objs, 32, nullptr);
+			        for (unsigned i = 0; i < k; i++) {
+				        auto *m = static_cast<struct tarn_mbuf *>(objs[i]);
+				        const unsigned char *d =
+				            tarn_pktmbuf_mtod(m, const unsigned char *);
+				        unsigned char want = (unsigned char)((got + i) & 0xff);
+				        if (m->pkt_len != 256 || d[0] != want || d[255] != want)
+					        bad++;
+				        tarn_pktmbuf_free(m);
+			        }
+			        got += k;
+		        }
+		        tarn_mempool_cache_flush(s_pp, TARN_MEMPOOL_FLUSH_SELF);
+		        return bad == 0 ? 0 : -1;
+	        },
+	        nullptr),
+	    0);
+	int rc1 = -1, rc2 = -1;
+	EXPECT_EQ(tarn_lcore_wait(1, &rc1), 0);
+	EXPECT_EQ(tarn_lcore_wait(2, &rc2), 0);
+	EXPECT_EQ(rc1, 0);
+	EXPECT_EQ(rc2, 0) << "mbuf data changed between node 0 and node 1";
+	EXPECT_EQ(tarn_mempool_in_use_count(pp), 0u);
+	EXPECT_EQ(tarn_mempool_check(pp), 0);
+	EXPECT_EQ(tarn_ring_free(r), 0);
+	EXPECT_EQ(tarn_mempool_free(pp, 0), 0);
 	EXPECT_EQ(tarn_cleanup(), 0);
 }
 
