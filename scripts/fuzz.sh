@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# fuzz.sh: run tarn's libFuzzer targets (tests/fuzz: options, spec, mbuf).
+# fuzz.sh: run tarn's libFuzzer targets (tests/fuzz: options, spec, mbuf,
+# telemetry, pcap, fwd).
 #
 #   scripts/fuzz.sh [-B BUILD] [-t SECONDS] [-j JOBS] [TARGET...]
 #       long runs: each target for SECONDS (default 300); new inputs that
@@ -34,9 +35,10 @@ done
 for v in secs jobs; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: ${v}: expected a whole number > 0, got '${!v}'" >&2; exit 2; }
 done
-[ ${#targets[@]} -gt 0 ] || targets=(options spec mbuf)
+explicit=${#targets[@]}
+[ "$explicit" -gt 0 ] || targets=(options spec mbuf telemetry pcap fwd)
 for t in "${targets[@]}"; do
-	[ -d "$root/tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t' (options, spec, mbuf)" >&2; exit 2; }
+	[ -d "$root/tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t' (options, spec, mbuf, telemetry, pcap, fwd)" >&2; exit 2; }
 done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -44,6 +46,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 crashes=0
 for t in "${targets[@]}"; do
 	exe=${bin:-$build/tests/fuzz/fuzz_$t}
+	if [ ! -x "$exe" ] && [ "$explicit" = 0 ] && [ -x "$build/tests/fuzz/fuzz_options" ]; then
+		echo "fuzz $t: skipped (not in this build: fuzz_pcap needs the pcap driver)"
+		continue
+	fi
 	[ -x "$exe" ] || { echo "fuzz.sh: $exe not found: a clang build with the fuzz targets is needed (scripts/test.sh --configs clang-asan)" >&2; exit 1; }
 	corpus=$root/tests/fuzz/corpus/$t
 	regress=$root/tests/fuzz/regressions/$t

@@ -220,7 +220,9 @@ int tarn_telemetry_string(struct tarn_telemetry_data *d, const char *s)
 		size_t n = strlen(s);
 		while (n > 0 && tarn__tel_json_escape(NULL, 0, s, n) > d->cap)
 			n = n > 64 ? n - n / 8 : n - 1;
-		d->len = tarn__tel_json_escape(d->buf, d->cap, s, n);
+		/* not even "" fits a buffer under 2 bytes: nothing (null) */
+		if (tarn__tel_json_escape(NULL, 0, s, n) <= d->cap)
+			d->len = tarn__tel_json_escape(d->buf, d->cap, s, n);
 		d->started = 1;
 		return -ENOSPC;
 	}

@@ -17,7 +17,8 @@ static void fuzz_log_drop(enum tarn_log_level level, const char *comp, const cha
 	(void)level, (void)comp, (void)msg, (void)arg;
 }
 
-/* Logging off (errors are expected by the thousand); tarn started once. */
+/* Logging off (errors are expected by the thousand); tarn started once,
+ * without its telemetry socket. */
 static inline void fuzz_init_tarn(const char *prefix)
 {
 	tarn_log_set_handler(fuzz_log_drop, NULL);
@@ -25,6 +26,9 @@ static inline void fuzz_init_tarn(const char *prefix)
 	tarn_config_init(&cfg);
 	cfg.huge_policy = TARN_HUGE_NONE;
 	cfg.no_pin_main = 1;
+	/* No telemetry socket: a client of another process would open a
+	 * descriptor in the middle of a run (fuzz_pcap counts them). */
+	cfg.no_telemetry = 1;
 	snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
 	snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "%s", prefix);
 	if (tarn_init(&cfg) < 0) {

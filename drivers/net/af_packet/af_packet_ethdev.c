@@ -814,7 +814,7 @@ static int if_name_now(const struct afp_port *p, char name[IFNAMSIZ])
 
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_ifindex = p->ifindex;
-	if (ioctl(p->ctl_fd, SIOCGIFNAME, &ifr) < 0)
+	if (TARN__FAULT("afp-ioctl", ENODEV) || ioctl(p->ctl_fd, SIOCGIFNAME, &ifr) < 0)
 		return -errno;
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
@@ -830,7 +830,7 @@ static int if_ioctl(const struct afp_port *p, unsigned long req, struct ifreq *i
 	if (rc < 0)
 		return rc;
 	memcpy(ifr->ifr_name, name, IFNAMSIZ);
-	return ioctl(p->ctl_fd, req, ifr) < 0 ? -errno : 0;
+	return TARN__FAULT("afp-ioctl", EIO) || ioctl(p->ctl_fd, req, ifr) < 0 ? -errno : 0;
 }
 
 /* Carrier of an interface that is up: ETHTOOL_GLINK reads it at once
@@ -959,7 +959,10 @@ static uint8_t **frame_table(const struct afp_geom *g, uint8_t *ring, int numa)
 
 static int sockopt_int(int fd, int opt, int val)
 {
-	return setsockopt(fd, SOL_PACKET, opt, &val, sizeof(val)) < 0 ? -errno : 0;
+	return TARN__FAULT("afp-setsockopt", ENOPROTOOPT) ||
+	               setsockopt(fd, SOL_PACKET, opt, &val, sizeof(val)) < 0
+	           ? -errno
+	           : 0;
 }
 
 static void rxq_close(struct afp_rxq *q)
@@ -988,11 +991,12 @@ static void txq_close(struct afp_txq *q)
 
 /*
  * Open RX queue `q`'s ring socket. `fanout` is NULL for a lone RX queue, else
- * the group id: 0 for the first queue (the kernel picks a unique id, stored
- * back), then that id.
+ * the group id: -1 for the first queue (the kernel picks a unique id, stored
+ * back), then that id. The kernel's unique ids start at 0 after boot, so 0
+ * is a valid id.
  */
 static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rxq *q, int numa,
-                    uint16_t *fanout)
+                    int *fanout)
 {
 	struct afp_geom g;
 	char what[96];
@@ -1000,7 +1004,7 @@ static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rx
 
 	ring_geom(p, q->nb_desc, &g);
 	snprintf(what, sizeof(what), "RX queue %u on %s", (unsigned)q->queue_id, p->ifname);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	fd = TARN__FAULT("afp-socket", EMFILE) ? -1 : socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return open_error(dev, what, errno);
 	q->fd = fd;
@@ -1019,7 +1023,10 @@ static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rx
 		req.tp_frame_size = g.frame_size;
 		req.tp_frame_nr = g.frame_nr;
 		req.tp_retire_blk_tov = AFP_V3_BLOCK_TMO_MS;
-		rc = setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0 ? -errno : 0;
+		rc = TARN__FAULT("afp-rx-ring", ENOMEM) ||
+		             setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0
+		         ? -errno
+		         : 0;
 	} else {
 		struct tpacket_req req;
 		memset(&req, 0, sizeof(req));
@@ -1027,7 +1034,10 @@ static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rx
 		req.tp_block_nr = g.block_nr;
 		req.tp_frame_size = g.frame_size;
 		req.tp_frame_nr = g.frame_nr;
-		rc = setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0 ? -errno : 0;
+		rc = TARN__FAULT("afp-rx-ring", ENOMEM) ||
+		             setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0
+		         ? -errno
+		         : 0;
 	}
 	if (rc < 0) {
 		TARN__ERR(AFP_LOG,
@@ -1037,7 +1047,9 @@ static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rx
 		goto fail;
 	}
 	q->ring_len = (size_t)g.block_nr * g.block_size;
-	void *map = mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *map = TARN__FAULT("afp-mmap", ENOMEM)
+	                ? MAP_FAILED
+	                : mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		rc = -errno;
 		TARN__ERR(AFP_LOG, "port '%s': %s: mmap of the %zu-byte receive ring: %s",
@@ -1074,34 +1086,38 @@ static int rxq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_rx
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);
 	sll.sll_ifindex = p->ifindex;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+	if (TARN__FAULT("afp-bind", EADDRNOTAVAIL) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		rc = -errno;
 		TARN__ERR(AFP_LOG, "port '%s': %s: bind: %s", dev->name, what, strerror(-rc));
 		goto fail;
 	}
 	if (fanout != NULL) {
-		int arg = *fanout == 0 ? (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16
-		                       : (PACKET_FANOUT_HASH << 16) | *fanout;
+		int arg = *fanout < 0 ? (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16
+		                      : (PACKET_FANOUT_HASH << 16) | *fanout;
 		rc = sockopt_int(fd, PACKET_FANOUT, arg);
 		if (rc < 0) {
 			TARN__ERR(AFP_LOG,
 			          "port '%s': %s: cannot join a PACKET_FANOUT_HASH group%s: %s "
 			          "(%u RX queues need Linux >= 4.5)",
-			          dev->name, what, *fanout ? "" : " with a unique id",
+			          dev->name, what, *fanout >= 0 ? "" : " with a unique id",
 			          strerror(-rc), (unsigned)dev->nb_rxq);
 			goto fail;
 		}
-		if (*fanout == 0) {
+		if (*fanout < 0) {
+			/* The group id in the low 16 bits; the kernel hands out
+			 * unique ids from 0 after boot, so any value is an id. */
 			int val = 0;
 			socklen_t sl = sizeof(val);
-			if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, &sl) < 0 ||
-			    (val & 0xffff) == 0) {
-				rc = -EIO;
-				TARN__ERR(AFP_LOG, "port '%s': %s: cannot read the fanout group id",
-				          dev->name, what);
+			if (TARN__FAULT("afp-getsockopt", ENOPROTOOPT) ||
+			    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, &sl) < 0) {
+				rc = -errno;
+				TARN__ERR(AFP_LOG,
+				          "port '%s': %s: cannot read the fanout group id: %s",
+				          dev->name, what, strerror(-rc));
 				goto fail;
 			}
-			*fanout = (uint16_t)(val & 0xffff);
+			*fanout = val & 0xffff;
 		}
 	}
 	return 0;
@@ -1118,7 +1134,7 @@ static int txq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_tx
 
 	ring_geom(p, q->nb_desc, &g);
 	snprintf(what, sizeof(what), "TX queue %u on %s", (unsigned)q->queue_id, p->ifname);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	fd = TARN__FAULT("afp-socket", EMFILE) ? -1 : socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return open_error(dev, what, errno);
 	q->fd = fd;
@@ -1155,7 +1171,8 @@ static int txq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_tx
 		req.tp_block_nr = g.block_nr;
 		req.tp_frame_size = g.frame_size;
 		req.tp_frame_nr = g.frame_nr;
-		if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
+		if (TARN__FAULT("afp-tx-ring", ENOMEM) ||
+		    setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
 			rc = -errno;
 			TARN__ERR(AFP_LOG,
 			          "port '%s': %s: cannot make a transmit ring of %u blocks of %u "
@@ -1165,7 +1182,10 @@ static int txq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_tx
 			goto fail;
 		}
 		q->ring_len = (size_t)g.block_nr * g.block_size;
-		void *map = mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		void *map =
+		    TARN__FAULT("afp-mmap", ENOMEM)
+		        ? MAP_FAILED
+		        : mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED) {
 			rc = -errno;
 			TARN__ERR(AFP_LOG, "port '%s': %s: mmap of the %zu-byte transmit ring: %s",
@@ -1190,7 +1210,8 @@ static int txq_open(struct tarn__eth_dev *dev, struct afp_port *p, struct afp_tx
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = 0; /* transmit only: no receive hook */
 	sll.sll_ifindex = p->ifindex;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+	if (TARN__FAULT("afp-bind", EADDRNOTAVAIL) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		rc = -errno;
 		TARN__ERR(AFP_LOG, "port '%s': %s: bind: %s", dev->name, what, strerror(-rc));
 		goto fail;
@@ -1334,13 +1355,14 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 	rc = parse_keys(dev, spec, p);
 	if (rc < 0)
 		return rc;
-	p->ctl_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	p->ctl_fd =
+	    TARN__FAULT("afp-socket", EMFILE) ? -1 : socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (p->ctl_fd < 0)
 		return open_error(dev, "cannot open an AF_PACKET socket", errno);
 
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
-	if (ioctl(p->ctl_fd, SIOCGIFINDEX, &ifr) < 0) {
+	if (TARN__FAULT("afp-ioctl", ENODEV) || ioctl(p->ctl_fd, SIOCGIFINDEX, &ifr) < 0) {
 		rc = -errno;
 		if (rc == -ENODEV)
 			TARN__ERR(
@@ -1604,7 +1626,7 @@ static int afp_start(struct tarn__eth_dev *dev)
 			return rc;
 	}
 
-	uint16_t fanout = 0;
+	int fanout = -1;
 	for (uint16_t q = 0; q < dev->nb_txq; q++) {
 		struct afp_txq *txq = dev->txq[q];
 		__atomic_store_n(&txq->mtu, dev->mtu, __ATOMIC_RELAXED);

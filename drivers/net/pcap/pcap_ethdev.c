@@ -306,7 +306,7 @@ static int rx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const c
 	struct stat st;
 
 	snprintf(pp->rx_path, sizeof(pp->rx_path), "%s", path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = TARN__FAULT("pcap-open", EMFILE) ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		FILE_ERR(dev, path, "cannot open: %s", strerror(e));
@@ -317,7 +317,7 @@ static int rx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const c
 		close(fd);
 		return -EINVAL;
 	}
-	FILE *f = fdopen(fd, "rb");
+	FILE *f = TARN__FAULT("pcap-fdopen", ENOMEM) ? NULL : fdopen(fd, "rb");
 	if (f == NULL) {
 		int e = errno;
 		close(fd);
@@ -710,7 +710,7 @@ static int tx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const c
 			return -EINVAL;
 		}
 	}
-	FILE *f = fopen(path, "wbe");
+	FILE *f = TARN__FAULT("pcap-fopen", EMFILE) ? NULL : fopen(path, "wbe");
 	if (f == NULL) {
 		int e = errno;
 		TARN__ERR(PCAP_LOG, "port spec '%s': tx_pcap %s: cannot create: %s", dev->spec,
@@ -718,7 +718,9 @@ static int tx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const c
 		return -e;
 	}
 	setvbuf(f, NULL, _IOFBF, PCAP_FILE_BUF);
-	pp->tx_dead = pcap_open_dead(DLT_EN10MB, (int)PCAP_TX_SNAPLEN);
+	pp->tx_dead = TARN__FAULT("pcap-open-dead", ENOMEM)
+	                  ? NULL
+	                  : pcap_open_dead(DLT_EN10MB, (int)PCAP_TX_SNAPLEN);
 	pp->dumper = pp->tx_dead != NULL ? pcap_dump_fopen(pp->tx_dead, f) : NULL;
 	if (pp->dumper == NULL) {
 		TARN__ERR(PCAP_LOG, "port spec '%s': tx_pcap %s: %s", dev->spec, path,
@@ -940,8 +942,11 @@ static int pcap_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uin
 		return -EINVAL;
 	}
 	struct pcap_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL)
+	if (q == NULL) {
+		TARN__ERR(PCAP_LOG, "pcap port %u: RX queue %u: out of memory on socket %d",
+		          (unsigned)dev->port_id, (unsigned)queue_id, socket);
 		return -ENOMEM;
+	}
 	q->pp = dev->priv;
 	q->mp = mp;
 	q->stats = stats;
@@ -954,13 +959,14 @@ static int pcap_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uin
 static int pcap_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
                                int socket, struct tarn__eth_qstats *stats, void **qdata)
 {
-	(void)queue_id;
 	(void)nb_desc;
 	struct pcap_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	uint8_t *lin = malloc(PCAP_TX_SNAPLEN);
+	uint8_t *lin = TARN__FAULT("pcap-malloc", ENOMEM) ? NULL : malloc(PCAP_TX_SNAPLEN);
 	if (q == NULL || lin == NULL) {
 		tarn_free(q);
 		free(lin);
+		TARN__ERR(PCAP_LOG, "pcap port %u: TX queue %u: out of memory",
+		          (unsigned)dev->port_id, (unsigned)queue_id);
 		return -ENOMEM;
 	}
 	q->pp = dev->priv;

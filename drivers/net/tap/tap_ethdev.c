@@ -369,7 +369,7 @@ static int sock_in_ns(int nsfd)
 static int ctl_sock(struct tap_port *tp)
 {
 #ifdef TUNGETDEVNETNS
-	int nsfd = ioctl(tp->fd[0], TUNGETDEVNETNS);
+	int nsfd = TARN__FAULT("tap-tungetdevnetns", EPERM) ? -1 : ioctl(tp->fd[0], TUNGETDEVNETNS);
 	if (nsfd < 0) {
 		if (errno == EBADFD)
 			return -ENODEV;
@@ -406,13 +406,13 @@ static int tap_ifreq(struct tap_port *tp, unsigned long req, struct ifreq *ifr)
 {
 	struct ifreq cur;
 	memset(&cur, 0, sizeof(cur));
-	if (ioctl(tp->fd[0], TUNGETIFF, &cur) < 0)
+	if (TARN__FAULT("tap-tungetiff", EIO) || ioctl(tp->fd[0], TUNGETIFF, &cur) < 0)
 		return errno == EBADFD ? -ENODEV : -errno;
 	int s = ctl_sock(tp);
 	if (s < 0)
 		return s;
 	memcpy(ifr->ifr_name, cur.ifr_name, IFNAMSIZ);
-	if (ioctl(s, req, ifr) < 0)
+	if (TARN__FAULT("tap-ioctl", EIO) || ioctl(s, req, ifr) < 0)
 		return -errno;
 	return 0;
 }
@@ -548,7 +548,9 @@ static void fds_close(struct tap_port *tp)
 /* Open queue descriptor `i`. */
 static int fd_open(struct tarn__eth_dev *dev, struct tap_port *tp, unsigned i)
 {
-	int fd = open(TAP_TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd = TARN__FAULT("tap-open", EMFILE)
+	             ? -1
+	             : open(TAP_TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENODEV || e == ENXIO) {
@@ -574,7 +576,7 @@ static int fd_open(struct tarn__eth_dev *dev, struct tap_port *tp, unsigned i)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tp->ifname);
 	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | (tp->multi_queue ? IFF_MULTI_QUEUE : 0));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+	if (TARN__FAULT("tap-tunsetiff", EIO) || ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		close(fd);
 		if (e == EPERM || e == EACCES) {
@@ -670,7 +672,8 @@ static int tap_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 			return rc;
 		}
 	}
-	tp->ctl_sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	tp->ctl_sock =
+	    TARN__FAULT("tap-socket", EMFILE) ? -1 : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (tp->ctl_sock < 0 || ns_self(&tp->ns_dev, &tp->ns_ino) < 0) {
 		rc = -errno;
 		TARN__ERR(TAP_LOG, "port spec '%s': control socket: %s", dev->spec, strerror(-rc));
