@@ -479,6 +479,47 @@ TEST_P(RingMode, WrapAround)
 	EXPECT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
 }
 
+// Every batch size from 1 to the capacity of a 128-slot ring, at slot
+// offsets spread over the whole array (so the copies run straight, in
+// blocks and split at the end): an enqueue writes exactly its own slots
+// (white box: every other slot keeps a marker), and a dequeue writes
+// exactly `n` pointers (the ones after them keep theirs).
+TEST_P(RingMode, BatchSizesTouchOnlyTheirSlots)
+{
+	const bool exact = GetParam().flags & TARN_RING_F_EXACT_SZ;
+	Ring g("mode-sizes", exact ? 100 : 128, GetParam().flags);
+	ASSERT_NE(g.r, nullptr);
+	const unsigned cap = tarn_ring_get_capacity(g.r);
+	const unsigned size = tarn_ring_get_size(g.r);
+	void **slots = reinterpret_cast<void **>(g.r + 1);
+	auto marker = [](unsigned j) { return P(0xdead0000u + j); };
+	std::vector<void *> in(cap), out(cap + 4);
+	uintptr_t seq = 1;
+	for (unsigned n = 1; n <= cap; n++) {
+		for (unsigned off = n % 7; off < size; off += 7) {
+			ASSERT_EQ(tarn_ring_reset(g.r), 0);
+			set_positions(g.r, off);
+			for (unsigned j = 0; j < size; j++)
+				slots[j] = marker(j);
+			for (unsigned i = 0; i < n; i++)
+				in[i] = P(seq++);
+			ASSERT_EQ(tarn_ring_enqueue_bulk(g.r, in.data(), n, nullptr), n);
+			for (unsigned j = 0; j < size; j++) {
+				const unsigned k = (j - off) & (size - 1); // element index
+				ASSERT_EQ(slots[j], k < n ? in[k] : marker(j))
+				    << "n " << n << " offset " << off << " slot " << j;
+			}
+			for (unsigned i = 0; i < cap + 4; i++)
+				out[i] = marker(1000 + i);
+			ASSERT_EQ(tarn_ring_dequeue_bulk(g.r, out.data(), n, nullptr), n);
+			for (unsigned i = 0; i < cap + 4; i++)
+				ASSERT_EQ(out[i], i < n ? in[i] : marker(1000 + i))
+				    << "n " << n << " offset " << off << " out " << i;
+			ASSERT_EQ(tarn_ring_check(g.r), 0) << RingLog::last();
+		}
+	}
+}
+
 // The free-running 32-bit positions wrap past 2^32.
 TEST_P(RingMode, PositionWrap32)
 {
