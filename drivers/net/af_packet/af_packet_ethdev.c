@@ -79,6 +79,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/linux_if.h"
 #include "ethdev_driver_priv.h"
 #include "tarn_mbuf.h"
 #include "tarn_mem.h"
@@ -806,59 +807,14 @@ static uint16_t afp_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 /* ------------------------------------------------------------------------ */
 /* Interface helpers (control path) */
 
-/* The interface's current name (found by index: it may have been renamed).
- * 0, or -ENODEV when it no longer exists. */
-static int if_name_now(const struct afp_port *p, char name[IFNAMSIZ])
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_ifindex = p->ifindex;
-	if (TARN__FAULT("afp-ioctl", ENODEV) || ioctl(p->ctl_fd, SIOCGIFNAME, &ifr) < 0)
-		return -errno;
-	memcpy(name, ifr.ifr_name, IFNAMSIZ);
-	name[IFNAMSIZ - 1] = '\0';
-	return 0;
-}
-
-/* ioctl `req` on the interface. 0 or -errno. */
-static int if_ioctl(const struct afp_port *p, unsigned long req, struct ifreq *ifr)
-{
-	char name[IFNAMSIZ];
-	int rc = if_name_now(p, name);
-
-	if (rc < 0)
-		return rc;
-	memcpy(ifr->ifr_name, name, IFNAMSIZ);
-	return TARN__FAULT("afp-ioctl", EIO) || ioctl(p->ctl_fd, req, ifr) < 0 ? -errno : 0;
-}
-
-/* Carrier of an interface that is up: ETHTOOL_GLINK reads it at once
- * (IFF_RUNNING follows it through the kernel's linkwatch, a little later);
- * IFF_RUNNING when the driver has no ethtool. */
-static int if_carrier(const struct afp_port *p, short flags)
-{
-	struct ethtool_value ev;
-	struct ifreq ifr;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.cmd = ETHTOOL_GLINK;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ev;
-	if (if_ioctl(p, SIOCETHTOOL, &ifr) == 0)
-		return ev.data != 0;
-	return (flags & IFF_RUNNING) != 0;
-}
+/* The port's interface for the helpers of linux_if.h; its ioctls are the
+ * fault point "afp-ioctl". */
+#define AFP_LIF(p)                                                                                 \
+	(&(const struct tarn__lif){ (p)->ctl_fd, (p)->ifindex, (p)->ifname, "afp-ioctl" })
 
 static void log_gone(struct tarn__eth_dev *dev, struct afp_port *p)
 {
-	if (p->gone_logged)
-		return;
-	p->gone_logged = 1;
-	TARN__ERR(AFP_LOG,
-	          "port %u '%s': interface %s (index %d) no longer exists: link down, TX "
-	          "refused; stop and close the port",
-	          (unsigned)dev->port_id, dev->name, p->ifname, p->ifindex);
+	tarn__lif_log_gone(dev, AFP_LIF(p), &p->gone_logged);
 }
 
 /* Smallest framesz for an MTU (see AFP_MAX_PKT). */
@@ -1225,57 +1181,14 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Control path: ops */
 
-/* The interface's MTU. 0 or -errno. */
-static int if_mtu(const struct afp_port *p, uint32_t *mtu)
-{
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	int rc = if_ioctl(p, SIOCGIFMTU, &ifr);
-	if (rc == 0)
-		*mtu = (uint32_t)ifr.ifr_mtu;
-	return rc;
-}
-
-static int set_if_mac(struct tarn__eth_dev *dev, struct afp_port *p,
-                      const struct tarn_ether_addr *mac)
-{
-	struct ifreq ifr;
-	char buf[18];
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac->addr_bytes, TARN_ETHER_ADDR_LEN);
-	int rc = if_ioctl(p, SIOCSIFHWADDR, &ifr);
-	if (rc < 0)
-		TARN__ERR(AFP_LOG, "port '%s': cannot set the MAC address of %s to %s: %s%s",
-		          dev->name, p->ifname, tarn_ether_format_addr(buf, sizeof(buf), mac),
-		          strerror(-rc), rc == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-	return rc;
-}
-
 static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
                       struct afp_port *p)
 {
-	const char *iface = tarn__eth_spec_get(spec, "iface");
 	uint64_t v;
-	int rc;
+	int rc = tarn__lif_spec_iface(dev, spec, "af_packet", p->ifname);
 
-	if (iface == NULL) {
-		TARN__ERR(AFP_LOG,
-		          "port spec '%s': af_packet needs iface=NAME, the network interface to "
-		          "attach to",
-		          dev->spec);
-		return -EINVAL;
-	}
-	if (strlen(iface) >= IFNAMSIZ || strchr(iface, '/') != NULL) {
-		TARN__ERR(AFP_LOG,
-		          "port spec '%s': iface '%s' is not an interface name (at most %d "
-		          "characters, no '/')",
-		          dev->spec, iface, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	snprintf(p->ifname, sizeof(p->ifname), "%s", iface);
-
+	if (rc < 0)
+		return rc;
 	v = 0;
 	rc = tarn__eth_spec_get_u64(spec, "qpairs", 1, TARN_ETH_MAX_QUEUES, &v);
 	if (rc < 0)
@@ -1348,7 +1261,6 @@ static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
 	struct afp_port *p = dev->priv;
-	struct ifreq ifr;
 	int rc;
 
 	p->ctl_fd = -1;
@@ -1360,51 +1272,25 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 	if (p->ctl_fd < 0)
 		return open_error(dev, "cannot open an AF_PACKET socket", errno);
 
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
-	if (TARN__FAULT("afp-ioctl", ENODEV) || ioctl(p->ctl_fd, SIOCGIFINDEX, &ifr) < 0) {
-		rc = -errno;
-		if (rc == -ENODEV)
-			TARN__ERR(
-			    AFP_LOG,
-			    "port spec '%s': no interface named '%s' in this network namespace "
-			    "(ip link show)",
-			    dev->spec, p->ifname);
-		else
-			TARN__ERR(AFP_LOG, "port spec '%s': interface '%s': %s", dev->spec,
-			          p->ifname, strerror(-rc));
+	rc = tarn__lif_index(p->ctl_fd, "afp-ioctl", dev->spec, p->ifname, &p->ifindex);
+	if (rc < 0)
 		goto fail;
-	}
-	p->ifindex = ifr.ifr_ifindex;
 
-	memset(&ifr, 0, sizeof(ifr));
-	rc = if_ioctl(p, SIOCGIFHWADDR, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AFP_LOG, "port spec '%s': interface '%s': cannot read its address: %s",
-		          dev->spec, p->ifname, strerror(-rc));
+	struct tarn_ether_addr if_mac;
+	rc = tarn__lif_hwaddr(AFP_LIF(p), dev->spec, &if_mac);
+	if (rc < 0)
 		goto fail;
-	}
-	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-		TARN__ERR(AFP_LOG,
-		          "port spec '%s': interface '%s' is not an Ethernet interface (hardware "
-		          "type %u)",
-		          dev->spec, p->ifname, (unsigned)ifr.ifr_hwaddr.sa_family);
-		rc = -EINVAL;
-		goto fail;
-	}
 	if (tarn__eth_spec_get(spec, "mac") != NULL) {
-		rc = set_if_mac(dev, p, &dev->mac); /* mac=: the interface takes it */
+		/* mac=: the interface takes it */
+		rc = tarn__lif_set_mac(AFP_LIF(p), dev->name, &dev->mac);
 		if (rc < 0)
 			goto fail;
 	} else {
-		memcpy(dev->mac.addr_bytes, ifr.ifr_hwaddr.sa_data, TARN_ETHER_ADDR_LEN);
+		dev->mac = if_mac;
 	}
-	rc = if_mtu(p, &p->mtu_known);
-	if (rc < 0) {
-		TARN__ERR(AFP_LOG, "port spec '%s': interface '%s': cannot read its MTU: %s",
-		          dev->spec, p->ifname, strerror(-rc));
+	rc = tarn__lif_mtu(AFP_LIF(p), dev->spec, &p->mtu_known);
+	if (rc < 0)
 		goto fail;
-	}
 	rc = check_mtu(dev, p, p->mtu_known, p->ifname);
 	if (rc < 0)
 		goto fail;
@@ -1520,27 +1406,7 @@ static void afp_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, v
 
 static int promisc_apply(struct tarn__eth_dev *dev, struct afp_port *p, int on)
 {
-	struct packet_mreq mr;
-	char name[IFNAMSIZ];
-
-	if (if_name_now(p, name) < 0) {
-		log_gone(dev, p);
-		return -ENODEV;
-	}
-	if (on == p->promisc)
-		return 0;
-	memset(&mr, 0, sizeof(mr));
-	mr.mr_ifindex = p->ifindex;
-	mr.mr_type = PACKET_MR_PROMISC;
-	if (setsockopt(p->ctl_fd, SOL_PACKET, on ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP,
-	               &mr, sizeof(mr)) < 0) {
-		int err = errno;
-		TARN__ERR(AFP_LOG, "port '%s': cannot turn promiscuous mode %s on %s: %s",
-		          dev->name, on ? "on" : "off", name, strerror(err));
-		return -err;
-	}
-	p->promisc = on;
-	return 0;
+	return tarn__lif_promisc(AFP_LIF(p), dev, on, &p->promisc, &p->gone_logged);
 }
 
 static int mtu_apply(struct tarn__eth_dev *dev, struct afp_port *p, uint32_t mtu)
@@ -1548,16 +1414,9 @@ static int mtu_apply(struct tarn__eth_dev *dev, struct afp_port *p, uint32_t mtu
 	int rc = check_mtu(dev, p, mtu, "mtu_set");
 	if (rc < 0)
 		return rc;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_mtu = (int)mtu;
-	rc = if_ioctl(p, SIOCSIFMTU, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AFP_LOG, "port '%s': cannot set the MTU of %s to %u: %s%s", dev->name,
-		          p->ifname, mtu, strerror(-rc),
-		          rc == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+	rc = tarn__lif_set_mtu(AFP_LIF(p), dev->name, mtu, "");
+	if (rc < 0)
 		return rc;
-	}
 	p->mtu_known = mtu;
 	for (uint16_t q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
 		struct afp_txq *txq = dev->txq[q];
@@ -1588,32 +1447,15 @@ static int afp_start(struct tarn__eth_dev *dev)
 {
 	struct afp_port *p = dev->priv;
 	char name[IFNAMSIZ];
-	struct ifreq ifr;
-	int rc = if_name_now(p, name);
+	int rc = tarn__lif_name_now(AFP_LIF(p), name);
 
 	if (rc < 0) {
 		log_gone(dev, p);
 		return -ENODEV;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AFP_LOG, "port '%s': start: cannot read the flags of %s: %s", dev->name,
-		          name, strerror(-rc));
+	rc = tarn__lif_start_check(AFP_LIF(p), dev->name, name);
+	if (rc < 0)
 		return rc;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		TARN__ERR(AFP_LOG,
-		          "port '%s': start: interface %s is down: bring it up first (ip link set "
-		          "%s up)",
-		          dev->name, name, name);
-		return -ENETDOWN;
-	}
-	if (!if_carrier(p, ifr.ifr_flags))
-		TARN__WARN(AFP_LOG,
-		           "port '%s': interface %s has no carrier: the port starts with its link "
-		           "down, packets flow once it comes up",
-		           dev->name, name);
 	/* What configure asked (ethdev records it without calling the ops). */
 	if (dev->mtu != p->mtu_known) {
 		rc = mtu_apply(dev, p, dev->mtu);
@@ -1651,36 +1493,8 @@ fail:
 static int afp_link_get(struct tarn__eth_dev *dev, struct tarn_eth_link *link)
 {
 	struct afp_port *p = dev->priv;
-	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	int rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
-	if (rc < 0) {
-		if (rc == -ENODEV || rc == -ENXIO) {
-			log_gone(dev, p);
-			return -ENODEV;
-		}
-		TARN__ERR(AFP_LOG, "port '%s': link: cannot read the flags of %s: %s", dev->name,
-		          p->ifname, strerror(-rc));
-		return rc;
-	}
-	if (!(ifr.ifr_flags & IFF_UP) || !if_carrier(p, ifr.ifr_flags))
-		return 0; /* down: zeroed */
-	link->up = 1;
-
-	struct ethtool_cmd ec;
-	memset(&ec, 0, sizeof(ec));
-	ec.cmd = ETHTOOL_GSET;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ec;
-	if (if_ioctl(p, SIOCETHTOOL, &ifr) == 0) {
-		const uint32_t speed = ethtool_cmd_speed(&ec);
-		link->speed_mbps = speed == (uint32_t)SPEED_UNKNOWN ? 0 : speed;
-		link->full_duplex = ec.duplex == DUPLEX_FULL;
-		link->autoneg = ec.autoneg == AUTONEG_ENABLE;
-	}
-	/* No ethtool (or no speed): up, speed 0 = unknown. */
-	return 0;
+	return tarn__lif_link(AFP_LIF(p), dev, &p->gone_logged, link);
 }
 
 static int afp_promisc_set(struct tarn__eth_dev *dev, int on)
@@ -1695,7 +1509,9 @@ static int afp_mtu_set(struct tarn__eth_dev *dev, uint32_t mtu)
 
 static int afp_mac_set(struct tarn__eth_dev *dev, const struct tarn_ether_addr *mac)
 {
-	return set_if_mac(dev, dev->priv, mac);
+	struct afp_port *p = dev->priv;
+
+	return tarn__lif_set_mac(AFP_LIF(p), dev->name, mac);
 }
 
 const struct tarn__eth_driver tarn__eth_af_packet_driver = {

@@ -81,6 +81,7 @@
 #include <xdp/xsk.h>
 
 #include "af_xdp_priv.h"
+#include "../common/linux_if.h"
 #include "ethdev_driver_priv.h"
 #include "tarn_mbuf.h"
 #include "tarn_mem.h"
@@ -611,66 +612,12 @@ static uint16_t axdp_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 /* ------------------------------------------------------------------------ */
 /* Interface helpers (control path) */
 
-/* The interface's current name (found by index: it may have been renamed). */
-static int if_name_now(const struct axdp_port *p, char name[IFNAMSIZ])
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_ifindex = p->ifindex;
-	if (ioctl(p->ctl_fd, SIOCGIFNAME, &ifr) < 0)
-		return -errno;
-	memcpy(name, ifr.ifr_name, IFNAMSIZ);
-	name[IFNAMSIZ - 1] = '\0';
-	return 0;
-}
-
-static int if_ioctl(const struct axdp_port *p, unsigned long req, struct ifreq *ifr)
-{
-	char name[IFNAMSIZ];
-	int rc = if_name_now(p, name);
-
-	if (rc < 0)
-		return rc;
-	memcpy(ifr->ifr_name, name, IFNAMSIZ);
-	return ioctl(p->ctl_fd, req, ifr) < 0 ? -errno : 0;
-}
-
-/* Carrier of an interface that is up (ETHTOOL_GLINK, else IFF_RUNNING). */
-static int if_carrier(const struct axdp_port *p, short flags)
-{
-	struct ethtool_value ev;
-	struct ifreq ifr;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.cmd = ETHTOOL_GLINK;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ev;
-	if (if_ioctl(p, SIOCETHTOOL, &ifr) == 0)
-		return ev.data != 0;
-	return (flags & IFF_RUNNING) != 0;
-}
+/* The port's interface for the helpers of linux_if.h (no fault points). */
+#define AXDP_LIF(p) (&(const struct tarn__lif){ (p)->ctl_fd, (p)->ifindex, (p)->ifname, NULL })
 
 static void log_gone(struct tarn__eth_dev *dev, struct axdp_port *p)
 {
-	if (p->gone_logged)
-		return;
-	p->gone_logged = 1;
-	TARN__ERR(AXDP_LOG,
-	          "port %u '%s': interface %s (index %d) no longer exists: link down, TX "
-	          "refused; stop and close the port",
-	          (unsigned)dev->port_id, dev->name, p->ifname, p->ifindex);
-}
-
-static int if_mtu(const struct axdp_port *p, uint32_t *mtu)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	int rc = if_ioctl(p, SIOCGIFMTU, &ifr);
-	if (rc == 0)
-		*mtu = (uint32_t)ifr.ifr_mtu;
-	return rc;
+	tarn__lif_log_gone(dev, AXDP_LIF(p), &p->gone_logged);
 }
 
 /* Queues of the interface (the larger of RX and TX, as the kernel counts
@@ -684,7 +631,7 @@ static uint32_t if_queues(const struct axdp_port *p)
 	ch.cmd = ETHTOOL_GCHANNELS;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_data = (char *)&ch;
-	if (if_ioctl(p, SIOCETHTOOL, &ifr) == 0) {
+	if (tarn__lif_ioctl(AXDP_LIF(p), SIOCETHTOOL, &ifr) == 0) {
 		const uint32_t rx = ch.rx_count + ch.combined_count;
 		const uint32_t tx = ch.tx_count + ch.combined_count;
 		const uint32_t m = rx > tx ? rx : tx;
@@ -702,23 +649,6 @@ static uint32_t if_queues(const struct axdp_port *p)
 		nq++;
 	}
 	return nq;
-}
-
-static int set_if_mac(struct tarn__eth_dev *dev, struct axdp_port *p,
-                      const struct tarn_ether_addr *mac)
-{
-	struct ifreq ifr;
-	char buf[18];
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac->addr_bytes, TARN_ETHER_ADDR_LEN);
-	int rc = if_ioctl(p, SIOCSIFHWADDR, &ifr);
-	if (rc < 0)
-		TARN__ERR(AXDP_LOG, "port '%s': cannot set the MAC address of %s to %s: %s%s",
-		          dev->name, p->ifname, tarn_ether_format_addr(buf, sizeof(buf), mac),
-		          strerror(-rc), rc == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-	return rc;
 }
 
 /* "queue Q" or "queues Q..R" */
@@ -1052,7 +982,7 @@ static int queue_open(struct tarn__eth_dev *dev, struct axdp_port *p, struct axd
 		.xdp_flags = 0,
 		.bind_flags = bind,
 	};
-	rc = if_name_now(p, name);
+	rc = tarn__lif_name_now(AXDP_LIF(p), name);
 	if (rc < 0) {
 		log_gone(dev, p);
 		rc = -ENODEV;
@@ -1184,28 +1114,41 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Control path: keys, create, close */
 
+/* A word a key may take and what it stands for. */
+struct axdp_word {
+	const char *word;
+	int value;
+};
+
+/* Key `key` of `spec` as one of `words` (ended by a NULL word) into `*value`,
+ * left as is when the key is absent. 0, or -EINVAL for another word (logged
+ * with what `expected` says). */
+static int spec_word(const struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
+                     const char *key, const struct axdp_word *words, const char *expected,
+                     int *value)
+{
+	const char *s = tarn__eth_spec_get(spec, key);
+
+	if (s == NULL)
+		return 0;
+	for (const struct axdp_word *w = words; w->word != NULL; w++) {
+		if (strcmp(s, w->word) == 0) {
+			*value = w->value;
+			return 0;
+		}
+	}
+	TARN__ERR(AXDP_LOG, "port spec '%s': %s '%s': expected %s", dev->spec, key, s, expected);
+	return -EINVAL;
+}
+
 static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
                       struct axdp_port *p)
 {
-	const char *iface = tarn__eth_spec_get(spec, "iface");
 	uint64_t v;
-	int rc;
+	int rc = tarn__lif_spec_iface(dev, spec, "af_xdp", p->ifname);
 
-	if (iface == NULL) {
-		TARN__ERR(AXDP_LOG,
-		          "port spec '%s': af_xdp needs iface=NAME, the network interface to "
-		          "attach to",
-		          dev->spec);
-		return -EINVAL;
-	}
-	if (strlen(iface) >= IFNAMSIZ || strchr(iface, '/') != NULL) {
-		TARN__ERR(AXDP_LOG,
-		          "port spec '%s': iface '%s' is not an interface name (at most %d "
-		          "characters, no '/')",
-		          dev->spec, iface, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	snprintf(p->ifname, sizeof(p->ifname), "%s", iface);
+	if (rc < 0)
+		return rc;
 	v = 0;
 	rc = tarn__eth_spec_get_u64(spec, "queue", 0, 65535, &v);
 	if (rc < 0)
@@ -1222,59 +1165,41 @@ static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 		return rc;
 	p->busy_poll = (uint32_t)v;
 
-	const char *s = tarn__eth_spec_get(spec, "mode");
-	p->mode = AXDP_MODE_AUTO;
-	if (s != NULL) {
-		if (strcmp(s, "native") == 0) {
-			p->mode = AXDP_MODE_NATIVE;
-		} else if (strcmp(s, "generic") == 0) {
-			p->mode = AXDP_MODE_GENERIC;
-		} else if (strcmp(s, "auto") != 0) {
-			TARN__ERR(
-			    AXDP_LOG,
-			    "port spec '%s': mode '%s': expected auto (native when the driver "
-			    "has XDP, else generic), native or generic",
-			    dev->spec, s);
-			return -EINVAL;
-		}
-	}
-	s = tarn__eth_spec_get(spec, "zerocopy");
-	p->zerocopy = AXDP_ZC_AUTO;
-	if (s != NULL) {
-		if (strcmp(s, "on") == 0 || strcmp(s, "1") == 0) {
-			p->zerocopy = AXDP_ZC_ON;
-		} else if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0) {
-			p->zerocopy = AXDP_ZC_OFF;
-		} else if (strcmp(s, "auto") != 0) {
-			TARN__ERR(
-			    AXDP_LOG,
-			    "port spec '%s': zerocopy '%s': expected auto (zero copy when the "
-			    "driver can), on or off",
-			    dev->spec, s);
-			return -EINVAL;
-		}
-	}
-	s = tarn__eth_spec_get(spec, "attach");
-	p->legacy = 0;
-	if (s != NULL) {
-		if (strcmp(s, "legacy") == 0) {
-			p->legacy = 1;
-		} else if (strcmp(s, "link") != 0) {
-			TARN__ERR(
-			    AXDP_LOG,
-			    "port spec '%s': attach '%s': expected link (a bpf_link: the kernel "
-			    "detaches the program when the process ends) or legacy (netlink)",
-			    dev->spec, s);
-			return -EINVAL;
-		}
-	}
+	static const struct axdp_word modes[] = { { "auto", AXDP_MODE_AUTO },
+		                                  { "native", AXDP_MODE_NATIVE },
+		                                  { "generic", AXDP_MODE_GENERIC },
+		                                  { NULL, 0 } };
+	static const struct axdp_word zerocopy[] = {
+		{ "auto", AXDP_ZC_AUTO }, { "on", AXDP_ZC_ON }, { "1", AXDP_ZC_ON },
+		{ "off", AXDP_ZC_OFF },   { "0", AXDP_ZC_OFF }, { NULL, 0 }
+	};
+	static const struct axdp_word attach[] = { { "link", 0 }, { "legacy", 1 }, { NULL, 0 } };
+	int mode = AXDP_MODE_AUTO, zc = AXDP_ZC_AUTO, legacy = 0;
+
+	rc = spec_word(dev, spec, "mode", modes,
+	               "auto (native when the driver has XDP, else generic), native or generic",
+	               &mode);
+	if (rc < 0)
+		return rc;
+	rc = spec_word(dev, spec, "zerocopy", zerocopy,
+	               "auto (zero copy when the driver can), on or off", &zc);
+	if (rc < 0)
+		return rc;
+	rc = spec_word(dev, spec, "attach", attach,
+	               "link (a bpf_link: the kernel detaches the program when the process ends) "
+	               "or legacy (netlink)",
+	               &legacy);
+	if (rc < 0)
+		return rc;
+	p->mode = (enum axdp_mode)mode;
+	p->zerocopy = (enum axdp_zc)zc;
+	p->legacy = legacy;
 	return 0;
 }
 
 static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
 	struct axdp_port *p = dev->priv;
-	struct ifreq ifr;
 	int rc;
 
 	p->ctl_fd = -1;
@@ -1316,40 +1241,14 @@ static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *s
 		return rc == -EACCES ? -EPERM : rc;
 	}
 
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
-	if (ioctl(p->ctl_fd, SIOCGIFINDEX, &ifr) < 0) {
-		rc = -errno;
-		if (rc == -ENODEV)
-			TARN__ERR(
-			    AXDP_LOG,
-			    "port spec '%s': no interface named '%s' in this network namespace "
-			    "(ip link show)",
-			    dev->spec, p->ifname);
-		else
-			TARN__ERR(AXDP_LOG, "port spec '%s': interface '%s': %s", dev->spec,
-			          p->ifname, strerror(-rc));
+	rc = tarn__lif_index(p->ctl_fd, NULL, dev->spec, p->ifname, &p->ifindex);
+	if (rc < 0)
 		goto fail;
-	}
-	p->ifindex = ifr.ifr_ifindex;
 
-	memset(&ifr, 0, sizeof(ifr));
-	rc = if_ioctl(p, SIOCGIFHWADDR, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AXDP_LOG, "port spec '%s': interface '%s': cannot read its address: %s",
-		          dev->spec, p->ifname, strerror(-rc));
-		goto fail;
-	}
-	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-		TARN__ERR(AXDP_LOG,
-		          "port spec '%s': interface '%s' is not an Ethernet interface (hardware "
-		          "type %u)",
-		          dev->spec, p->ifname, (unsigned)ifr.ifr_hwaddr.sa_family);
-		rc = -EINVAL;
-		goto fail;
-	}
 	struct tarn_ether_addr if_mac;
-	memcpy(if_mac.addr_bytes, ifr.ifr_hwaddr.sa_data, TARN_ETHER_ADDR_LEN);
+	rc = tarn__lif_hwaddr(AXDP_LIF(p), dev->spec, &if_mac);
+	if (rc < 0)
+		goto fail;
 
 	p->dev_queues = if_queues(p);
 	if (p->dev_queues != 0 && p->queue + p->queues > p->dev_queues) {
@@ -1369,12 +1268,9 @@ static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *s
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = if_mtu(p, &p->mtu_known);
-	if (rc < 0) {
-		TARN__ERR(AXDP_LOG, "port spec '%s': interface '%s': cannot read its MTU: %s",
-		          dev->spec, p->ifname, strerror(-rc));
+	rc = tarn__lif_mtu(AXDP_LIF(p), dev->spec, &p->mtu_known);
+	if (rc < 0)
 		goto fail;
-	}
 	if (AXDP_MAX_PKT(p->mtu_known) > AXDP_MAX_CHUNK - AXDP_XDP_HEADROOM) {
 		TARN__ERR(AXDP_LOG,
 		          "port spec '%s': %s has MTU %u: an AF_XDP frame (a page less %u bytes "
@@ -1391,7 +1287,8 @@ static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *s
 		goto fail;
 
 	if (tarn__eth_spec_get(spec, "mac") != NULL) {
-		rc = set_if_mac(dev, p, &dev->mac); /* mac=: the interface takes it */
+		/* mac=: the interface takes it */
+		rc = tarn__lif_set_mac(AXDP_LIF(p), dev->name, &dev->mac);
 		if (rc < 0) {
 			axdp_prog_put(p->prog, p->queue, p->queues);
 			p->prog = NULL;
@@ -1560,27 +1457,7 @@ static void axdp_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, 
 
 static int promisc_apply(struct tarn__eth_dev *dev, struct axdp_port *p, int on)
 {
-	struct packet_mreq mr;
-	char name[IFNAMSIZ];
-
-	if (if_name_now(p, name) < 0) {
-		log_gone(dev, p);
-		return -ENODEV;
-	}
-	if (on == p->promisc)
-		return 0;
-	memset(&mr, 0, sizeof(mr));
-	mr.mr_ifindex = p->ifindex;
-	mr.mr_type = PACKET_MR_PROMISC;
-	if (setsockopt(p->ctl_fd, SOL_PACKET, on ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP,
-	               &mr, sizeof(mr)) < 0) {
-		int err = errno;
-		TARN__ERR(AXDP_LOG, "port '%s': cannot turn promiscuous mode %s on %s: %s",
-		          dev->name, on ? "on" : "off", name, strerror(err));
-		return -err;
-	}
-	p->promisc = on;
-	return 0;
+	return tarn__lif_promisc(AXDP_LIF(p), dev, on, &p->promisc, &p->gone_logged);
 }
 
 static int mtu_apply(struct tarn__eth_dev *dev, struct axdp_port *p, uint32_t mtu)
@@ -1592,19 +1469,10 @@ static int mtu_apply(struct tarn__eth_dev *dev, struct axdp_port *p, uint32_t mt
 	}
 	if (AXDP_MAX_PKT(mtu) > AXDP_MAX_CHUNK - AXDP_XDP_HEADROOM)
 		return check_frame(dev, AXDP_MAX_CHUNK, mtu, "mtu_set");
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_mtu = (int)mtu;
-	int rc = if_ioctl(p, SIOCSIFMTU, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AXDP_LOG, "port '%s': cannot set the MTU of %s to %u: %s%s", dev->name,
-		          p->ifname, mtu, strerror(-rc),
-		          rc == -EPERM    ? " (needs CAP_NET_ADMIN)"
-		          : rc == -EINVAL ? " (with an XDP program attached, the driver may allow "
-		                            "less)"
-		                          : "");
+	int rc = tarn__lif_set_mtu(AXDP_LIF(p), dev->name, mtu,
+	                           " (with an XDP program attached, the driver may allow less)");
+	if (rc < 0)
 		return rc;
-	}
 	p->mtu_known = mtu;
 	for (uint16_t q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
 		struct axdp_txq *txq = dev->txq[q];
@@ -1634,8 +1502,7 @@ static int axdp_start(struct tarn__eth_dev *dev)
 {
 	struct axdp_port *p = dev->priv;
 	char name[IFNAMSIZ];
-	struct ifreq ifr;
-	int rc = if_name_now(p, name);
+	int rc = tarn__lif_name_now(AXDP_LIF(p), name);
 
 	if (rc < 0) {
 		log_gone(dev, p);
@@ -1650,25 +1517,9 @@ static int axdp_start(struct tarn__eth_dev *dev)
 		    dev->name, (unsigned)dev->nb_txq, (unsigned)dev->nb_rxq);
 		return -EINVAL;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
-	if (rc < 0) {
-		TARN__ERR(AXDP_LOG, "port '%s': start: cannot read the flags of %s: %s", dev->name,
-		          name, strerror(-rc));
+	rc = tarn__lif_start_check(AXDP_LIF(p), dev->name, name);
+	if (rc < 0)
 		return rc;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		TARN__ERR(AXDP_LOG,
-		          "port '%s': start: interface %s is down: bring it up first (ip link set "
-		          "%s up)",
-		          dev->name, name, name);
-		return -ENETDOWN;
-	}
-	if (!if_carrier(p, ifr.ifr_flags))
-		TARN__WARN(AXDP_LOG,
-		           "port '%s': interface %s has no carrier: the port starts with its link "
-		           "down, packets flow once it comes up",
-		           dev->name, name);
 	if (dev->mtu != p->mtu_known) { /* what configure asked */
 		rc = mtu_apply(dev, p, dev->mtu);
 		if (rc < 0)
@@ -1710,35 +1561,8 @@ fail:
 static int axdp_link_get(struct tarn__eth_dev *dev, struct tarn_eth_link *link)
 {
 	struct axdp_port *p = dev->priv;
-	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	int rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
-	if (rc < 0) {
-		if (rc == -ENODEV || rc == -ENXIO) {
-			log_gone(dev, p);
-			return -ENODEV;
-		}
-		TARN__ERR(AXDP_LOG, "port '%s': link: cannot read the flags of %s: %s", dev->name,
-		          p->ifname, strerror(-rc));
-		return rc;
-	}
-	if (!(ifr.ifr_flags & IFF_UP) || !if_carrier(p, ifr.ifr_flags))
-		return 0; /* down: zeroed */
-	link->up = 1;
-
-	struct ethtool_cmd ec;
-	memset(&ec, 0, sizeof(ec));
-	ec.cmd = ETHTOOL_GSET;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ec;
-	if (if_ioctl(p, SIOCETHTOOL, &ifr) == 0) {
-		const uint32_t speed = ethtool_cmd_speed(&ec);
-		link->speed_mbps = speed == (uint32_t)SPEED_UNKNOWN ? 0 : speed;
-		link->full_duplex = ec.duplex == DUPLEX_FULL;
-		link->autoneg = ec.autoneg == AUTONEG_ENABLE;
-	}
-	return 0;
+	return tarn__lif_link(AXDP_LIF(p), dev, &p->gone_logged, link);
 }
 
 static int axdp_promisc_set(struct tarn__eth_dev *dev, int on)
@@ -1753,7 +1577,9 @@ static int axdp_mtu_set(struct tarn__eth_dev *dev, uint32_t mtu)
 
 static int axdp_mac_set(struct tarn__eth_dev *dev, const struct tarn_ether_addr *mac)
 {
-	return set_if_mac(dev, dev->priv, mac);
+	struct axdp_port *p = dev->priv;
+
+	return tarn__lif_set_mac(AXDP_LIF(p), dev->name, mac);
 }
 
 const struct tarn__eth_driver tarn__eth_af_xdp_driver = {
