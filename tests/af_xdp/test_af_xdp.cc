@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/netns_env.h"
 #include "../common/test_log.h"
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_ethdev.h>
@@ -59,346 +60,45 @@ namespace
 {
 
 using Log = TestLog;
-using Bytes = std::vector<uint8_t>;
-using Clock = std::chrono::steady_clock;
-
-constexpr uint16_t kEtherType = 0x88b5; // local experimental: nothing else sends it
-constexpr auto kWait = std::chrono::seconds(3);
 
 // ---------------------------------------------------------------------------
 // Environment
 
-std::string env(const std::string &name)
-{
-	const char *v = getenv(name.c_str());
-	return v != nullptr ? v : "";
-}
+// skip_reason(), NEED_VETH(), in_ns(), OwnPair, the far end (RawPeer), the
+// frame builders and the pool/port helpers: ../common/netns_env.h.
 
-// Why the veth pairs are missing, or "".
-std::string skip_reason()
-{
-	if (!env("TARN_VETH0").empty() && !env("TARN_NETNS").empty())
-		return "";
-	std::string why = env("TARN_NETNS_SKIP");
-	if (why.empty())
-		why = "no veth pair: run through scripts/netns-run.sh (meson test does)";
-	return why;
-}
-
-#define NEED_VETH()                                                                                \
-	do {                                                                                       \
-		std::string why__ = skip_reason();                                                 \
-		if (!why__.empty())                                                                \
-			GTEST_SKIP() << why__;                                                     \
-	} while (0)
-
-std::string sysfs(const std::string &ifname, const std::string &attr)
-{
-	std::ifstream f("/sys/class/net/" + ifname + "/" + attr);
-	std::string s;
-	std::getline(f, s);
-	return s;
-}
-
-// Run `fn` on a thread that entered the namespace `ns` (the network
-// namespace is per thread); sockets it opens stay in `ns`.
-void in_ns(const std::string &ns, const std::function<void()> &fn)
-{
-	std::string err;
-	std::thread t([&] {
-		int nsfd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-		if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) {
-			err = std::string("setns ") + ns + ": " + strerror(errno);
-			if (nsfd >= 0)
-				close(nsfd);
-			return;
-		}
-		close(nsfd);
-		fn();
-	});
-	t.join();
-	ASSERT_TRUE(err.empty()) << err;
-}
-
-// Bring an interface of the calling thread's namespace up or down.
-int set_up(const std::string &ifname, bool up)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname.c_str());
-	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	if (rc == 0) {
-		if (up)
-			ifr.ifr_flags |= IFF_UP;
-		else
-			ifr.ifr_flags &= ~IFF_UP;
-		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	int err = errno;
-	close(fd);
-	return rc == 0 ? 0 : -err;
-}
-
-int sh(const std::string &cmd)
-{
-	return system((cmd + " >/dev/null 2>&1").c_str());
-}
-
-// A veth pair of the test's own, both ends in this namespace, IPv6 off, up;
-// named like netns-run.sh's so that it cleans up after a crash too.
-struct OwnPair {
-	std::string a, b;
-	bool ok = false;
-	explicit OwnPair(int k)
-	{
-		std::string id = env("TARN_NETNS").substr(strlen("tarn-ns-"));
-		a = "tv" + id + "h" + std::to_string(k);
-		b = "tv" + id + "p" + std::to_string(k);
-		sh("ip link del " + a);
-		ok = sh("ip link add " + a + " type veth peer name " + b) == 0;
-		for (auto &n : { a, b })
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-		ok = ok && set_up(a, true) == 0 && set_up(b, true) == 0;
-	}
-	~OwnPair()
-	{
-		sh("ip link del " + a);
-	}
-};
-
-// ---------------------------------------------------------------------------
-// The far end: a raw AF_PACKET socket on an interface (in a namespace).
-
-struct Frame {
-	Bytes data;
-	bool vlan = false;
-	uint16_t tci = 0, tpid = 0;
-};
-
-class Peer
-{
-      public:
-	int fd = -1;
-	int ifindex = 0;
-
-	// `ns` empty: the calling thread's namespace.
-	Peer(const std::string &ns, const std::string &ifname)
-	{
-		auto open_it = [&] {
-			fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-			if (fd < 0)
-				return;
-			ifindex = (int)if_nametoindex(ifname.c_str());
-			int one = 1, big = 16 << 20;
-			setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
-			setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-			struct sockaddr_ll sll;
-			memset(&sll, 0, sizeof(sll));
-			sll.sll_family = AF_PACKET;
-			sll.sll_protocol = htons(ETH_P_ALL);
-			sll.sll_ifindex = ifindex;
-			if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-				close(fd);
-				fd = -1;
-			}
-		};
-		if (ns.empty())
-			open_it();
-		else
-			in_ns(ns, open_it);
-	}
-	~Peer()
-	{
-		if (fd >= 0)
-			close(fd);
-	}
-	// Send one frame. Every 64 frames it pauses 1 ms: veth queues what it
-	// receives for an XDP program in a 256-entry ring, and a loaded machine
-	// may run the softirq that empties it late; the tests count the
-	// kernel's AF_XDP drops exactly and must not see veth's own.
+// The far end. Sends one frame; every 64 frames it pauses 1 ms: veth queues what it
+// receives for an XDP program in a 256-entry ring, and a loaded machine
+// may run the softirq that empties it late; the tests count the
+// kernel's AF_XDP drops exactly and must not see veth's own.
+struct Peer : RawPeer {
+	using RawPeer::RawPeer;
 	bool send(const Bytes &b)
 	{
 		if (++sent % 64 == 0)
 			usleep(1000);
-		return ::send(fd, b.data(), b.size(), 0) == (ssize_t)b.size();
+		return RawPeer::send(b);
 	}
 	unsigned sent = 0;
-	// The next frame, or false after `ms` without one.
-	bool recv(Frame *f, int ms = 2000)
-	{
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		if (poll(&pfd, 1, ms) != 1)
-			return false;
-		uint8_t buf[16384];
-		union {
-			struct cmsghdr c;
-			char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-		} ctl;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = &ctl;
-		mh.msg_controllen = sizeof(ctl);
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			return false;
-		f->data.assign(buf, buf + n);
-		f->vlan = false;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != nullptr;
-		     c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
-				continue;
-			struct tpacket_auxdata aux;
-			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
-			if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-				f->vlan = true;
-				f->tci = aux.tp_vlan_tci;
-				f->tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID)
-				              ? aux.tp_vlan_tpid
-				              : 0x8100;
-			}
-		}
-		return true;
-	}
 };
-
-// ---------------------------------------------------------------------------
-// Frames
-
-Bytes mac_of(const std::string &ifname)
-{
-	Bytes m(6);
-	unsigned v[6];
-	if (sscanf(sysfs(ifname, "address").c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2],
-	           &v[3], &v[4], &v[5]) == 6)
-		for (int i = 0; i < 6; i++)
-			m[i] = (uint8_t)v[i];
-	return m;
-}
-
-// An Ethernet frame of `len` bytes: dst, src, kEtherType, then a sequence
-// number and bytes that depend on it and their offset.
-Bytes make_frame(const Bytes &dst, const Bytes &src, uint32_t seq, size_t len)
-{
-	if (len < 14) {
-		Bytes b = make_frame(dst, src, seq, 14);
-		b.resize(len);
-		return b;
-	}
-	Bytes b(len);
-	memcpy(&b[0], dst.data(), 6);
-	memcpy(&b[6], src.data(), 6);
-	b[12] = kEtherType >> 8;
-	b[13] = kEtherType & 0xff;
-	for (size_t i = 14; i < len; i++)
-		b[i] = (uint8_t)(seq * 131 + i * 7 + (i >> 8));
-	if (len >= 18)
-		memcpy(&b[14], &seq, 4);
-	return b;
-}
-
-Bytes with_tag(const Bytes &f, uint16_t tpid, uint16_t tci)
-{
-	Bytes b(f.begin(), f.begin() + 12);
-	b.push_back((uint8_t)(tpid >> 8));
-	b.push_back((uint8_t)tpid);
-	b.push_back((uint8_t)(tci >> 8));
-	b.push_back((uint8_t)tci);
-	b.insert(b.end(), f.begin() + 12, f.end());
-	return b;
-}
-
-// The bytes of an mbuf chain.
-Bytes bytes_of(const struct tarn_mbuf *m)
-{
-	Bytes b;
-	for (; m != nullptr; m = m->next)
-		b.insert(b.end(), tarn_pktmbuf_mtod(m, const uint8_t *),
-		         tarn_pktmbuf_mtod(m, const uint8_t *) + m->data_len);
-	return b;
-}
 
 // ---------------------------------------------------------------------------
 // Pools and ports
 
-void close_all_ports();
-
 // A pool of mbufs. Its destructor closes every port first: a port started
 // on it (a test that stopped at a failed ASSERT) has its frames in the
 // kernel and its UMEM over the pool's memory.
-struct Pool {
-	struct tarn_mempool *mp = nullptr;
+struct Pool : PoolBase {
 	explicit Pool(unsigned n = 2048, uint16_t room = TARN_MBUF_DEFAULT_BUF_SIZE)
+	    : PoolBase("axdp_test_", n, room)
 	{
-		static int seq;
-		std::string name = "axdp_test_" + std::to_string(seq++);
-		mp = tarn_pktmbuf_pool_create(name.c_str(), n, 0, 0, room, TARN_SOCKET_ANY);
-		EXPECT_NE(mp, nullptr) << tarn_strerror(tarn_errno);
 	}
 	~Pool()
 	{
-		if (mp == nullptr)
-			return;
-		close_all_ports();
-		EXPECT_EQ(tarn_mempool_in_use_count(mp), 0u) << "mbufs leaked";
-		tarn_mempool_free(mp, TARN_MEMPOOL_FREE_FORCE);
-	}
-	// A one-segment packet holding `b`.
-	struct tarn_mbuf *pkt(const Bytes &b)
-	{
-		struct tarn_mbuf *m = tarn_pktmbuf_alloc(mp);
-		if (m == nullptr)
-			return nullptr;
-		char *d = tarn_pktmbuf_append(m, (uint16_t)b.size());
-		if (d == nullptr) {
-			tarn_pktmbuf_free(m);
-			return nullptr;
-		}
-		memcpy(d, b.data(), b.size());
-		return m;
-	}
-	// A packet holding `b` in segments of at most `seg` bytes.
-	struct tarn_mbuf *chain(const Bytes &b, size_t seg)
-	{
-		struct tarn_mbuf *head = nullptr;
-		for (size_t off = 0; off < b.size(); off += seg) {
-			size_t n = std::min(seg, b.size() - off);
-			struct tarn_mbuf *m = pkt(Bytes(b.begin() + off, b.begin() + off + n));
-			if (m == nullptr || (head != nullptr && tarn_pktmbuf_chain(head, m) != 0)) {
-				tarn_pktmbuf_free(m);
-				tarn_pktmbuf_free(head);
-				return nullptr;
-			}
-			if (head == nullptr)
-				head = m;
-		}
-		return head;
+		if (mp != nullptr)
+			close_all_ports();
 	}
 };
-
-// Create, configure (nq queues each way), set up and optionally start.
-int open_port(const std::string &spec, struct tarn_mempool *mp, uint16_t *port, uint16_t nq = 1,
-              bool start = true, uint32_t desc = 256)
-{
-	int rc = tarn_eth_dev_create(spec.c_str(), port);
-	if (rc < 0)
-		return rc;
-	rc = tarn_eth_dev_configure(*port, nq, nq, nullptr);
-	for (uint16_t q = 0; rc == 0 && q < nq; q++)
-		rc = tarn_eth_tx_queue_setup(*port, q, desc, TARN_SOCKET_ANY);
-	for (uint16_t q = 0; rc == 0 && q < nq; q++)
-		rc = tarn_eth_rx_queue_setup(*port, q, desc, TARN_SOCKET_ANY, mp);
-	if (rc == 0 && start)
-		rc = tarn_eth_dev_start(*port);
-	if (rc < 0)
-		tarn_eth_dev_close(*port);
-	return rc;
-}
 
 // Receive `want` packets from the port's queue `q` (or until kWait).
 std::vector<struct tarn_mbuf *> rx_n(uint16_t port, uint16_t q, size_t want)
@@ -422,27 +122,6 @@ std::vector<struct tarn_mbuf *> rx_n(uint16_t port, uint16_t q, size_t want)
 			usleep(100);
 	}
 	return got;
-}
-
-void free_all(std::vector<struct tarn_mbuf *> &v)
-{
-	for (auto *m : v)
-		tarn_pktmbuf_free(m);
-	v.clear();
-}
-
-// Send every packet, retrying what the port refuses for a while.
-size_t tx_all(uint16_t port, uint16_t q, std::vector<struct tarn_mbuf *> pkts)
-{
-	size_t done = 0;
-	auto end = Clock::now() + kWait;
-	while (done < pkts.size() && Clock::now() < end) {
-		uint16_t n = (uint16_t)std::min<size_t>(64, pkts.size() - done);
-		done += tarn_eth_tx_burst(port, q, pkts.data() + done, n);
-	}
-	for (size_t i = done; i < pkts.size(); i++)
-		tarn_pktmbuf_free(pkts[i]);
-	return done;
 }
 
 // Why AF_XDP cannot be used here, or "".
@@ -512,25 +191,15 @@ bool xdp_gone(const std::string &ifname)
 	return false;
 }
 
-class XdpEnv : public ::testing::Environment
+class XdpEnv : public NetEnv
 {
       public:
-	void SetUp() override
+	XdpEnv() : NetEnv("tarn-test-axdp")
 	{
-		tarn_log_set_handler(Log::fn, nullptr);
-		struct tarn_config cfg;
-		ASSERT_EQ(tarn_config_init(&cfg), 0);
-		cfg.log_level = TARN_LOG_INFO; // the port says its XDP mode at start
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
-		cfg.no_pin_main = 1;
-		cfg.no_telemetry = 1;
-		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-test-axdp");
-		ASSERT_EQ(tarn_init(&cfg), 0);
 	}
-	void TearDown() override
+	void configure(struct tarn_config *cfg) override
 	{
-		EXPECT_EQ(tarn_cleanup(), 0);
-		tarn_log_set_handler(nullptr, nullptr);
+		cfg->log_level = TARN_LOG_INFO; // the port says its XDP mode at start
 	}
 };
 
@@ -576,30 +245,12 @@ const CrashChild crash_child;
 
 ::testing::Environment *const xdp_env = ::testing::AddGlobalTestEnvironment(new XdpEnv);
 
-void close_all_ports()
-{
-	int p;
-	TARN_ETH_FOREACH_DEV(p)
-	{
-		tarn_eth_dev_close((uint16_t)p);
-	}
-}
-
-class Xdp : public ::testing::Test
+class Xdp : public VethTest
 {
       protected:
-	std::string v0, p0, ns;
-	void SetUp() override
-	{
-		Log::clear();
-		v0 = env("TARN_VETH0");
-		p0 = env("TARN_VETH0_PEER");
-		ns = env("TARN_NETNS");
-		ASSERT_EQ(tarn_eth_dev_count(), 0u);
-	}
 	void TearDown() override
 	{
-		close_all_ports();
+		VethTest::TearDown();
 		if (!v0.empty()) {
 			EXPECT_EQ(xdp_attached(v0), "") << "XDP program left on " << v0;
 		}

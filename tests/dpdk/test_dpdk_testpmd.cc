@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <string>
 
+#include "../common/child.h"
+
 // The plugin to load: scripts/dpdk-safe-plugin.sh (which runs this test)
 // sets TARN_DPDK_PLUGIN to a copy DPDK accepts when the build is under a
 // world-writable directory such as /tmp; else the one meson built.
@@ -34,15 +36,7 @@ ScriptRun run_script(const std::string &ops)
 	const std::string cmd =
 	    std::string(DPDK_PLUGIN_TEST) + " -p " + plugin_path() + " -o " + ops + " 2>&1";
 	ScriptRun r{ -1, "" };
-	FILE *p = popen(cmd.c_str(), "r");
-	if (p == nullptr)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r.code = run_capture(cmd, &r.out);
 	return r;
 }
 

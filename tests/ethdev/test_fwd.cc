@@ -23,21 +23,10 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "../common/child.h"
+
 namespace
 {
-
-struct Result {
-	int code;
-	std::string out, err;
-};
-
-std::string slurp(const std::string &path)
-{
-	std::ifstream f(path);
-	std::stringstream ss;
-	ss << f.rdbuf();
-	return ss.str();
-}
 
 // Run `args` through the shell with tarn-fwd in front, each run with a file
 // prefix of its own; `pre`: what comes before (timeout, a pipe).
@@ -46,20 +35,8 @@ Result fwd(const std::string &args, const std::string &pre = "")
 	static int seq;
 	const std::string tag = std::to_string(getpid()) + "-" + std::to_string(seq++);
 	const std::string err = "/tmp/tarn-test-fwd-" + tag + ".err";
-	std::string cmd = pre + std::string(TARN_FWD) + " --file-prefix tarn-fwd-test-" + tag +
-	                  " " + args + " 2>" + err;
-	Result r;
-	FILE *p = popen(cmd.c_str(), "r");
-	EXPECT_NE(p, nullptr);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r.err = slurp(err);
-	unlink(err.c_str());
-	return r;
+	return run_child(
+	    pre + std::string(TARN_FWD) + " --file-prefix tarn-fwd-test-" + tag + " " + args, err);
 }
 
 // Lcores: main + one worker where there are two CPUs.

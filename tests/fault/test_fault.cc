@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/proc_snapshot.h"
 #include "../common/test_log.h"
 #include <tarn/tarn.h>
 
@@ -32,19 +33,6 @@ namespace
 {
 
 const char *const kPrefix = "tarn-test-fault";
-
-unsigned count_fds()
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (d == nullptr)
-		return 0;
-	while (struct dirent *e = readdir(d))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; // the DIR's own descriptor
-}
 
 // Mappings of tarn segments: hugetlbfs files and memfds are named
 // PREFIX.tarnseg.*.

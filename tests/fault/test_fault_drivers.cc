@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/proc_snapshot.h"
 #include "../common/test_log.h"
 #include <tarn/tarn.h>
 
@@ -44,19 +45,6 @@ namespace
 {
 
 constexpr unsigned kPoolSize = 1024;
-
-unsigned count_fds()
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (d == nullptr)
-		return 0;
-	while (struct dirent *e = readdir(d))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; // the DIR's own descriptor
-}
 
 std::string env(const char *name)
 {

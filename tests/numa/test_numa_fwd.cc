@@ -25,23 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/child.h"
 #include <tarn/tarn_env.h>
 
 namespace
 {
-
-struct Result {
-	int code;
-	std::string out, err;
-};
-
-std::string slurp(const std::string &path)
-{
-	std::ifstream f(path);
-	std::stringstream ss;
-	ss << f.rdbuf();
-	return ss.str();
-}
 
 // tarn-fwd with `args`, a file prefix of its own, short and quiet.
 Result fwd(const std::string &args)
@@ -49,22 +37,9 @@ Result fwd(const std::string &args)
 	static int seq;
 	const std::string tag = std::to_string(getpid()) + "-" + std::to_string(seq++);
 	const std::string err = "/tmp/tarn-test-numa-fwd-" + tag + ".err";
-	std::string cmd = std::string(TARN_FWD) + " --file-prefix tarn-numa-fwd-" + tag +
-	                  " --duration 0.2 --stats-period 0 --json " + args + " 2>" + err;
-	Result r;
-	FILE *p = popen(cmd.c_str(), "r");
-	EXPECT_NE(p, nullptr);
-	if (p == nullptr)
-		return { -1, "", "" };
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r.err = slurp(err);
-	unlink(err.c_str());
-	return r;
+	return run_child(std::string(TARN_FWD) + " --file-prefix tarn-numa-fwd-" + tag +
+	                     " --duration 0.2 --stats-period 0 --json " + args,
+	                 err);
 }
 
 // The objects ({...}, not nested) of the array "key":[...] in `line`.

@@ -21,21 +21,10 @@
 #include <string>
 #include <thread>
 
+#include "../common/child.h"
+
 namespace
 {
-
-struct Result {
-	int code;
-	std::string out, err;
-};
-
-std::string slurp(const std::string &path)
-{
-	std::ifstream f(path);
-	std::stringstream ss;
-	ss << f.rdbuf();
-	return ss.str();
-}
 
 // Run a shell command; stdout and stderr captured separately.
 Result sh(const std::string &cmd)
@@ -43,20 +32,7 @@ Result sh(const std::string &cmd)
 	static int seq;
 	const std::string err = "/tmp/tarn-test-telapps-" + std::to_string(getpid()) + "-" +
 	                        std::to_string(seq++) + ".err";
-	Result r;
-	FILE *p = popen((cmd + " 2>" + err).c_str(), "r");
-	EXPECT_NE(p, nullptr) << cmd;
-	if (p == nullptr)
-		return { -1, "", "" };
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r.err = slurp(err);
-	unlink(err.c_str());
-	return r;
+	return run_child(cmd, err);
 }
 
 // The runtime directory as dpdk-telemetry.py computes it.
