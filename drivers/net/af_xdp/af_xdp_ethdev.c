@@ -260,14 +260,22 @@ static inline int bit_take(uint64_t *b, uint32_t i)
 /* ------------------------------------------------------------------------ */
 /* RX (fast path) */
 
+/* The kernel's counters of socket `fd` (XDP_STATISTICS). 0, or -1 (no
+ * socket, or the kernel refused). */
+static int xsk_stats(int fd, struct xdp_statistics *st)
+{
+	socklen_t len = sizeof(*st);
+
+	memset(st, 0, sizeof(*st));
+	return fd >= 0 && getsockopt(fd, SOL_XDP, XDP_STATISTICS, st, &len) == 0 ? 0 : -1;
+}
+
 static void rx_sync_kernel(struct axdp_rxq *q)
 {
 	struct xdp_statistics st;
-	socklen_t len = sizeof(st);
 
 	q->polls = 0;
-	memset(&st, 0, sizeof(st));
-	if (q->fd < 0 || getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len) != 0)
+	if (xsk_stats(q->fd, &st) != 0)
 		return;
 	/* rx_dropped: no frame in the fill ring (or too long); rx_ring_full: no
 	 * room in the RX ring. Both are packets the queue missed. */
@@ -389,11 +397,9 @@ static uint16_t axdp_rx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 static void tx_sync_kernel(struct axdp_txq *q)
 {
 	struct xdp_statistics st;
-	socklen_t len = sizeof(st);
 
 	q->polls = 0;
-	memset(&st, 0, sizeof(st));
-	if (q->fd < 0 || getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len) != 0)
+	if (xsk_stats(q->fd, &st) != 0)
 		return;
 	if (st.tx_invalid_descs > q->k_errors)
 		tarn__eth_count(&q->stats->errors, st.tx_invalid_descs - q->k_errors);
@@ -458,23 +464,18 @@ static int tx_kick(struct axdp_txq *q)
 	return 0;
 }
 
-/* Copy `len` bytes of packet `m` from offset `off` to `dst`. */
-static void copy_range(const struct tarn_mbuf *m, uint32_t off, uint32_t len, uint8_t *dst)
+/* Copy `len` bytes of packet `m` from offset `off` to `dst` (the mbuf
+ * library's reader copies when they span segments). Returns 0, or -1 when
+ * the chain holds fewer bytes than its pkt_len says. */
+static int copy_range(const struct tarn_mbuf *m, uint32_t off, uint32_t len, uint8_t *dst)
 {
-	while (m != NULL && off >= m->data_len) {
-		off -= m->data_len;
-		m = m->next;
-	}
-	while (m != NULL && len > 0) {
-		uint32_t c = m->data_len - off;
-		if (c > len)
-			c = len;
-		memcpy(dst, tarn_pktmbuf_mtod_offset(m, const uint8_t *, off), c);
-		dst += c;
-		len -= c;
-		off = 0;
-		m = m->next;
-	}
+	const void *src = tarn_pktmbuf_read(m, off, len, dst);
+
+	if (src == NULL)
+		return -1;
+	if (src != dst)
+		memcpy(dst, src, len);
+	return 0;
 }
 
 static inline void put_be16(uint8_t *p, uint16_t v)
@@ -515,11 +516,12 @@ static int tx_slow(struct axdp_txq *q, struct tarn_mbuf *m, struct xdp_desc *d, 
 	if (tarn_mempool_get(q->mp, &obj) != 0)
 		return -1;
 	uint8_t *dst = (uint8_t *)obj + q->lay.buf_off;
+	int rc;
 	if (ntags == 0) {
-		copy_range(m, 0, plen, dst);
+		rc = copy_range(m, 0, plen, dst);
 	} else {
 		uint8_t *p = dst + 12;
-		copy_range(m, 0, 12, dst);
+		rc = copy_range(m, 0, 12, dst);
 		if (ntags == 2) {
 			put_be16(p, AXDP_TPID_8021AD);
 			put_be16(p + 2, m->vlan_tci_outer);
@@ -527,7 +529,11 @@ static int tx_slow(struct axdp_txq *q, struct tarn_mbuf *m, struct xdp_desc *d, 
 		}
 		put_be16(p, AXDP_TPID_8021Q);
 		put_be16(p + 2, m->vlan_tci);
-		copy_range(m, 12, plen - 12, p + 4);
+		rc |= copy_range(m, 12, plen - 12, p + 4);
+	}
+	if (tarn_unlikely(rc != 0)) {
+		tarn_mempool_put(q->mp, obj);
+		goto bad;
 	}
 	d->addr = lay_addr(&q->lay, obj);
 	d->len = len;
@@ -625,13 +631,10 @@ static void log_gone(struct tarn__eth_dev *dev, struct axdp_port *p)
 static uint32_t if_queues(const struct axdp_port *p)
 {
 	struct ethtool_channels ch;
-	struct ifreq ifr;
 
 	memset(&ch, 0, sizeof(ch));
 	ch.cmd = ETHTOOL_GCHANNELS;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ch;
-	if (tarn__lif_ioctl(AXDP_LIF(p), SIOCETHTOOL, &ifr) == 0) {
+	if (tarn__lif_ethtool(AXDP_LIF(p), &ch) == 0) {
 		const uint32_t rx = ch.rx_count + ch.combined_count;
 		const uint32_t tx = ch.tx_count + ch.combined_count;
 		const uint32_t m = rx > tx ? rx : tx;

@@ -42,6 +42,15 @@ int tarn__lif_ioctl(const struct tarn__lif *l, unsigned long req, struct ifreq *
 	return LIF_FAULT(l, EIO) || ioctl(l->fd, req, ifr) < 0 ? -errno : 0;
 }
 
+int tarn__lif_ethtool(const struct tarn__lif *l, void *cmd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (char *)cmd;
+	return tarn__lif_ioctl(l, SIOCETHTOOL, &ifr);
+}
+
 int tarn__lif_mtu(const struct tarn__lif *l, const char *spec, uint32_t *mtu)
 {
 	struct ifreq ifr;
@@ -143,13 +152,10 @@ int tarn__lif_set_mtu(const struct tarn__lif *l, const char *port, uint32_t mtu,
 int tarn__lif_carrier(const struct tarn__lif *l, short flags)
 {
 	struct ethtool_value ev;
-	struct ifreq ifr;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.cmd = ETHTOOL_GLINK;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ev;
-	if (tarn__lif_ioctl(l, SIOCETHTOOL, &ifr) == 0)
+	if (tarn__lif_ethtool(l, &ev) == 0)
 		return ev.data != 0;
 	return (flags & IFF_RUNNING) != 0;
 }
@@ -203,9 +209,7 @@ int tarn__lif_link(const struct tarn__lif *l, const struct tarn__eth_dev *dev, i
 	struct ethtool_cmd ec;
 	memset(&ec, 0, sizeof(ec));
 	ec.cmd = ETHTOOL_GSET;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (char *)&ec;
-	if (tarn__lif_ioctl(l, SIOCETHTOOL, &ifr) == 0) {
+	if (tarn__lif_ethtool(l, &ec) == 0) {
 		const uint32_t speed = ethtool_cmd_speed(&ec);
 		link->speed_mbps = speed == (uint32_t)SPEED_UNKNOWN ? 0 : speed;
 		link->full_duplex = ec.duplex == DUPLEX_FULL;

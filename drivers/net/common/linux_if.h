@@ -29,6 +29,9 @@ int tarn__lif_name_now(const struct tarn__lif *l, char name[IFNAMSIZ]);
 /* ioctl `req` on the interface. 0 or -errno. */
 int tarn__lif_ioctl(const struct tarn__lif *l, unsigned long req, struct ifreq *ifr);
 
+/* SIOCETHTOOL with command structure `cmd` (its `cmd` field set). 0 or -errno. */
+int tarn__lif_ethtool(const struct tarn__lif *l, void *cmd);
+
 /* The interface's MTU, read at create for port spec `spec`. 0 or -errno
  * (logged). */
 int tarn__lif_mtu(const struct tarn__lif *l, const char *spec, uint32_t *mtu);
