@@ -38,7 +38,7 @@ extern "C" {
 /** Align a type or variable on a cache line. */
 #define TARN_CACHE_ALIGNED __attribute__((aligned(TARN_CACHE_LINE)))
 /** Branch hint for the fast path: `x` is expected to be true. */
-#define tarn_likely(x)   __builtin_expect(!!(x), 1)
+#define tarn_likely(x) __builtin_expect(!!(x), 1)
 /** Branch hint for the fast path: `x` is expected to be false. */
 #define tarn_unlikely(x) __builtin_expect(!!(x), 0)
 
