@@ -52,6 +52,15 @@ unsigned tarn__fault_fired_count(void);
 #define TARN__FAULT(site, err) 0
 #endif
 
+/*
+ * Call fn(arg, ctx) for each argument of the last successful
+ * tarn_config_parse_args(): `app` 0 gives argv[0] and the tarn options, 1
+ * the arguments left to the application (DPDK's /eal/params and
+ * /eal/app_params). None before a parse. Thread-safe; fn runs under a lock
+ * and must not parse arguments.
+ */
+void tarn__config_saved_args(int app, void (*fn)(const char *arg, void *ctx), void *ctx);
+
 /* Monotonic time in nanoseconds (for init phase timings). */
 uint64_t tarn__now_ns(void);
 

@@ -258,6 +258,74 @@ static const struct opt *find_opt(const char *arg, const char **val)
 	return NULL;
 }
 
+/*
+ * The arguments of the last successful tarn_config_parse_args(), split as
+ * DPDK splits EAL and application arguments: argv[0] and the tarn options
+ * (kind 0), and the arguments left to the application (kind 1). Telemetry's
+ * /eal/params and /eal/app_params report them. Copies, built while parsing
+ * and swapped in under the lock; a failed allocation keeps the old lists.
+ */
+static pthread_mutex_t saved_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **saved[2]; /* NULL-terminated lists of copies */
+
+struct arg_save {
+	char **list[2]; /* the lists of the parse in progress */
+	unsigned n[2];  /* entries in each */
+	int failed;     /* an allocation failed: keep the old lists */
+};
+
+static void free_list(char **l)
+{
+	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+static void save_args_begin(struct arg_save *sv, int n)
+{
+	for (int k = 0; k < 2; k++) {
+		sv->list[k] = calloc((size_t)n + 1, sizeof(char *));
+		sv->n[k] = 0;
+	}
+	sv->failed = sv->list[0] == NULL || sv->list[1] == NULL;
+}
+
+static void save_arg(struct arg_save *sv, int kind, const char *arg)
+{
+	if (sv->failed)
+		return;
+	char *c = strdup(arg);
+	if (c == NULL) {
+		sv->failed = 1;
+		return;
+	}
+	sv->list[kind][sv->n[kind]++] = c;
+}
+
+static void save_args_end(struct arg_save *sv)
+{
+	if (sv->failed) {
+		free_list(sv->list[0]);
+		free_list(sv->list[1]);
+		return;
+	}
+	pthread_mutex_lock(&saved_lock);
+	char **old[2] = { saved[0], saved[1] };
+	saved[0] = sv->list[0];
+	saved[1] = sv->list[1];
+	pthread_mutex_unlock(&saved_lock);
+	free_list(old[0]);
+	free_list(old[1]);
+}
+
+void tarn__config_saved_args(int app, void (*fn)(const char *arg, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&saved_lock);
+	for (size_t i = 0; saved[app != 0] != NULL && saved[app != 0][i] != NULL; i++)
+		fn(saved[app != 0][i], ctx);
+	pthread_mutex_unlock(&saved_lock);
+}
+
 int tarn_config_parse_args(struct tarn_config *cfg, int *argc, char **argv)
 {
 	if (cfg == NULL || argc == NULL || *argc < 0 || (argv == NULL && *argc > 0))
@@ -294,6 +362,10 @@ int tarn_config_parse_args(struct tarn_config *cfg, int *argc, char **argv)
 		if (rc < 0)
 			return rc;
 	}
+	struct arg_save sv;
+	save_args_begin(&sv, n);
+	if (n > 0)
+		save_arg(&sv, 0, argv[0]);
 	/* Second pass: remove the options, keeping the other arguments in order. */
 	int out = 1, i = 1;
 	for (; i < n; i++) {
@@ -302,14 +374,19 @@ int tarn_config_parse_args(struct tarn_config *cfg, int *argc, char **argv)
 		const char *val;
 		const struct opt *o = find_opt(argv[i], &val);
 		if (o == NULL) {
+			save_arg(&sv, 1, argv[i]);
 			argv[out++] = argv[i];
 			continue;
 		}
+		save_arg(&sv, 0, argv[i]);
 		if (o->metavar != NULL && val == NULL)
-			i++;
+			save_arg(&sv, 0, argv[++i]);
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
+		save_arg(&sv, 1, argv[i]);
 		argv[out++] = argv[i];
+	}
+	save_args_end(&sv);
 	if (out < n)
 		argv[out] = NULL;
 	*argc = n > 0 ? out : 0;

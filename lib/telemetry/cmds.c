@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cmds.c - the built-in commands: /tarn/... (pools, ports, lcores) and the
- * DPDK aliases /mempool/... and /ethdev/... with DPDK's keys.
+ * DPDK aliases /mempool/..., /ethdev/... and /eal/params with DPDK's keys.
  *
  * Pools are read inside tarn_mempool_walk(), under the pool list mutex, so
  * a pool cannot be freed while its figures are read. Ports are read through
  * the ethdev calls, which check the port under their own mutex. Callbacks
  * run one at a time (telemetry.c), so the static buffers below are safe.
  */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -335,6 +336,152 @@ static int cmd_dpdk_ethdev_stats(const char *cmd, const char *params, struct tar
 }
 
 /* ------------------------------------------------------------------------ */
+/* DPDK's /ethdev/info, /ethdev/xstats and /ethdev/link_status, in DPDK 22.11's
+ * shapes (lib/ethdev/rte_ethdev.c), for tools written against DPDK:
+ * Telegraf's dpdk input, dpdk-telemetry-exporter.py, dashboards. Keys tarn
+ * has no honest value for are left out rather than invented (see
+ * docs/telemetry.md). /ethdev/dump_priv and /ethdev/module_eeprom are not
+ * registered: tarn's drivers have no private dump and no SFF module. */
+
+/* DPDK's enum values: RTE_ETH_DEV_ATTACHED, RTE_ETH_QUEUE_STATE_STOPPED and
+ * RTE_ETH_QUEUE_STATE_STARTED. */
+#define DPDK_DEV_ATTACHED  1
+#define DPDK_QUEUE_STOPPED 0
+#define DPDK_QUEUE_STARTED 1
+
+static int cmd_dpdk_ethdev_info(const char *cmd, const char *params, struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	uint16_t port;
+	struct tarn_eth_dev_info info;
+	if (port_param(params, &port) < 0 || tarn_eth_dev_info_get(port, &info) < 0)
+		return -EINVAL;
+	const int started = info.state == TARN_ETH_STATE_STARTED;
+	/* rte_ether_format_addr()'s form: upper-case hex */
+	char mac[24];
+	const uint8_t *b = info.mac.addr_bytes;
+	snprintf(mac, sizeof(mac), "%02X:%02X:%02X:%02X:%02X:%02X", b[0], b[1], b[2], b[3], b[4],
+	         b[5]);
+	tarn_telemetry_start_dict(d);
+	tarn_telemetry_dict_string(d, "name", info.name);
+	tarn_telemetry_dict_int(d, "state", DPDK_DEV_ATTACHED); /* every listed port is */
+	tarn_telemetry_dict_int(d, "nb_rx_queues", info.nb_rx_queues);
+	tarn_telemetry_dict_int(d, "nb_tx_queues", info.nb_tx_queues);
+	tarn_telemetry_dict_int(d, "port_id", port);
+	tarn_telemetry_dict_int(d, "mtu", info.mtu);
+	tarn_telemetry_dict_string(d, "mac_addr", mac);
+	tarn_telemetry_dict_int(d, "promiscuous", info.promiscuous != 0);
+	tarn_telemetry_dict_int(d, "dev_started", started);
+	tarn_telemetry_dict_int(d, "lro", 0); /* tarn never aggregates received packets */
+	tarn_telemetry_dict_int(d, "dev_configured", info.state != TARN_ETH_STATE_CREATED);
+	/* tarn's queues start and stop with their port */
+	tarn_telemetry_dict_open_array(d, "rxq_state");
+	for (unsigned q = 0; q < info.nb_rx_queues; q++)
+		tarn_telemetry_array_int(d, started ? DPDK_QUEUE_STARTED : DPDK_QUEUE_STOPPED);
+	tarn_telemetry_close(d);
+	tarn_telemetry_dict_open_array(d, "txq_state");
+	for (unsigned q = 0; q < info.nb_tx_queues; q++)
+		tarn_telemetry_array_int(d, started ? DPDK_QUEUE_STARTED : DPDK_QUEUE_STOPPED);
+	tarn_telemetry_close(d);
+	tarn_telemetry_dict_int(d, "numa_node", info.socket);
+	return 0;
+}
+
+/* DPDK's basic xstats names (the port totals), in DPDK's order. */
+static const char *const xstat_names[] = {
+	"rx_good_packets",  "tx_good_packets", "rx_good_bytes", "tx_good_bytes",
+	"rx_missed_errors", "rx_errors",       "tx_errors",     "rx_mbuf_allocation_errors",
+};
+
+static void xstat(struct tarn_telemetry_data *d, const char *fmt, unsigned q, uint64_t v)
+{
+	char name[TARN_TELEMETRY_NAME_MAX];
+	snprintf(name, sizeof(name), fmt, q);
+	tarn_telemetry_dict_uint(d, name, v);
+}
+
+/* DPDK's /ethdev/xstats: what DPDK gives every port (the totals, then
+ * rx_q<N>_packets/bytes/errors and tx_q<N>_packets/bytes per queue), then
+ * tarn's per-RX-queue drop counters, which DPDK leaves to drivers. */
+static int cmd_dpdk_ethdev_xstats(const char *cmd, const char *params,
+                                  struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	uint16_t port;
+	struct tarn_eth_dev_info info;
+	struct tarn_eth_stats st;
+	struct tarn_eth_queue_stats qs;
+	if (port_param(params, &port) < 0 || tarn_eth_dev_info_get(port, &info) < 0 ||
+	    tarn_eth_stats_get(port, &st) < 0)
+		return -EINVAL;
+	const uint64_t totals[] = { st.ipackets, st.opackets, st.ibytes,  st.obytes,
+		                    st.imissed,  st.ierrors,  st.oerrors, st.rx_nombuf };
+	tarn_telemetry_start_dict(d);
+	for (unsigned i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
+		tarn_telemetry_dict_uint(d, xstat_names[i], totals[i]);
+	for (unsigned q = 0; q < info.nb_rx_queues; q++) {
+		if (tarn_eth_rx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
+			memset(&qs, 0, sizeof(qs));
+		xstat(d, "rx_q%u_packets", q, qs.packets);
+		xstat(d, "rx_q%u_bytes", q, qs.bytes);
+		xstat(d, "rx_q%u_errors", q, qs.errors);
+	}
+	for (unsigned q = 0; q < info.nb_tx_queues; q++) {
+		if (tarn_eth_tx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
+			memset(&qs, 0, sizeof(qs));
+		xstat(d, "tx_q%u_packets", q, qs.packets);
+		xstat(d, "tx_q%u_bytes", q, qs.bytes);
+	}
+	for (unsigned q = 0; q < info.nb_rx_queues; q++) {
+		if (tarn_eth_rx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
+			memset(&qs, 0, sizeof(qs));
+		xstat(d, "rx_q%u_missed_errors", q, qs.missed);
+		xstat(d, "rx_q%u_mbuf_allocation_errors", q, qs.nombuf);
+	}
+	return 0;
+}
+
+/* DPDK's /ethdev/link_status: {"status":"DOWN"}, or "UP" with the speed in
+ * Mbit/s and the duplex. */
+static int cmd_dpdk_ethdev_link_status(const char *cmd, const char *params,
+                                       struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	uint16_t port;
+	struct tarn_eth_link link;
+	if (port_param(params, &port) < 0 || tarn_eth_link_get(port, &link) < 0)
+		return -EINVAL;
+	tarn_telemetry_start_dict(d);
+	if (!link.up) {
+		tarn_telemetry_dict_string(d, "status", "DOWN");
+		return 0;
+	}
+	tarn_telemetry_dict_string(d, "status", "UP");
+	tarn_telemetry_dict_uint(d, "speed", link.speed_mbps);
+	tarn_telemetry_dict_string(d, "duplex", link.full_duplex ? "full-duplex" : "half-duplex");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* DPDK's /eal/params and /eal/app_params: argv[0] and the tarn options (what
+ * DPDK's EAL would have parsed), and the arguments left to the application,
+ * as the last tarn_config_parse_args() (tarn_init_args()) split them. A
+ * program that called tarn_init() without parsing arguments gets []. */
+
+static void add_arg(const char *arg, void *d)
+{
+	tarn_telemetry_array_string(d, arg);
+}
+
+static int cmd_eal_params(const char *cmd, const char *params, struct tarn_telemetry_data *d)
+{
+	(void)params;
+	tarn_telemetry_start_array(d);
+	tarn__config_saved_args(strcmp(cmd, "/eal/app_params") == 0, add_arg, d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* lcores */
 
 static int cmd_lcore_list(const char *cmd, const char *params, struct tarn_telemetry_data *d)
@@ -410,4 +557,14 @@ void tarn__tel_register_builtins(void)
 	                   "Returns list of available ethdev ports. Takes no parameters");
 	tarn__tel_register("/ethdev/stats", cmd_dpdk_ethdev_stats,
 	                   "Returns the common stats for a port. Parameters: int port_id");
+	tarn__tel_register("/ethdev/xstats", cmd_dpdk_ethdev_xstats,
+	                   "Returns the extended stats for a port. Parameters: int port_id");
+	tarn__tel_register("/ethdev/link_status", cmd_dpdk_ethdev_link_status,
+	                   "Returns the link status for a port. Parameters: int port_id");
+	tarn__tel_register("/ethdev/info", cmd_dpdk_ethdev_info,
+	                   "Returns the device info for a port. Parameters: int port_id");
+	tarn__tel_register("/eal/params", cmd_eal_params,
+	                   "Returns EAL commandline parameters used. Takes no parameters");
+	tarn__tel_register("/eal/app_params", cmd_eal_params,
+	                   "Returns app commandline parameters used. Takes no parameters");
 }

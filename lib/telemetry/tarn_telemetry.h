@@ -33,7 +33,9 @@
  * `/tarn/mempool/info,NAME`, `/tarn/ethdev/list`, `/tarn/ethdev/info,ID`,
  * `/tarn/ethdev/stats,ID`, `/tarn/lcore/list`, `/tarn/lcore/info,ID`, and
  * DPDK's `/mempool/list`, `/mempool/info,NAME`, `/ethdev/list`,
- * `/ethdev/stats,ID` with DPDK's keys. docs/telemetry.md shows each reply.
+ * `/ethdev/stats,ID`, `/ethdev/xstats,ID`, `/ethdev/info,ID`,
+ * `/ethdev/link_status,ID`, `/eal/params` and `/eal/app_params` with DPDK's
+ * keys. docs/telemetry.md shows each reply.
  * At most TARN_TELEMETRY_MAX_CLIENTS clients at a time; one more is closed
  * at once.
  *
