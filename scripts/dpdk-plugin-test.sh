@@ -24,6 +24,10 @@
 #   - testpmd chose the ops ("preferred mempool ops selected: OPS") and its
 #     pool uses them (dump_mempool: "ops_name: <OPS>"); the plugin made a
 #     tarn store for it (its pmd.mempool.tarn log);
+#   - while it forwards, tarn-top (DIR/apps/tarn-top/tarn-top) finds the
+#     process by its EAL file prefix (DPDK's socket answers /tarn/socket)
+#     and by its pid, and shows mb_pool_0: size, cache size, its two lcore
+#     caches, in use + available == size (--once --json);
 #   - packets flowed: testpmd's forward statistics show RX-packets > 0 on
 #     both ports after io forwarding and TX-total > 0 after txonly;
 #   - none leaked: with everything drained, dump_mempool shows, for every
@@ -32,6 +36,8 @@
 #   - at quit the plugin freed the store (log: "N objects populated" with
 #     N == size, no foreign put refused) and stopped tarn, and testpmd
 #     exited with status 0.
+# The runtime directory the EAL makes for its file prefix is removed at the
+# end.
 # testpmd uses hugepages (-m 64 --in-memory) when at least 128 MiB of them
 # are free, else --no-huge -m 256. DPDK_TESTPMD names another testpmd
 # binary. TARN_DPDK_TEST_PRELOAD, when set, is put in testpmd's LD_PRELOAD
@@ -89,15 +95,21 @@ fi
 tmp=$(mktemp -d /tmp/dpdk-plugin-test.XXXXXX)
 out=$tmp/testpmd.out
 pid=""
+eal_prefix=tarn-plugin-test-$$
+# The EAL's runtime directory for the prefix (DPDK leaves it behind).
+if [ -n "${RUNTIME_DIRECTORY:-}" ]; then rundir=$RUNTIME_DIRECTORY/dpdk
+elif [ "$(id -u)" = 0 ]; then rundir=/var/run/dpdk
+else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
 cleanup() {
 	exec 3>&- 2>/dev/null
 	[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null
+	rm -rf "${rundir:?}/$eal_prefix"
 	if [ "$keep" = 1 ]; then echo "dpdk-plugin-test: testpmd output in $out"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 mkfifo "$tmp/in"
 
-cmd=("$testpmd" --lcores "$lcores" --no-pci "${mem[@]}" --file-prefix "tarn-plugin-test-$$"
+cmd=("$testpmd" --lcores "$lcores" --no-pci "${mem[@]}" --file-prefix "$eal_prefix"
 	--log-level=lib.eal:error --log-level=pmd.mempool.tarn:info
 	--vdev=net_ring0 --vdev=net_ring1 -d "$plugin" --mbuf-pool-ops-name "$ops"
 	-- -i --total-num-mbufs=8192 --mbcache=256 --burst=32 --no-lsc-interrupt)
@@ -111,6 +123,19 @@ fi
 pid=$!
 exec 3>"$tmp/in"
 
+# tarn-top's JSON: mb_pool_0 of 8192 objects, 2 lcore caches of 256, and
+# in use + available == size.
+topcheck='
+import json, sys
+j = json.loads(sys.stdin.read())
+p = [p for p in j["pools"] if p["name"] == "mb_pool_0"]
+assert p, "no mb_pool_0"
+p = p[0]
+assert p["size"] == 8192, p
+assert p["cache_size"] == 256, p
+assert p["in_use"] + p["avail"] == 8192, p
+assert len(p["caches"]) == 2, p
+'
 fail=0
 ok() { echo "  ok: $*"; }
 bad() { echo "  FAIL: $*"; fail=1; }
@@ -139,6 +164,13 @@ abort() {
 wait_for "testpmd> " 1 60 || abort "testpmd did not reach its prompt within 60 s"
 send "start tx_first"
 sleep "$duration"
+# tarn-top finds the DPDK process by its EAL prefix and shows the pool.
+top=$build/apps/tarn-top/tarn-top
+topjson=""
+if [ -x "$top" ]; then
+	topjson=$("$top" -f "$eal_prefix" --once --json 2>&1)
+	topjson_pid=$("$top" --pid "$pid" --once --json 2>&1)
+fi
 send "stop"
 send "set fwd txonly"
 send "start"
@@ -168,9 +200,22 @@ clean=$(tr -d '\033\r' <"$out")
 echo "dpdk-plugin-test: ops $ops, lcores $lcores, ${mem[*]}, ${duration}s of io forwarding"
 grep -q "preferred mempool ops selected: $ops\$" <<<"$clean" &&
 	ok "testpmd selected mempool ops $ops" || bad "testpmd did not select mempool ops $ops"
-if [ "$ops" = tarn ]; then store="store is tarn ring"; else store="store is tarn's lock-free stack"; fi
-grep -q "pool mb_pool_0: $store" <<<"$clean" &&
-	ok "the plugin made a tarn store for mb_pool_0 ($store)" || bad "no '$store' line from the plugin"
+if [ "$ops" = tarn ]; then store="tarn ring"; else store="tarn's lock-free stack"; fi
+grep -q "pool mb_pool_0 (8192 objects, cache 256) is backed by $store" <<<"$clean" &&
+	ok "the plugin made a tarn store for mb_pool_0 ($store)" || bad "no 'pool mb_pool_0 (...) is backed by $store' line from the plugin"
+if [ ! -x "$top" ]; then
+	echo "  (tarn-top not built in $build: its check is left out)"
+elif python3 -c "$topcheck" <<<"$topjson"; then
+	ok "tarn-top -f $eal_prefix shows mb_pool_0 (size, cache size, its 2 lcore caches, in use + available == size)"
+else
+	bad "tarn-top -f $eal_prefix: $(head -c 300 <<<"$topjson")"
+fi
+if [ -x "$top" ] && python3 -c "$topcheck" <<<"$topjson_pid"; then
+	ok "tarn-top --pid shows mb_pool_0 too"
+elif [ -x "$top" ]; then
+	bad "tarn-top --pid: $(head -c 300 <<<"$topjson_pid")"
+fi
+
 # RX-packets of each port in the first statistics block (io forwarding),
 # TX-total in the second (txonly: an mbuf taken from the pool for each, and
 # put back at once for the TX-dropped ones).

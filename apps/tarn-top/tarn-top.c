@@ -355,14 +355,15 @@ static void list_prefixes(const char *root)
 	closedir(d);
 }
 
-/* Find the socket of process `pid` under the runtime directory. */
+/* Find the socket of process `pid` under the runtime directory: tarn's,
+ * else another (a DPDK process's own, which may lead to tarn's). */
 static int find_pid(const char *root, long pid, char *out, size_t size)
 {
 	DIR *d = opendir(root);
 	if (d == NULL)
 		return -errno;
 	struct dirent *e;
-	int found = -ENOENT;
+	int found = -ENOENT, other = 0;
 	while (found < 0 && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -381,15 +382,62 @@ static int find_pid(const char *root, long pid, char *out, size_t size)
 			struct conn c = { .fd = -1 };
 			const char *why;
 			if (conn_open(&c, path, &why) == 0 && c.pid == pid && strlen(path) < size) {
-				strcpy(out, path);
-				found = 0;
+				if (strncmp(c.version, "tarn", 4) == 0) {
+					strcpy(out, path);
+					found = 0;
+				} else if (!other) {
+					strcpy(out, path);
+					other = 1;
+				}
 			}
 			conn_close(&c);
 		}
 		closedir(sd);
 	}
 	closedir(d);
-	return found;
+	return found < 0 && other ? 0 : found;
+}
+
+/*
+ * The socket connected to has no /tarn/ commands. A DPDK process running
+ * tarn's mempool plugin answers /tarn/socket with the path of tarn's socket
+ * in that process: go there. Otherwise say why there is nothing to show.
+ */
+static void follow_tarn_socket(void)
+{
+	const struct jval *v = query(&conn, "/tarn/socket");
+	const char *p = v != NULL ? jget_str(v, "path", NULL) : NULL;
+	char path[sizeof(conn.path)], from[sizeof(conn.path)];
+	snprintf(from, sizeof(from), "%s", conn.path);
+	if (p == NULL || strlen(p) >= sizeof(path)) {
+		int plugin = 0;
+		const struct jval *list = query(&conn, "/");
+		for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next)
+			plugin |= e->type == J_STR && strcmp(e->str, "/tarn/socket") == 0;
+		if (plugin)
+			die("process %ld (%s) at %s runs tarn's DPDK mempool plugin, but tarn has "
+			    "not started (no pool on the tarn ops yet) or runs without its "
+			    "telemetry socket (TARN_NO_TELEMETRY)",
+			    conn.pid, conn.version, from);
+		die("process %ld (%s) at %s is not a tarn process: it has no /tarn/ commands%s",
+		    conn.pid, conn.version, from,
+		    strncmp(conn.version, "DPDK", 4) == 0
+		        ? " (a DPDK program shows its tarn pools when it runs tarn's mempool "
+		          "plugin: -d .../librte_mempool_tarn.so --mbuf-pool-ops-name tarn)"
+		        : "");
+	}
+	snprintf(path, sizeof(path), "%s", p);
+	long dpdk_pid = conn.pid;
+	conn_close(&conn);
+	const char *why;
+	int rc = conn_open(&conn, path, &why);
+	if (rc == -EPROTO)
+		die("%s (tarn's socket in DPDK process %ld): %s", path, dpdk_pid, why);
+	if (rc < 0)
+		die("cannot connect to %s (tarn's socket in DPDK process %ld): %s", path, dpdk_pid,
+		    strerror(-rc));
+	if (query(&conn, "/tarn/info") == NULL)
+		die("%s (tarn's socket in DPDK process %ld) has no /tarn/info", path, dpdk_pid);
 }
 
 static void connect_target(void)
@@ -430,8 +478,7 @@ static void connect_target(void)
 	if (rc < 0)
 		die("cannot connect to %s: %s", path, strerror(-rc));
 	if (query(&conn, "/tarn/info") == NULL)
-		die("process %ld (%s) at %s is not a tarn process: it has no /tarn/ commands",
-		    conn.pid, conn.version, path);
+		follow_tarn_socket();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -495,22 +542,21 @@ static void copy_str(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
-static void sample_pools(struct sample *s)
+/* The pools of `list_cmd` (names), each read with `info_cmd`,NAME. */
+static void sample_pool_set(struct sample *s, const char *list_cmd, const char *info_cmd)
 {
 	/* names first: the next query frees this reply */
 	static char names[MAX_POOLS][TARN_NAME_SIZE];
 	unsigned n = 0;
-	const struct jval *list = query(&conn, "/tarn/mempool/list");
-	s->npools_total = 0;
+	const struct jval *list = query(&conn, list_cmd);
 	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next) {
 		s->npools_total++;
 		if (e->type == J_STR && n < MAX_POOLS)
 			copy_str(names[n++], TARN_NAME_SIZE, e->str);
 	}
-	s->npools = 0;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n && s->npools < MAX_POOLS; i++) {
 		char cmd[96];
-		snprintf(cmd, sizeof(cmd), "/tarn/mempool/info,%.*s", TARN_NAME_SIZE - 1, names[i]);
+		snprintf(cmd, sizeof(cmd), "%s,%.*s", info_cmd, TARN_NAME_SIZE - 1, names[i]);
 		const struct jval *v = query(&conn, cmd);
 		if (v == NULL)
 			continue; /* freed since the list */
@@ -537,6 +583,16 @@ static void sample_pools(struct sample *s)
 			cs->size = (unsigned)jget_u64(c, "size", 0);
 		}
 	}
+}
+
+static void sample_pools(struct sample *s)
+{
+	s->npools_total = 0;
+	s->npools = 0;
+	sample_pool_set(s, "/tarn/mempool/list", "/tarn/mempool/info");
+	/* A DPDK process with tarn's mempool plugin: its DPDK pools on the tarn
+	 * ops (null elsewhere: none). */
+	sample_pool_set(s, "/tarn/dpdk/mempool/list", "/tarn/dpdk/mempool/info");
 }
 
 static void sample_ports(struct sample *s)

@@ -19,8 +19,12 @@
  * - files: tarn's file prefix is the EAL's followed by ".tarn" (e.g.
  *   "rte.tarn"), so two DPDK processes with different --file-prefix never
  *   share tarn files. TARN_FILE_PREFIX overrides it.
- * - telemetry: tarn's socket is not started (DPDK has its own);
- *   TARN_NO_TELEMETRY=0 starts it.
+ * - telemetry: tarn's socket runs (TARN_NO_TELEMETRY=1 turns it off), at
+ *   <run>/dpdk/<EAL prefix>.tarn/dpdk_telemetry.v2, so that tarn-top and
+ *   tarn's commands see the process; its thread runs on the EAL's control
+ *   CPUs (those of no EAL lcore), as DPDK's own telemetry thread does.
+ *   DPDK's socket answers /tarn/socket with its path (tarn-top -f <EAL
+ *   prefix> follows it).
  * - log: tarn's level follows the DPDK level of pmd.mempool.tarn
  *   (TARN_LOG_LEVEL overrides it) and tarn's lines go to DPDK's log.
  *
@@ -39,10 +43,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_telemetry.h>
 
 #include "tarn_dpdk_priv.h"
 
@@ -140,6 +146,25 @@ static const char *huge_name(enum tarn_huge_policy p)
 	                                : "hugepages preferred";
 }
 
+static void *ctrl_probe(void *arg)
+{
+	cpu_set_t *set = arg;
+	if (pthread_getaffinity_np(pthread_self(), sizeof(*set), set) != 0)
+		CPU_ZERO(set);
+	return NULL;
+}
+
+/* The EAL's control CPUs: the affinity of a DPDK control thread. */
+static int dpdk_ctrl_cpus(cpu_set_t *set)
+{
+	pthread_t t;
+	CPU_ZERO(set);
+	if (rte_ctrl_thread_create(&t, "tarn-probe", NULL, ctrl_probe, set) != 0)
+		return -1;
+	pthread_join(t, NULL);
+	return CPU_COUNT(set) > 0 ? 0 : -1;
+}
+
 /* Start tarn for the plugin. Call with env_lock held. */
 static int start_tarn(const char *pool)
 {
@@ -155,8 +180,6 @@ static int start_tarn(const char *pool)
 		cfg.huge_policy = TARN_HUGE_NONE;
 	if (getenv("TARN_FILE_PREFIX") == NULL)
 		derive_prefix(cfg.file_prefix, sizeof(cfg.file_prefix));
-	if (getenv("TARN_NO_TELEMETRY") == NULL)
-		cfg.no_telemetry = 1;
 	if (getenv("TARN_LCORES") != NULL)
 		tarn__dpdk_log(TARN_LOG_NOTICE,
 		               "TARN_LCORES is ignored inside DPDK: tarn follows the EAL's lcores");
@@ -165,7 +188,22 @@ static int start_tarn(const char *pool)
 	follow_dpdk_lcore(&cfg, &id, &cpu);
 
 	forwarding_set(1);
+	/* tarn's telemetry thread takes the CPUs of the calling thread minus
+	 * those of tarn's lcores: give this thread the EAL's control CPUs (and
+	 * its own, which tarn checks its main lcore against) while tarn
+	 * starts, so that the thread runs where DPDK's control threads do. */
+	cpu_set_t self_set, ctrl_set;
+	int moved = 0;
+	if (!cfg.no_telemetry &&
+	    pthread_getaffinity_np(pthread_self(), sizeof(self_set), &self_set) == 0 &&
+	    dpdk_ctrl_cpus(&ctrl_set) == 0) {
+		if (cpu >= 0)
+			CPU_SET(cpu, &ctrl_set);
+		moved = pthread_setaffinity_np(pthread_self(), sizeof(ctrl_set), &ctrl_set) == 0;
+	}
 	int rc = tarn_init(&cfg);
+	if (moved)
+		pthread_setaffinity_np(pthread_self(), sizeof(self_set), &self_set);
 	if (rc < 0) {
 		tarn__dpdk_log(TARN_LOG_ERR,
 		               "pool %s: cannot start tarn (lcores '%s', file prefix %s, %s): %s",
@@ -175,11 +213,14 @@ static int start_tarn(const char *pool)
 		return rc;
 	}
 	owner = 1;
+	char path[256] = "off";
+	if (tarn_telemetry_path(path, sizeof(path)) < 0 && !cfg.no_telemetry)
+		snprintf(path, sizeof(path), "not running (see above)");
 	tarn__dpdk_log(TARN_LOG_INFO,
 	               "tarn %s started for pool %s: main lcore %u (DPDK lcore %u) on CPU %d, not "
 	               "pinned by tarn; file prefix %s; %s; telemetry %s",
 	               tarn_version(), pool, tarn_lcore_main(), id, cpu, cfg.file_prefix,
-	               huge_name(cfg.huge_policy), cfg.no_telemetry ? "off" : "on");
+	               huge_name(cfg.huge_policy), path);
 	return 0;
 }
 
@@ -227,6 +268,44 @@ void tarn__dpdk_env_release(void)
 		forwarding_set(0);
 	}
 	pthread_mutex_unlock(&env_lock);
+}
+
+/* DPDK telemetry /tarn/socket: where this process's tarn telemetry socket
+ * is, so that a client that found the DPDK process (tarn-top -f rte,
+ * dpdk-telemetry.py) finds tarn's commands. null while tarn does not run
+ * or runs without its socket. */
+static int tarn_socket_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	char path[256];
+	pthread_mutex_lock(&env_lock);
+	int rc = tarn_initialized() ? tarn_telemetry_path(path, sizeof(path)) : -ENOENT;
+	const struct tarn_config *cfg = rc >= 0 ? tarn_config_get() : NULL;
+	if (rc >= 0) {
+		rte_tel_data_start_dict(d);
+		rte_tel_data_add_dict_string(d, "path", path);
+		rte_tel_data_add_dict_string(d, "file_prefix", cfg != NULL ? cfg->file_prefix : "");
+		char version[64];
+		snprintf(version, sizeof(version), "tarn %s", tarn_version());
+		rte_tel_data_add_dict_string(d, "version", version);
+		rte_tel_data_add_dict_int(d, "pid", (int)getpid());
+	}
+	pthread_mutex_unlock(&env_lock);
+	return rc >= 0 ? 0 : -1;
+}
+
+RTE_INIT(dpdk_env_register)
+{
+	/* DPDK takes help texts of at most 127 characters. */
+	int rc = rte_telemetry_register_cmd(
+	    "/tarn/socket", tarn_socket_cmd,
+	    "Returns the path of this process's tarn telemetry socket (tarn's /tarn/ commands). "
+	    "No parameters");
+	if (rc < 0)
+		tarn__dpdk_log(TARN_LOG_WARNING,
+		               "cannot register /tarn/socket with DPDK telemetry: %s",
+		               strerror(-rc));
 }
 
 /* At exit (or dlclose): tarn is stopped already unless pools on the tarn

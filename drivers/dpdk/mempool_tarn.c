@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_lcore.h>
 #include <rte_mempool.h>
@@ -65,6 +66,7 @@ struct tdp_meta {
 	enum tdp_kind kind;
 	unsigned populated;         /* objects added by populate */
 	char store[TARN_NAME_SIZE]; /* name of the tarn ring / node pool */
+	char desc[128];             /* the store, in words, for the log */
 	struct tdp_meta *next;
 };
 
@@ -161,10 +163,10 @@ static int ring_create(struct rte_mempool *mp, struct tdp_meta *m)
 		return rc;
 	}
 	mp->pool_data = r;
-	tarn__dpdk_log(
-	    TARN_LOG_INFO, "pool %s: store is tarn ring %s, %s%s, capacity %u, socket %d", mp->name,
-	    m->store, (flags & TARN_RING_F_SP_ENQ) ? "SP" : "MP",
-	    (flags & TARN_RING_F_SC_DEQ) ? "/SC" : "/MC", tarn_ring_get_capacity(r), r->socket);
+	snprintf(m->desc, sizeof(m->desc), "tarn ring %s (%s%s, capacity %u, socket %d)", m->store,
+	         (flags & TARN_RING_F_SP_ENQ) ? "SP" : "MP",
+	         (flags & TARN_RING_F_SC_DEQ) ? "/SC" : "/MC", tarn_ring_get_capacity(r),
+	         r->socket);
 	return 0;
 }
 
@@ -242,9 +244,8 @@ static int stack_create(struct rte_mempool *mp, struct tdp_meta *m)
 		done += k;
 	}
 	mp->pool_data = st;
-	tarn__dpdk_log(TARN_LOG_INFO,
-	               "pool %s: store is tarn's lock-free stack %s, %u nodes, socket %d", mp->name,
-	               m->store, mp->size, tarn_mempool_socket(st->nodes));
+	snprintf(m->desc, sizeof(m->desc), "tarn's lock-free stack %s (%u nodes, socket %d)",
+	         m->store, mp->size, tarn_mempool_socket(st->nodes));
 	return 0;
 
 nomem:
@@ -290,6 +291,13 @@ static int tdp_alloc(struct rte_mempool *mp, enum tdp_kind kind)
 	m->next = metas;
 	metas = m;
 	pthread_mutex_unlock(&meta_lock);
+	/* The one line a user sees at DPDK's default log level: the pool is
+	 * tarn's, and where to watch it. */
+	char path[256], watch[64] = "";
+	if (tarn_telemetry_path(path, sizeof(path)) >= 0)
+		snprintf(watch, sizeof(watch), "; telemetry: tarn-top --pid %d", (int)getpid());
+	tarn__dpdk_log(TARN_LOG_NOTICE, "pool %s (%u objects, cache %u) is backed by %s, tarn %s%s",
+	               mp->name, mp->size, mp->cache_size, m->desc, tarn_version(), watch);
 	return 0;
 }
 
@@ -503,6 +511,100 @@ static const struct rte_mempool_ops tdp_ops_stack = {
 	.populate = tdp_populate,
 };
 
+/* ------------------------------------------------------------------------ */
+/* tarn telemetry: the DPDK pools on the tarn ops                            */
+
+/* /tarn/dpdk/mempool/list: names of the DPDK pools whose store is tarn's,
+ * oldest first. */
+static int tel_pool_list(const char *cmd, const char *params, struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	(void)params;
+	tarn_telemetry_start_array(d);
+	pthread_mutex_lock(&meta_lock);
+	unsigned n = 0;
+	for (const struct tdp_meta *m = metas; m != NULL; m = m->next)
+		n++;
+	/* metas is newest first: walk it n times from the end, a list of a few
+	 * pools at most */
+	for (unsigned k = n; k > 0; k--) {
+		const struct tdp_meta *m = metas;
+		for (unsigned j = 1; j < k; j++)
+			m = m->next;
+		tarn_telemetry_array_string(d, m->mp->name);
+	}
+	pthread_mutex_unlock(&meta_lock);
+	return 0;
+}
+
+/*
+ * /tarn/dpdk/mempool/info,NAME: a DPDK pool on the tarn ops, with the keys
+ * of /tarn/mempool/info where they mean the same (size, in_use, avail,
+ * elt_size, cache_size, socket, ops, cached, caches: DPDK's per-lcore
+ * caches), and the tarn store under "store". DPDK keeps no get/put
+ * statistics in this build, so those keys are absent. The pool cannot be
+ * freed meanwhile: tdp_free() unlinks it under meta_lock first.
+ */
+static int tel_pool_info(const char *cmd, const char *params, struct tarn_telemetry_data *d)
+{
+	(void)cmd;
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	pthread_mutex_lock(&meta_lock);
+	const struct tdp_meta *m = metas;
+	while (m != NULL && strcmp(m->mp->name, params) != 0)
+		m = m->next;
+	if (m == NULL || m->mp->pool_data == NULL) {
+		pthread_mutex_unlock(&meta_lock);
+		return -ENOENT;
+	}
+	const struct rte_mempool *mp = m->mp;
+	tarn_telemetry_start_dict(d);
+	tarn_telemetry_dict_string(d, "name", mp->name);
+	tarn_telemetry_dict_uint(d, "size", mp->size);
+	tarn_telemetry_dict_uint(d, "in_use", rte_mempool_in_use_count(mp));
+	tarn_telemetry_dict_uint(d, "avail", rte_mempool_avail_count(mp));
+	tarn_telemetry_dict_uint(d, "elt_size", mp->elt_size);
+	tarn_telemetry_dict_uint(d, "cache_size", mp->cache_size);
+	tarn_telemetry_dict_int(d, "socket", mp->socket_id);
+	tarn_telemetry_dict_string(d, "ops", m->kind == TDP_RING ? "tarn" : "tarn_stack");
+	tarn_telemetry_dict_uint(d, "populated", m->populated);
+	tarn_telemetry_dict_uint(d, "cached", tdp_cached(mp));
+	tarn_telemetry_dict_open_array(d, "caches");
+	if (mp->cache_size != 0 && mp->local_cache != NULL)
+		for (unsigned i = 0; i < RTE_MAX_LCORE; i++) {
+			unsigned len = mp->local_cache[i].len;
+			if (!rte_lcore_is_enabled(i) && len == 0)
+				continue;
+			tarn_telemetry_array_open_dict(d);
+			tarn_telemetry_dict_int(d, "lcore", i);
+			tarn_telemetry_dict_uint(d, "len", len);
+			tarn_telemetry_dict_uint(d, "size", mp->cache_size);
+			tarn_telemetry_close(d);
+		}
+	tarn_telemetry_close(d);
+	tarn_telemetry_dict_open_dict(d, "store");
+	tarn_telemetry_dict_string(d, "name", m->store);
+	if (m->kind == TDP_RING) {
+		const struct tarn_ring *r = mp->pool_data;
+		tarn_telemetry_dict_string(d, "type", "ring");
+		tarn_telemetry_dict_uint(d, "count", tarn_ring_count(r));
+		tarn_telemetry_dict_uint(d, "capacity", tarn_ring_get_capacity(r));
+		tarn_telemetry_dict_int(d, "socket", r->socket);
+	} else {
+		const struct tdp_stack *st = mp->pool_data;
+		tarn_telemetry_dict_string(d, "type", "stack");
+		tarn_telemetry_dict_uint(d, "count", tarn_mempool_avail_count(st->nodes));
+		tarn_telemetry_dict_uint(d, "capacity", tarn_mempool_size(st->nodes));
+		tarn_telemetry_dict_int(d, "socket", tarn_mempool_socket(st->nodes));
+		tarn_telemetry_dict_uint(d, "foreign_puts",
+		                         __atomic_load_n(&st->foreign_puts, __ATOMIC_RELAXED));
+	}
+	tarn_telemetry_close(d);
+	pthread_mutex_unlock(&meta_lock);
+	return 0;
+}
+
 /* As RTE_MEMPOOL_REGISTER_OPS(), and say so when DPDK's table of ops is
  * full (RTE_MEMPOOL_MAX_OPS_IDX): the ops would otherwise be missing
  * without a word, and --mbuf-pool-ops-name tarn would fail later. Runs when
@@ -519,4 +621,12 @@ RTE_INIT(tdp_register)
 			               "drivers)",
 			               all[i]->name, strerror(-rc), RTE_MEMPOOL_MAX_OPS_IDX);
 	}
+	/* tarn's telemetry serves them once tarn runs (tarn-top shows them with
+	 * tarn's own pools). */
+	tarn_telemetry_register_cmd("/tarn/dpdk/mempool/list", tel_pool_list,
+	                            "Returns the names of the DPDK mempools whose store is tarn's "
+	                            "(ops tarn, tarn_stack). No parameters");
+	tarn_telemetry_register_cmd("/tarn/dpdk/mempool/info", tel_pool_info,
+	                            "Returns a DPDK mempool on the tarn ops: counts, DPDK's lcore "
+	                            "caches, the tarn store. Parameter: pool name");
 }

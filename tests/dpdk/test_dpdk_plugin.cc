@@ -3,7 +3,9 @@
 // librte_mempool_tarn.so with -d (as any DPDK program would) and the tests
 // create rte_mempools on its ops. They check that tarn starts lazily at the
 // first pool and stops after the last one, follows the EAL (lcore, file
-// prefix, no pinning, no hugepages), that every object is handed out once
+// prefix, no pinning, no hugepages), says at DPDK's default log level
+// which pools it backs, shows them through tarn's telemetry (and DPDK's
+// socket points to it), that every object is handed out once
 // and get_count is exact (one lcore and two), SP/SC flags, the stack's LIFO
 // order and its refusal of foreign pointers, mbuf pools, a tarn that cannot
 // start, a store that cannot be created, and an application that owns tarn.
@@ -11,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -136,7 +140,12 @@ class EalEnv : public ::testing::Environment
 	}
 	void TearDown() override
 	{
+		// The EAL leaves its runtime directory (with --no-shconf, empty
+		// once its telemetry socket is gone): the test leaves nothing.
+		std::string dir = rte_eal_get_runtime_dir();
 		rte_eal_cleanup();
+		if (dir.find(g_prefix) != std::string::npos)
+			std::system(("rm -rf '" + dir + "'").c_str());
 	}
 };
 
@@ -246,14 +255,20 @@ TEST(DpdkPlugin, StartsLazilyFollowsTheEalAndStopsAfterTheLastPool)
 	ASSERT_EQ(rte_mempool_populate_default(mp), 511);
 	ASSERT_TRUE(tarn_initialized());
 	EXPECT_TRUE(DpdkLog::contains("started for pool lazy")) << DpdkLog::since();
-	EXPECT_TRUE(DpdkLog::contains("pool lazy: store is tarn ring")) << DpdkLog::since();
+	EXPECT_TRUE(DpdkLog::contains("pool lazy (511 objects, cache 0) is backed by tarn ring"))
+	    << DpdkLog::since();
 
 	const tarn_config *cfg = tarn_config_get();
 	ASSERT_NE(cfg, nullptr);
 	EXPECT_EQ(std::string(cfg->file_prefix), g_prefix + ".tarn");
 	EXPECT_EQ(cfg->huge_policy, TARN_HUGE_NONE) << "the EAL has the hugepages";
 	EXPECT_NE(cfg->no_pin_main, 0);
-	EXPECT_NE(cfg->no_telemetry, 0);
+	EXPECT_EQ(cfg->no_telemetry, 0) << "tarn's telemetry shows the DPDK pools";
+	char path[256];
+	ASSERT_GT(tarn_telemetry_path(path, sizeof(path)), 0);
+	EXPECT_NE(std::string(path).find("/" + g_prefix + ".tarn/dpdk_telemetry.v2"),
+	          std::string::npos)
+	    << path;
 	EXPECT_EQ(tarn_lcore_main(), rte_lcore_id()) << "tarn's main lcore is the EAL lcore's id";
 	EXPECT_EQ(tarn_lcore_count(), 1u) << "tarn starts no thread of its own";
 	ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
@@ -549,6 +564,105 @@ TEST(DpdkPlugin, StoreThatCannotBeCreatedFailsThePool)
 	}
 }
 
+// A reply of tarn's telemetry in this process ("" for null).
+std::string tarn_query(const std::string &req)
+{
+	static char buf[TARN_TELEMETRY_MAX_OUTPUT + 1];
+	int n = tarn_telemetry_query(req.c_str(), buf, sizeof(buf));
+	EXPECT_GT(n, 0) << req;
+	std::string r(buf, n > 0 ? (size_t)n : 0);
+	return r.find(":null}") != std::string::npos ? "" : r;
+}
+
+// One request on DPDK's own telemetry socket of this process.
+std::string dpdk_query(const std::string &req)
+{
+	std::string path = std::string(rte_eal_get_runtime_dir()) + "/dpdk_telemetry.v2";
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	EXPECT_GE(fd, 0);
+	sockaddr_un sun{};
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+	std::string out;
+	static char buf[65536];
+	if (connect(fd, (sockaddr *)&sun, sizeof(sun)) == 0 && read(fd, buf, sizeof(buf)) > 0 &&
+	    write(fd, req.data(), req.size()) == (ssize_t)req.size()) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0)
+			out.assign(buf, (size_t)n);
+	} else {
+		ADD_FAILURE() << "DPDK telemetry at " << path << ": " << strerror(errno);
+	}
+	close(fd);
+	return out;
+}
+
+TEST(DpdkPlugin, NoticeLineAndTelemetryShowThePoolsItBacks)
+{
+	// DPDK's default level for the plugin's logtype: NOTICE.
+	int lt = rte_log_register("pmd.mempool.tarn");
+	ASSERT_GE(lt, 0);
+	int old_level = rte_log_get_level((uint32_t)lt);
+	rte_log_set_level((uint32_t)lt, RTE_LOG_NOTICE);
+	DpdkLog::mark();
+	EXPECT_EQ(dpdk_query("/tarn/socket"), "{\"/tarn/socket\":null}")
+	    << "no tarn yet: no socket to point to";
+	rte_mempool *mp = make_pool("seen", 1000, 32, "tarn");
+	ASSERT_NE(mp, nullptr);
+	rte_mempool *st = make_pool("seen_stack", 300, 0, "tarn_stack");
+	ASSERT_NE(st, nullptr);
+	std::string log = DpdkLog::since();
+	std::string pid = std::to_string(getpid());
+	EXPECT_NE(log.find("pool seen (1000 objects, cache 32) is backed by tarn ring dpdk"),
+	          std::string::npos)
+	    << log;
+	EXPECT_NE(log.find("telemetry: tarn-top --pid " + pid), std::string::npos) << log;
+	EXPECT_NE(log.find("pool seen_stack (300 objects, cache 0) is backed by tarn's lock-free "
+	                   "stack dpdk"),
+	          std::string::npos)
+	    << log;
+	EXPECT_EQ(log.find("started for pool"), std::string::npos)
+	    << "info lines stay out at the default level: " << log;
+	rte_log_set_level((uint32_t)lt, (uint32_t)old_level);
+
+	// tarn's telemetry: the DPDK pools, with DPDK's counts and the store.
+	void *objs[100];
+	ASSERT_EQ(rte_mempool_get_bulk(mp, objs, 100), 0);
+	EXPECT_EQ(tarn_query("/tarn/dpdk/mempool/list"),
+	          "{\"/tarn/dpdk/mempool/list\":[\"seen\",\"seen_stack\"]}");
+	std::string info = tarn_query("/tarn/dpdk/mempool/info,seen");
+	for (const char *k :
+	     { "\"name\":\"seen\"", "\"size\":1000", "\"in_use\":100", "\"avail\":900",
+	       "\"cache_size\":32", "\"ops\":\"tarn\"", "\"populated\":1000",
+	       "\"caches\":[{\"lcore\":", "\"store\":{\"name\":\"dpdk", "\"type\":\"ring\"",
+	       "\"capacity\":1000" })
+		EXPECT_NE(info.find(k), std::string::npos) << k << " in " << info;
+	unsigned cached = 0, count = 0;
+	ASSERT_EQ(sscanf(info.c_str() + info.find("\"cached\":"), "\"cached\":%u", &cached), 1);
+	ASSERT_EQ(sscanf(info.c_str() + info.find("\"count\":"), "\"count\":%u", &count), 1);
+	EXPECT_EQ(cached + count, 900u) << "lcore caches + store == avail: " << info;
+	info = tarn_query("/tarn/dpdk/mempool/info,seen_stack");
+	EXPECT_NE(info.find("\"type\":\"stack\""), std::string::npos) << info;
+	EXPECT_NE(info.find("\"foreign_puts\":0"), std::string::npos) << info;
+	EXPECT_EQ(tarn_query("/tarn/dpdk/mempool/info,nosuch"), "");
+	EXPECT_EQ(tarn_query("/tarn/dpdk/mempool/info"), "");
+
+	// DPDK's socket says where tarn's is.
+	char path[256];
+	ASSERT_GT(tarn_telemetry_path(path, sizeof(path)), 0);
+	std::string where = dpdk_query("/tarn/socket");
+	EXPECT_NE(where.find(std::string("\"path\":\"") + path + "\""), std::string::npos) << where;
+	EXPECT_NE(where.find("\"pid\":" + pid), std::string::npos) << where;
+
+	rte_mempool_put_bulk(mp, objs, 100);
+	rte_mempool_free(st);
+	EXPECT_EQ(tarn_query("/tarn/dpdk/mempool/list"),
+	          "{\"/tarn/dpdk/mempool/list\":[\"seen\"]}");
+	rte_mempool_free(mp);
+	EXPECT_FALSE(tarn_initialized());
+	EXPECT_EQ(dpdk_query("/tarn/socket"), "{\"/tarn/socket\":null}");
+}
+
 TEST(DpdkPlugin, ApplicationThatStartedTarnKeepsIt)
 {
 	tarn_config cfg;
@@ -571,8 +685,13 @@ TEST(DpdkPlugin, ApplicationThatStartedTarnKeepsIt)
 	rte_mempool *mp = make_pool("appowned", 100, 0, "tarn");
 	ASSERT_NE(mp, nullptr);
 	// Both logs: tarn's (the application's handler) and DPDK's.
-	EXPECT_TRUE(TestLog::contains("dpdk: pool appowned: store is tarn ring")) << TestLog::all();
-	EXPECT_TRUE(DpdkLog::contains("pool appowned: store is tarn ring")) << DpdkLog::since();
+	EXPECT_TRUE(
+	    TestLog::contains("dpdk: pool appowned (100 objects, cache 0) is backed by tarn ring"))
+	    << TestLog::all();
+	EXPECT_TRUE(
+	    DpdkLog::contains("pool appowned (100 objects, cache 0) is backed by tarn ring"))
+	    << DpdkLog::since();
+	EXPECT_FALSE(DpdkLog::contains("telemetry: tarn-top")) << "this tarn runs no telemetry";
 	EXPECT_FALSE(DpdkLog::contains("started for pool")) << "the plugin must use this tarn";
 	rte_mempool_free(mp);
 	EXPECT_TRUE(tarn_initialized()) << "tarn belongs to the application";

@@ -33,8 +33,8 @@ struct ScriptRun {
 
 ScriptRun run_script(const std::string &ops)
 {
-	const std::string cmd =
-	    std::string(DPDK_PLUGIN_TEST) + " -p " + plugin_path() + " -o " + ops + " 2>&1";
+	const std::string cmd = std::string(DPDK_PLUGIN_TEST) + " -B " + BUILD_ROOT + " -p " +
+	                        plugin_path() + " -o " + ops + " 2>&1";
 	ScriptRun r{ -1, "" };
 	r.code = run_capture(cmd, &r.out);
 	return r;
