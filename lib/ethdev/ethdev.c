@@ -259,6 +259,8 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 	snprintf(dev->name, sizeof(dev->name), "%s", pname);
 	snprintf(dev->spec, sizeof(dev->spec), "%s", spec);
 	dev->socket = socket;
+	dev->socket_given = sock != UINT64_MAX;
+	dev->numa_node = TARN_SOCKET_ANY;
 	dev->mtu = TARN_ETH_DEFAULT_MTU;
 	if (v == NULL)
 		mac.addr_bytes[5] = (uint8_t)id;
@@ -552,6 +554,7 @@ int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info)
 	snprintf(info->spec, sizeof(info->spec), "%s", dev->spec);
 	info->state = dev->state;
 	info->socket = dev->socket;
+	info->numa_node = dev->socket_given ? dev->socket : dev->numa_node;
 	info->nb_rx_queues = dev->nb_rxq;
 	info->nb_tx_queues = dev->nb_txq;
 	info->max_rx_queues = dev->drv->max_rx_queues;

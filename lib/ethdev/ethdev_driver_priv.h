@@ -91,6 +91,12 @@ struct tarn__eth_dev {
 	char name[TARN_NAME_SIZE];
 	char spec[TARN_ETH_SPEC_MAX];
 	int socket;
+	int socket_given; /* the spec has socket= (ethdev's) */
+	/* NUMA node of the device under the port, -1 when none or unknown.
+	 * create() sets it (drivers on kernel interfaces: the node of the
+	 * interface's device, tarn__lif_numa_node()); a socket= in the spec
+	 * overrides it in what tarn_eth_dev_info_get() reports. */
+	int numa_node;
 	uint16_t nb_rxq, nb_txq;
 	uint32_t mtu;
 	int promiscuous;

@@ -163,6 +163,15 @@ struct tarn_eth_dev_info {
 	char spec[TARN_ETH_SPEC_MAX];     /**< the spec the port was created from */
 	enum tarn_eth_state state;        /**< current state */
 	int socket;                       /**< socket of the port's structures */
+	/**
+	 * NUMA node the port belongs to: the `socket=` of its spec when given,
+	 * else the node of the device under it (a port on a kernel interface:
+	 * the node of the interface's device, as sysfs says), else
+	 * TARN_SOCKET_ANY (-1): no device (ring, null, pcap, tap, veth) or an
+	 * unknown node. Where an application puts a port's pools and lcores to
+	 * keep them on the device's node (testpmd's rule).
+	 */
+	int numa_node;
 	uint16_t nb_rx_queues;            /**< configured RX queues (0 before configure) */
 	uint16_t nb_tx_queues;            /**< configured TX queues */
 	uint16_t max_rx_queues;           /**< most RX queues the driver supports */

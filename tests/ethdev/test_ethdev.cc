@@ -253,8 +253,10 @@ TEST_F(EthCreate, DefaultsAndNames)
 	EXPECT_GE(info.socket, 0);
 	EXPECT_EQ(info.mac.addr_bytes[0], 0x02);
 	EXPECT_EQ(info.mac.addr_bytes[5], a);
+	EXPECT_EQ(info.numa_node, TARN_SOCKET_ANY) << "no device, no socket=";
 	ASSERT_EQ(tarn_eth_dev_info_get(b, &info), 0);
 	EXPECT_STREQ(info.name, "ring1");
+	EXPECT_EQ(info.numa_node, TARN_SOCKET_ANY);
 
 	uint16_t c = create("null:name=sink,mac=02:11:22:33:44:55,socket=0");
 	uint16_t found = 999;
@@ -265,6 +267,8 @@ TEST_F(EthCreate, DefaultsAndNames)
 	char buf[18];
 	EXPECT_STREQ(tarn_ether_format_addr(buf, sizeof(buf), &mac), "02:11:22:33:44:55");
 	EXPECT_EQ(tarn_eth_dev_socket_id(c), 0);
+	ASSERT_EQ(tarn_eth_dev_info_get(c, &info), 0);
+	EXPECT_EQ(info.numa_node, 0) << "socket= is the port's node";
 
 	EXPECT_EQ(tarn_eth_dev_count(), 3u);
 	EXPECT_EQ(tarn_eth_dev_next(-1), 0);

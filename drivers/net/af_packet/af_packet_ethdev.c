@@ -1296,6 +1296,7 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 		goto fail;
 	dev->mtu = p->mtu_known;
 	dev->promiscuous = 0;
+	dev->numa_node = tarn__lif_numa_node(p->ifname);
 	TARN__INFO(AFP_LOG,
 	           "port '%s': af_packet on %s (index %d), MTU %u, %s receive ring, frames of %u "
 	           "in blocks of %u",

@@ -1302,6 +1302,7 @@ static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *s
 	}
 	dev->mtu = p->mtu_known;
 	dev->promiscuous = 0;
+	dev->numa_node = tarn__lif_numa_node(p->ifname);
 	char qs[48];
 	TARN__INFO(AXDP_LOG,
 	           "port '%s': af_xdp on %s (index %d), %s of %u, MTU %u, mode=%s, zerocopy=%s",

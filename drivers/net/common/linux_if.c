@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * linux_if.c - Linux network interface helpers shared by the af_packet and
- * af_xdp drivers (linux_if.h).
+ * linux_if.c - Linux network interface helpers shared by the af_packet,
+ * af_xdp and tap drivers (linux_if.h).
  */
 #include "linux_if.h"
 
@@ -276,4 +276,23 @@ int tarn__lif_spec_iface(const struct tarn__eth_dev *dev, const struct tarn__eth
 	}
 	snprintf(ifname, IFNAMSIZ, "%s", iface);
 	return 0;
+}
+
+int tarn__lif_numa_node(const char *ifname)
+{
+	char path[IFNAMSIZ + 48];
+	int node = -1;
+
+	/* The name went through tarn__lif_spec_iface (no '/') or is the
+	 * kernel's own. */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node", ifname);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return TARN_SOCKET_ANY; /* no device (veth, tap, bridge) */
+	if (fscanf(f, "%d", &node) != 1)
+		node = -1;
+	fclose(f);
+	if (node < 0 || node >= TARN_MAX_SOCKETS || (unsigned)node >= tarn_socket_count())
+		return TARN_SOCKET_ANY;
+	return node;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Linux network interface helpers shared by the af_packet and af_xdp drivers
- * (internal, never installed): ioctls on an interface found by its index
- * (it may be renamed), link state and speed, promiscuous mode through a
- * PACKET_MR_PROMISC membership, MTU and MAC address, and the iface= key.
- * Compiled into libtarn when either driver is built.
+ * Linux network interface helpers shared by the af_packet, af_xdp and tap
+ * drivers (internal, never installed): ioctls on an interface found by its
+ * index (it may be renamed), link state and speed, promiscuous mode through
+ * a PACKET_MR_PROMISC membership, MTU and MAC address, the device's NUMA
+ * node, and the iface= key. Compiled into libtarn when one of them is built.
  */
 #ifndef TARN_DRIVERS_NET_LINUX_IF_H
 #define TARN_DRIVERS_NET_LINUX_IF_H
@@ -76,6 +76,12 @@ int tarn__lif_promisc(const struct tarn__lif *l, const struct tarn__eth_dev *dev
 
 /* Log once (`*logged`) that the port's interface no longer exists. */
 void tarn__lif_log_gone(const struct tarn__eth_dev *dev, const struct tarn__lif *l, int *logged);
+
+/* NUMA node of the device under interface `ifname` (sysfs
+ * /sys/class/net/IF/device/numa_node, as the sysfs of this network
+ * namespace shows it), or TARN_SOCKET_ANY (-1) when it has none (veth,
+ * tap), the kernel does not know it, or tarn has no such socket. */
+int tarn__lif_numa_node(const char *ifname);
 
 /* The iface= key of `spec` into `ifname` (driver `drv` for the message).
  * 0 or -EINVAL (logged). */

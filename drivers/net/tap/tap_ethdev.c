@@ -59,6 +59,7 @@
 #include <sys/uio.h>
 #include <linux/if_tun.h>
 
+#include "../common/linux_if.h"
 #include "ethdev_driver_priv.h"
 #include "tarn_mbuf.h"
 #include "tarn_mem.h"
@@ -706,6 +707,7 @@ static int tap_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 	dev->promiscuous = (tp->orig_flags & IFF_PROMISC) != 0;
 	tp->mtu_known = dev->mtu;
 	tp->promisc_known = dev->promiscuous;
+	dev->numa_node = tarn__lif_numa_node(tp->ifname); /* -1: a tap has no device */
 	TARN__INFO(TAP_LOG, "tap port %u: %s interface '%s', %u queue%s, mtu %u",
 	           (unsigned)dev->port_id, tp->created ? "created" : "attached to", tp->ifname,
 	           tp->nb_fds, tp->nb_fds > 1 ? "s (multi-queue)" : "", dev->mtu);
