@@ -211,8 +211,8 @@ int bench_mbuf(const struct bench_ctx *ctx)
 
 	bench_table_header(ctx, "mbuf",
 	                   "mbufs allocated and freed per second (alloc + free = 1), 1 lcore");
-	for (unsigned c = 0; c < sizeof(caches) / sizeof(caches[0]); c++) {
-		for (unsigned b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++) {
+	for (unsigned c = 0; c < TARN_ARRAY_SIZE(caches); c++) {
+		for (unsigned b = 0; b < TARN_ARRAY_SIZE(bursts); b++) {
 			rc = mbuf_row(ctx, OP_BULK, bursts[b], caches[c]);
 			if (rc < 0)
 				return rc;

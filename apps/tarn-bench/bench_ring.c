@@ -366,16 +366,16 @@ int bench_ring(const struct bench_ctx *ctx)
 	for (int shape = 0; shape <= 1; shape++) {
 		if (shape == 1 && ctx->n_lcores < 2)
 			continue;
-		for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-			for (unsigned b = 0; b < sizeof(bulks) / sizeof(bulks[0]); b++) {
+		for (unsigned m = 0; m < TARN_ARRAY_SIZE(modes); m++)
+			for (unsigned b = 0; b < TARN_ARRAY_SIZE(bulks); b++) {
 				rc = bench_ring_row(ctx, modes[m], bulks[b], shape);
 				if (rc < 0)
 					return rc;
 			}
 	}
 	/* more threads than cores: the multi-thread modes only */
-	for (unsigned m = 1; m < sizeof(modes) / sizeof(modes[0]); m++)
-		for (unsigned b = 1; b < sizeof(bulks) / sizeof(bulks[0]); b++) {
+	for (unsigned m = 1; m < TARN_ARRAY_SIZE(modes); m++)
+		for (unsigned b = 1; b < TARN_ARRAY_SIZE(bulks); b++) {
 			rc = bench_ring_row(ctx, modes[m], bulks[b], 2);
 			if (rc < 0)
 				return rc;

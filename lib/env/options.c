@@ -107,10 +107,10 @@ static int apply_no_telemetry(struct tarn_config *cfg, const char *val)
 {
 	static const char *const yes[] = { "", "1", "yes", "true", "on" };
 	static const char *const no[] = { "0", "no", "false", "off" };
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(yes); i++)
 		if (strcasecmp(val, yes[i]) == 0)
 			return cfg->no_telemetry = 1, 0;
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(no); i++)
 		if (strcasecmp(val, no[i]) == 0)
 			return cfg->no_telemetry = 0, 0;
 	TARN__ERR("env", "TARN_NO_TELEMETRY '%s': expected 1, yes, true, 0, no or false", val);
@@ -217,7 +217,7 @@ static const struct opt opts[] = {
 	{ "no-telemetry", NULL, "TARN_NO_TELEMETRY", apply_no_telemetry,
 	  "no telemetry socket (default: on, for dpdk-telemetry.py and tarn-top)" },
 };
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+#define N_OPTS TARN_ARRAY_SIZE(opts)
 
 int tarn_config_init(struct tarn_config *cfg)
 {

@@ -42,6 +42,36 @@ extern "C" {
 /** Branch hint for the fast path: `x` is expected to be false. */
 #define tarn_unlikely(x) __builtin_expect(!!(x), 0)
 
+/* 0, and in C a compile error when `a` is a pointer rather than an array. */
+#ifdef __cplusplus
+#define TARN__ARRAY_CHECK(a) 0
+#else
+#define TARN__ARRAY_CHECK(a)                                                                       \
+	(0 * sizeof(struct {                                                                       \
+		 int tarn_array_size_of_a_pointer : 1 -                                            \
+		     2 * __builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0]));         \
+	 }))
+#endif
+/**
+ * Number of elements of the array `a`, a constant expression. In C, passing
+ * a pointer instead of an array is a compile error.
+ */
+#define TARN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]) + TARN__ARRAY_CHECK(a))
+/**
+ * `v` rounded up to a multiple of `align`, in the (promoted) type of `v`.
+ * `align` must be a power of two and is evaluated twice; a constant
+ * expression when both are constants. Use with unsigned types; `v` +
+ * `align` - 1 must not overflow.
+ */
+#define TARN_ALIGN_CEIL(v, align)                                                                  \
+	(((v) + ((__typeof__(+(v)))(align)-1)) & ~((__typeof__(+(v)))(align)-1))
+/** `v` rounded down to a multiple of `align` (a power of two), in the type of `v`. */
+#define TARN_ALIGN_FLOOR(v, align) ((v) & ~((__typeof__(+(v)))(align)-1))
+/** Non-zero when `v` is a multiple of `align` (a power of two). */
+#define TARN_IS_ALIGNED(v, align) (((v) & ((__typeof__(+(v)))(align)-1)) == 0)
+/** Non-zero when `n` is a power of two (0 is not). */
+#define TARN_IS_POWER_OF_2(n) ((n) != 0 && ((n) & ((n)-1)) == 0)
+
 /** Highest number of lcores (ids 0 .. TARN_MAX_LCORES-1). */
 #define TARN_MAX_LCORES 128
 /** Highest number of NUMA sockets (nodes) tarn manages. */

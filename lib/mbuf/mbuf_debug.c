@@ -159,7 +159,7 @@ static const struct {
 
 const char *tarn_mbuf_flag_name(uint64_t flag)
 {
-	for (size_t i = 0; i < sizeof(mbuf_flag_names) / sizeof(mbuf_flag_names[0]); i++)
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(mbuf_flag_names); i++)
 		if (mbuf_flag_names[i].flag == flag)
 			return mbuf_flag_names[i].name;
 	return NULL;
@@ -200,7 +200,7 @@ int tarn_mbuf_flags_str(uint64_t ol_flags, char *buf, size_t size)
 	if (buf == NULL || size == 0)
 		return -EINVAL;
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(mbuf_flag_names) / sizeof(mbuf_flag_names[0]); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(mbuf_flag_names); i++) {
 		known |= mbuf_flag_names[i].flag;
 		if ((ol_flags & mbuf_flag_names[i].flag) &&
 		    str_add(buf, size, &len, "%s", mbuf_flag_names[i].name) != 0)

@@ -62,7 +62,7 @@ static void *va_reserve(size_t len, uint64_t align, uint64_t off)
 	if (base == MAP_FAILED)
 		return NULL;
 	uintptr_t b = (uintptr_t)base;
-	uintptr_t a = (uintptr_t)tarn__align_up(b + off, align) - off;
+	uintptr_t a = TARN_ALIGN_CEIL(b + off, align) - off;
 	if (a < b)
 		a += align;
 	if (a > b)
@@ -126,7 +126,7 @@ static int generic_populate(const struct tarn__mem_ctx *ctx, struct tarn__mem_se
 
 static int generic_node_of(const void *addr)
 {
-	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(TARN__PAGE_4K - 1));
+	void *page = (void *)TARN_ALIGN_FLOOR((uintptr_t)addr, TARN__PAGE_4K);
 	int status = -1;
 	if (move_pages(0, 1, &page, NULL, &status, 0) != 0)
 		return errno == ENOSYS ? 0 : -errno;

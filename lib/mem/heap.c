@@ -91,12 +91,12 @@ static void *carve(struct heap *h, size_t size, size_t align, size_t hdr, struct
 {
 	for (struct tarn__free_blk *b = h->head; b != NULL; b = b->next) {
 		uintptr_t bs = (uintptr_t)b, be = bs + b->len;
-		uintptr_t p = (uintptr_t)tarn__align_up(bs + hdr, align);
+		uintptr_t p = TARN_ALIGN_CEIL(bs + hdr, align);
 		if (p < bs || p > be || be - p < size)
 			continue;
 		/* The chunk: [cs, ce), unit-aligned, inside [bs, be). */
-		uintptr_t cs = (p - hdr) & ~(uintptr_t)(TARN__HEAP_UNIT - 1);
-		uintptr_t ce = (uintptr_t)tarn__align_up(p + size, TARN__HEAP_UNIT);
+		uintptr_t cs = TARN_ALIGN_FLOOR(p - hdr, TARN__HEAP_UNIT);
+		uintptr_t ce = TARN_ALIGN_CEIL(p + size, TARN__HEAP_UNIT);
 		bool clean = b->clean;
 		const struct tarn__mem_seg *seg = b->seg;
 		struct tarn__free_blk *prev = b->prev;

@@ -180,7 +180,7 @@ static unsigned precheck(const struct tarn_config *cfg, bool short_out[], char *
 		short_out[s] = false;
 		if (cfg->socket_mem_mb[s] == 0 || !any_huge || page == 0)
 			continue;
-		uint64_t need = tarn__align_up(cfg->socket_mem_mb[s] << 20, page) / page;
+		uint64_t need = TARN_ALIGN_CEIL(cfg->socket_mem_mb[s] << 20, page) / page;
 		int64_t fr = tarn__huge_free((int)s, page);
 		if (fr >= 0 && (uint64_t)fr >= need)
 			continue;

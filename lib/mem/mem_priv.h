@@ -298,12 +298,6 @@ static inline bool tarn__mem_ready(void)
  */
 int tarn__mem_force_backend(const char *name);
 
-/* Round up to a power-of-two multiple. */
-static inline uint64_t tarn__align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
-
 #ifdef __cplusplus
 }
 #endif

@@ -109,16 +109,16 @@ static int layout_for(const struct tarn__mem_backend *be, const struct tarn__seg
 	uint64_t lead;
 	if (req->align > l->va_align) {
 		/* Place the aligned address `lead` bytes into the segment. */
-		lead = tarn__align_up(req->lead, l->page);
+		lead = TARN_ALIGN_CEIL(req->lead, l->page);
 		l->va_align = req->align;
 		l->va_offset = lead;
 	} else {
-		lead = tarn__align_up(req->lead, req->align ? req->align : 1);
+		lead = TARN_ALIGN_CEIL(req->lead, req->align ? req->align : 1);
 	}
 	uint64_t need = lead + req->min_len;
 	if (need < req->min_len || need > (UINT64_MAX >> 2))
 		return -ENOMEM;
-	l->len = tarn__align_up(need, unit);
+	l->len = TARN_ALIGN_CEIL(need, unit);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 
 #include <tarn/tarn.h>
 
+#include "macros_c.h"
+
 namespace
 {
 
@@ -86,6 +88,45 @@ struct tarn_config test_config(const std::string &lcores)
 }
 
 } // namespace
+
+TEST(Macros, ArraySizeAndAlign)
+{
+	static const int five[5] = {};
+	static_assert(TARN_ARRAY_SIZE(five) == 5, "a constant expression in C++ too");
+	static_assert(TARN_ALIGN_CEIL(13u, 8u) == 16u, "a constant expression in C++ too");
+	EXPECT_EQ(macros_c_array_size(), 5u * 100 + 7 * 10 + 3);
+
+	struct {
+		uint64_t v, a, ceil, floor;
+	} cases[] = {
+		{ 0, 8, 0, 0 },
+		{ 1, 8, 8, 0 },
+		{ 7, 8, 8, 0 },
+		{ 8, 8, 8, 8 },
+		{ 9, 8, 16, 8 },
+		{ 4095, 4096, 4096, 0 },
+		{ 4097, 4096, 8192, 4096 },
+		{ 5, 1, 5, 5 },
+		{ (1ull << 40) + 1, 1ull << 30, (1ull << 40) + (1ull << 30), 1ull << 40 },
+	};
+	for (const auto &c : cases) {
+		EXPECT_EQ(TARN_ALIGN_CEIL(c.v, c.a), c.ceil) << c.v << " " << c.a;
+		EXPECT_EQ(TARN_ALIGN_FLOOR(c.v, c.a), c.floor) << c.v << " " << c.a;
+		EXPECT_EQ(macros_c_align_ceil(c.v, c.a), c.ceil) << c.v << " " << c.a;
+		EXPECT_EQ(macros_c_align_floor(c.v, c.a), c.floor) << c.v << " " << c.a;
+		EXPECT_TRUE(TARN_IS_ALIGNED(c.ceil, c.a));
+		EXPECT_EQ(TARN_IS_ALIGNED(c.v, c.a) != 0, c.v == c.ceil);
+	}
+	EXPECT_EQ(TARN_ARRAY_SIZE(cases), 9u);
+	/* The type of the value is kept: a 32-bit value stays 32 bits. */
+	uint32_t v32 = 4097;
+	static_assert(sizeof(TARN_ALIGN_CEIL(v32, 4096)) == 4, "type of v");
+	EXPECT_EQ(TARN_ALIGN_CEIL(v32, 4096), 8192u);
+	EXPECT_FALSE(TARN_IS_POWER_OF_2(0));
+	EXPECT_TRUE(TARN_IS_POWER_OF_2(1));
+	EXPECT_TRUE(TARN_IS_POWER_OF_2(1ull << 63));
+	EXPECT_FALSE(TARN_IS_POWER_OF_2(6));
+}
 
 TEST(Errors, StrerrorAcceptsBothSigns)
 {
