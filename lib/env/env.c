@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* env.c - tarn_init / tarn_cleanup and small shared helpers. */
+/*
+ * env.c - env's part of tarn_init() (the configuration checked, the lcore
+ * list chosen), the "initialised" state, and small shared helpers. The
+ * process-wide tarn_init()/tarn_cleanup() that call every component are in
+ * lib/tarn/init.c, above the components.
+ */
 #include <ctype.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -7,12 +12,13 @@
 #include <time.h>
 
 #include "lcore_priv.h"
-/* tarn__ethdev_cleanup(): ports are closed before pools and rings go. */
-#include "ethdev_driver_priv.h"
 
+/* Set by lib/tarn/init.c under its init lock (tarn__env_set_initialized()),
+ * read anywhere (tarn_initialized()). */
 static int initialized;
+/* The configuration of the running tarn_init(); written under the init lock
+ * before `initialized` is set. */
 static struct tarn_config active_cfg;
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t tarn__now_ns(void)
 {
@@ -104,37 +110,24 @@ static int default_lcores(struct tarn__lcore_list *list)
 	return -EINVAL;
 }
 
-int tarn_init(const struct tarn_config *cfg)
+/* The configuration's values that tarn_config_parse_args() checks, checked
+ * again: a caller may have filled the structure by hand. */
+static int config_check(const struct tarn_config *cfg)
 {
-	struct tarn_config c;
-	if (cfg == NULL) {
-		tarn_config_init(&c);
-		cfg = &c;
-	}
-	pthread_mutex_lock(&init_lock);
-	if (initialized) {
-		pthread_mutex_unlock(&init_lock);
-		TARN__ERR("env", "tarn_init: already initialised (call tarn_cleanup() first)");
-		return -EALREADY;
-	}
-	uint64_t t0 = tarn__now_ns();
 	int rc = tarn_log_set_level(cfg->log_level);
 	if (rc < 0) {
 		TARN__ERR("env", "tarn_init: invalid log level %d", cfg->log_level);
-		goto out;
+		return rc;
 	}
-	/* Re-validate what a caller may have filled in by hand. */
 	if (memchr(cfg->file_prefix, '\0', TARN_PREFIX_SIZE) == NULL ||
-	    (rc = tarn__file_prefix_check(cfg->file_prefix)) < 0) {
+	    tarn__file_prefix_check(cfg->file_prefix) < 0) {
 		TARN__ERR("env", "tarn_init: invalid file_prefix");
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	if (cfg->huge_policy != TARN_HUGE_PREFER && cfg->huge_policy != TARN_HUGE_REQUIRE &&
 	    cfg->huge_policy != TARN_HUGE_NONE) {
 		TARN__ERR("env", "tarn_init: invalid huge_policy %d", (int)cfg->huge_policy);
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	for (unsigned s = tarn_socket_count(); s < TARN_MAX_SOCKETS; s++) {
 		if (cfg->socket_mem_mb[s] != 0) {
@@ -143,80 +136,31 @@ int tarn_init(const struct tarn_config *cfg)
 			          "machine has %u socket%s",
 			          (unsigned long long)cfg->socket_mem_mb[s], s, tarn_socket_count(),
 			          tarn_socket_count() == 1 ? "" : "s");
-			rc = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	struct tarn__lcore_list list;
+int tarn__env_configure(const struct tarn_config *cfg, struct tarn__lcore_list *list)
+{
+	int rc = config_check(cfg);
+	if (rc < 0)
+		return rc;
 	if (cfg->lcores[0] == '\0')
-		rc = default_lcores(&list);
+		rc = default_lcores(list);
 	else if (memchr(cfg->lcores, '\0', sizeof(cfg->lcores)) == NULL)
 		rc = -EINVAL;
 	else
-		rc = tarn__lcores_parse(cfg->lcores, &list);
+		rc = tarn__lcores_parse(cfg->lcores, list);
 	if (rc < 0)
-		goto out;
-
+		return rc;
 	active_cfg = *cfg;
-	uint64_t t1 = tarn__now_ns();
-	rc = tarn__lcores_start(&list, !cfg->no_pin_main);
-	if (rc < 0)
-		goto out;
-	uint64_t t2 = tarn__now_ns();
-	/* Memory is reserved after the lcores start, so that population runs on
-	 * the right nodes and "any socket" means the main lcore's socket. */
-	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
-	rc = tarn__mem_init(cfg);
-	if (rc < 0) {
-		__atomic_store_n(&initialized, 0, __ATOMIC_RELEASE);
-		tarn__lcores_stop();
-		goto out;
-	}
-	uint64_t t3 = tarn__now_ns();
-	tarn__telemetry_init(cfg);
-	uint64_t t4 = tarn__now_ns();
-	TARN__DEBUG("env",
-	            "init phases: options %.3f ms, lcores %.3f ms, memory %.3f ms, telemetry "
-	            "%.3f ms",
-	            (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6);
-	TARN__INFO("env", "initialised: %u lcore%s, main lcore %u, %u socket%s", tarn_lcore_count(),
-	           tarn_lcore_count() == 1 ? "" : "s", tarn_lcore_main(), tarn_socket_count(),
-	           tarn_socket_count() == 1 ? "" : "s");
-out:
-	pthread_mutex_unlock(&init_lock);
-	return rc;
-}
-
-int tarn_init_args(int *argc, char **argv)
-{
-	struct tarn_config cfg;
-	tarn_config_init(&cfg);
-	int consumed = tarn_config_parse_args(&cfg, argc, argv);
-	if (consumed < 0)
-		return consumed;
-	int rc = tarn_init(&cfg);
-	return rc < 0 ? rc : consumed;
-}
-
-int tarn_cleanup(void)
-{
-	pthread_mutex_lock(&init_lock);
-	if (!initialized) {
-		pthread_mutex_unlock(&init_lock);
-		return -EINVAL;
-	}
-	/* Telemetry first (its callbacks read everything below). Workers
-	 * next, so their exit hooks flush their caches into pools
-	 * that still exist; then the structures, top down: ports (which hold
-	 * mbufs, rings and pools), pools, rings, memory. */
-	tarn__telemetry_cleanup();
-	tarn__lcores_stop();
-	tarn__ethdev_cleanup();
-	tarn__mempool_cleanup();
-	tarn__ring_cleanup();
-	tarn__mem_cleanup();
-	__atomic_store_n(&initialized, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&init_lock);
 	return 0;
+}
+
+void tarn__env_set_initialized(int on)
+{
+	/* release: pairs with the acquire load in tarn_initialized() */
+	__atomic_store_n(&initialized, on != 0, __ATOMIC_RELEASE);
 }

@@ -79,15 +79,6 @@ int tarn__name_check(const char *name);
 typedef void (*tarn__thread_hook_fn)(void);
 void tarn__thread_exit_hook_add(tarn__thread_hook_fn fn);
 
-/* Component init and cleanup, called by tarn_init()/tarn_cleanup(). */
-int tarn__mem_init(const struct tarn_config *cfg);
-void tarn__mem_cleanup(void);
-void tarn__ring_cleanup(void);
-void tarn__mempool_cleanup(void);
-/* Start the telemetry server (never fails tarn_init: warns) and stop it. */
-void tarn__telemetry_init(const struct tarn_config *cfg);
-void tarn__telemetry_cleanup(void);
-
 /* Parse a size with an optional K/M/G suffix. Returns 0 or -EINVAL. */
 int tarn__parse_size(const char *s, uint64_t *out);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lcore_priv.h - internal: lcore table shared by lcore.c, options.c, env.c.
- * Never installed.
+ * lcore_priv.h - internal: lcore table shared by lcore.c, options.c, env.c,
+ * and what lib/tarn/init.c calls to start and stop the lcores. Never installed.
  */
 #ifndef TARN_LCORE_PRIV_H
 #define TARN_LCORE_PRIV_H
@@ -36,5 +36,16 @@ int tarn__lcore_orig_affinity(cpu_set_t *set);
 
 /* Validate a file prefix (logs why not). 0 or -EINVAL. */
 int tarn__file_prefix_check(const char *prefix);
+
+/*
+ * env's part of tarn_init() (lib/tarn/init.c, under its lock): check `cfg`
+ * again (log level, file prefix, huge policy, --socket-mem sockets; the log
+ * level is applied), choose the lcore list into `list` (cfg->lcores, or the
+ * first CPU this process may run on) and keep `cfg` for tarn_config_get().
+ * Logs what is wrong. 0 or a negative errno.
+ */
+int tarn__env_configure(const struct tarn_config *cfg, struct tarn__lcore_list *list);
+/* Mark tarn initialised (1) or not (0): what tarn_initialized() returns. */
+void tarn__env_set_initialized(int on);
 
 #endif

@@ -165,6 +165,13 @@ struct tarn__seg_req {
 struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err);
 /* Release a segment and free its slot. Not concurrent with lookups of it. */
 void tarn__mem_seg_destroy(struct tarn__mem_seg *seg);
+/*
+ * mem's part of tarn_init() (lib/tarn/init.c): discover hugepages, reserve
+ * cfg->socket_mem_mb per socket, start the heaps. 0 or a negative errno
+ * (logged). tarn__mem_cleanup(): release everything (tarn_cleanup()).
+ */
+int tarn__mem_init(const struct tarn_config *cfg);
+void tarn__mem_cleanup(void);
 /* Release every segment (cleanup). No concurrent users. */
 void tarn__mem_seg_destroy_all(void);
 /* Remove the hugetlbfs file names of every live segment, keeping the

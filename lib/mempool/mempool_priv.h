@@ -189,6 +189,9 @@ void tarn__mp_caches_free(struct tarn__mempool *m);
 /* Register the thread-exit hook (once). */
 void tarn__mp_thread_hook_init(void);
 
+/* Free every pool left (tarn_cleanup(), lib/tarn/init.c; no users). */
+void tarn__mempool_cleanup(void);
+
 /* ---- debug.c ---- */
 
 /* Set up cookies and trailer of object `obj` (creation). */

@@ -10,7 +10,7 @@
 
 #include "env_priv.h"
 #include "tarn_mem.h"
-#include "tarn_ring.h"
+#include "ring_priv.h"
 
 #define RING_LOG "ring"
 

@@ -60,6 +60,10 @@ int tarn__tel_register(const char *cmd, tarn_telemetry_cb fn, const char *help);
 void tarn__tel_builtins(void);
 /* The built-in tarn and DPDK-alias commands (cmds.c). */
 void tarn__tel_register_builtins(void);
+/* Start the telemetry server (tarn_init(), lib/tarn/init.c; never fails
+ * tarn_init: warns) and stop it (tarn_cleanup()). */
+void tarn__telemetry_init(const struct tarn_config *cfg);
+void tarn__telemetry_cleanup(void);
 /* Zero the lcore poll counters (tarn_init()). */
 void tarn__tel_lcores_reset(void);
 /* Parse a decimal id 0 .. max (params of ",ID" commands). 0 or -EINVAL. */
