@@ -18,6 +18,14 @@
       Run `PROGRAM --help` and fail unless every long option it prints
       (--name) appears in the man page PAGE.
 
+  check-docs.py installed BUILD_DIR MAN_DIR
+      Fail unless every program meson installs into the bindir (from
+      BUILD_DIR/meson-info/intro-installed.json) has MAN_DIR/<name>.1.
+
+  check-docs.py help PROGRAM
+      Run `PROGRAM --help` and fail unless it exits 0 with a usage text on
+      stdout ("usage:") and nothing on stderr (no getopt complaint).
+
 Exit status: 0 when the check passes, 1 when it fails, 2 for bad usage.
 """
 import os
@@ -164,6 +172,50 @@ def check_options(program, page):
     return 0
 
 
+def check_installed(build_dir, man_dir):
+    import json
+    intro = os.path.join(build_dir, "meson-info", "intro-installed.json")
+    try:
+        with open(intro) as f:
+            installed = json.load(f)
+    except (OSError, ValueError) as e:
+        return fail("%s: %s" % (intro, e))
+    bindir = None
+    try:
+        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
+            opts = {o["name"]: o["value"] for o in json.load(f)}
+        bindir = os.path.join(opts["prefix"], opts["bindir"])
+    except (OSError, ValueError, KeyError) as e:
+        return fail("build options: %s" % e)
+    progs = sorted(os.path.basename(dst) for dst in installed.values()
+                   if os.path.dirname(dst) == bindir)
+    if not progs:
+        return fail("no program is installed into %s" % bindir)
+    missing = [p for p in progs if not os.path.isfile(os.path.join(man_dir, p + ".1"))]
+    if missing:
+        return fail("installed program(s) without a man page in %s: %s"
+                    % (man_dir, " ".join(missing)))
+    print("every installed program has its man page: %s" % " ".join(progs))
+    return 0
+
+
+def check_help(program):
+    try:
+        r = subprocess.run([program, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return fail("%s --help: %s" % (program, e))
+    name = os.path.basename(program)
+    if r.returncode != 0:
+        return fail("%s --help exited with %d" % (name, r.returncode))
+    if r.stderr.strip():
+        return fail("%s --help wrote to stderr:\n%s" % (name, r.stderr))
+    if "usage:" not in r.stdout.lower():
+        return fail("%s --help printed no usage line" % name)
+    print("%s --help: usage on stdout, status 0, stderr empty" % name)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "doxygen":
         return check_doxygen(argv[2], argv[3], argv[4])
@@ -171,6 +223,10 @@ def main(argv):
         return check_man(argv[2], argv[3:])
     if len(argv) == 4 and argv[1] == "options":
         return check_options(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "installed":
+        return check_installed(argv[2], argv[3])
+    if len(argv) == 3 and argv[1] == "help":
+        return check_help(argv[2])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <tarn/tarn.h>
@@ -37,18 +38,32 @@ static void session_init(struct tarn_mempool *mp, void *arg, void *obj, unsigned
 	s->id = idx;
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: pool-only [tarn options] [-r ROUNDS]\n\n"
+	             "Take and give back 1024 objects in bulk for ROUNDS rounds (default\n"
+	             "100000), print the pool's statistics and check that every object came\n"
+	             "back (exit 0 only then).\n\n");
+	tarn_config_usage(out); /* the tarn options */
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long rounds = 100000;
 	int opt, ok = 1;
 	char *end = "";
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	if (tarn_init_args(&argc, argv) < 0) /* takes the tarn options out of argv */
 		return 2;
 	while ((opt = getopt(argc, argv, "r:")) != -1)
 		rounds = opt == 'r' ? strtoul(optarg, &end, 10) : 0;
 	if (rounds == 0 || *end != '\0' || optind != argc) {
-		fprintf(stderr, "usage: pool-only [tarn options] [-r ROUNDS]\n");
+		fprintf(stderr, "usage: pool-only [tarn options] [-r ROUNDS] (--help for more)\n");
 		tarn_cleanup();
 		return 2;
 	}

@@ -99,6 +99,16 @@ static int forward(struct tarn_mempool *pool, const uint16_t ports[2], const cha
 	return fwd > 0 && opackets == seeded + fwd; /* the ports agree with our count */
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: skeleton-fwd [tarn options] [-n PACKETS] [-t SECONDS] [SPEC0 SPEC1]\n\n"
+	        "Forward what each of two ports receives out of the other (default: two\n"
+	        "cabled ring ports) for SECONDS (default 1) or PACKETS, then print the\n"
+	        "counters and check that every mbuf came back (exit 0 only then).\n\n");
+	tarn_config_usage(out); /* the tarn options */
+}
+
 int main(int argc, char **argv)
 {
 	const char *specs[2] = { "ring:name=p0", "ring:name=p1,peer=p0" };
@@ -108,6 +118,11 @@ int main(int argc, char **argv)
 	uint16_t ports[2];
 	char *end = NULL;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	if (tarn_init_args(&argc, argv) < 0) /* takes the tarn options out of argv */
 		return 2;
 	while ((opt = getopt(argc, argv, "n:t:")) != -1) {
@@ -119,7 +134,7 @@ int main(int argc, char **argv)
 	}
 	if (bad || (argc - optind != 0 && argc - optind != 2) || !(seconds > 0)) {
 		fprintf(stderr, "usage: skeleton-fwd [tarn options] [-n PACKETS] [-t SECONDS] "
-		                "[SPEC0 SPEC1]\n");
+		                "[SPEC0 SPEC1] (--help for more)\n");
 		tarn_cleanup();
 		return 2;
 	}

@@ -175,7 +175,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--socket N]\n"
-	        "                  [--no-dpdk] [--help] mempool|ring|mbuf|dpdk-ops|all\n"
+	        "                  [--no-dpdk] [tarn options] [--help]\n"
+	        "                  mempool|ring|mbuf|dpdk-ops|all\n"
 	        "\n"
 	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
 	        "to back and prints both rates in millions of operations per second and\n"
@@ -199,12 +200,57 @@ static void usage(FILE *out)
 	        "  --no-dpdk     do not start DPDK: tarn figures only\n"
 	        "  --help        this text\n"
 	        "\n"
-	        "lcores: the first two CPUs this process may run on (taskset to choose).\n"
+	        "lcores: the first two CPUs this process may run on (taskset to choose),\n"
+	        "or --lcores with one or two CPUs (\"2,3\"); DPDK runs on the same ones.\n"
 	        "Both sides use hugepages when at least 64 MiB of them are free, else\n"
-	        "neither does (DPDK --no-huge; tarn transparent huge pages or 4 KiB).\n"
+	        "neither does (DPDK --no-huge; tarn transparent huge pages or 4 KiB);\n"
+	        "--huge none (--no-huge) keeps both off hugepages, --huge require fails\n"
+	        "without them. The file prefix is tarn-bench unless --file-prefix says.\n"
 	        "TARN_BENCH_DPDK_HOISTED=1: DPDK's mempool rows look the lcore cache up\n"
 	        "once per lcore, as mempool_perf_autotest does (default: on every call,\n"
-	        "as rte_mempool_get_bulk() and tarn_mempool_get_bulk() do).\n");
+	        "as rte_mempool_get_bulk() and tarn_mempool_get_bulk() do).\n\n");
+	tarn_config_usage(out);
+}
+
+/* --lcores for the benchmark: one or two CPUs as a plain list ("2,3",
+ * "4-5", "1"); lcore id = CPU, as DPDK's -l takes them. Returns the count,
+ * or -1 (with a message) for anything else. */
+static int parse_bench_lcores(const char *list, unsigned cpus[2])
+{
+	unsigned n = 0;
+	const char *p = list;
+	while (*p != '\0') {
+		char *end;
+		errno = 0;
+		unsigned long a = strtoul(p, &end, 10), b;
+		if (end == p || errno != 0 || a >= TARN_MAX_LCORES)
+			goto bad;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtoul(p, &end, 10);
+			if (end == p || errno != 0 || b < a || b >= TARN_MAX_LCORES)
+				goto bad;
+		}
+		for (unsigned long c = a; c <= b; c++) {
+			if (n == 2)
+				goto bad;
+			cpus[n++] = (unsigned)c;
+		}
+		if (*end != ',' && *end != '\0')
+			goto bad;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (n == 2 && cpus[0] == cpus[1])
+		goto bad;
+	if (n > 0)
+		return (int)n;
+bad:
+	fprintf(stderr,
+	        "tarn-bench: --lcores '%s': expected one or two CPUs (\"1\", \"2,3\", \"4-5\"); "
+	        "both tarn and DPDK run on them, lcore id = CPU\n",
+	        list);
+	return -1;
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -287,6 +333,19 @@ int main(int argc, char **argv)
 	int no_dpdk = 0;
 	ctx.socket = TARN_SOCKET_ANY;
 
+	/* The tarn options first (they leave the rest of argv in order). */
+	struct tarn_config cfg;
+	tarn_config_init(&cfg);
+	if (getenv("TARN_FILE_PREFIX") == NULL)
+		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-bench");
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	if (tarn_config_parse_args(&cfg, &argc, argv) < 0)
+		return bad_usage("%s", "bad tarn option (the line above says which)");
+
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "seconds", required_argument, NULL, 's' },
@@ -352,27 +411,44 @@ int main(int argc, char **argv)
 	if (optind + 1 < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind + 1]);
 
-	/* The first two CPUs we may run on. */
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-		perror("tarn-bench: sched_getaffinity");
-		return 1;
-	}
-	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < TARN_MAX_LCORES && ctx.n_lcores < 2; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			ctx.lcores[ctx.n_lcores++] = (unsigned)cpu;
-	if (ctx.n_lcores == 0) {
-		fprintf(stderr, "tarn-bench: no usable CPU below %d\n", TARN_MAX_LCORES);
-		return 1;
+	if (cfg.lcores[0] != '\0') {
+		/* --lcores (or TARN_LCORES): one or two CPUs */
+		int n = parse_bench_lcores(cfg.lcores, ctx.lcores);
+		if (n < 0)
+			return 2;
+		ctx.n_lcores = (unsigned)n;
+	} else {
+		/* The first two CPUs we may run on. */
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+			perror("tarn-bench: sched_getaffinity");
+			return 1;
+		}
+		for (int cpu = 0; cpu < CPU_SETSIZE && cpu < TARN_MAX_LCORES && ctx.n_lcores < 2;
+		     cpu++)
+			if (CPU_ISSET(cpu, &set))
+				ctx.lcores[ctx.n_lcores++] = (unsigned)cpu;
+		if (ctx.n_lcores == 0) {
+			fprintf(stderr, "tarn-bench: no usable CPU below %d\n", TARN_MAX_LCORES);
+			return 1;
+		}
 	}
 
-	/* Both sides on hugepages, or (when too few are free) neither: DPDK
-	 * with --no-huge, tarn with its normal-page tiers (THP, 4 KiB). */
+	/* Both sides on hugepages, or (when too few are free, or --huge none)
+	 * neither: DPDK with --no-huge, tarn with its normal-page tiers (THP,
+	 * 4 KiB). */
 	const uint64_t huge_free = free_hugepage_bytes();
-	const int huge = huge_free >= HUGE_NEEDED;
-	struct tarn_config cfg;
-	tarn_config_init(&cfg);
-	if (!huge) {
+	const int huge = cfg.huge_policy != TARN_HUGE_NONE && huge_free >= HUGE_NEEDED;
+	if (!huge && cfg.huge_policy == TARN_HUGE_REQUIRE) {
+		fprintf(
+		    stderr, "tarn-bench: --huge require: %llu MiB of free hugepages, %llu needed\n",
+		    (unsigned long long)(huge_free >> 20), (unsigned long long)(HUGE_NEEDED >> 20));
+		return 1;
+	}
+	if (!huge && cfg.huge_policy == TARN_HUGE_NONE) {
+		fprintf(stderr, "tarn-bench: note: --huge none: DPDK runs with --no-huge -m 256 "
+		                "and tarn without hugepages\n");
+	} else if (!huge) {
 		cfg.huge_policy = TARN_HUGE_NONE;
 		fprintf(stderr,
 		        "tarn-bench: note: %llu MiB of free hugepages (%llu needed): DPDK runs "
@@ -386,7 +462,6 @@ int main(int argc, char **argv)
 		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
 	else
 		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u", ctx.lcores[0]);
-	snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-bench");
 	int rc = tarn_init(&cfg);
 	if (rc < 0) {
 		fprintf(stderr, "tarn-bench: tarn_init failed: %s\n", tarn_strerror(rc));

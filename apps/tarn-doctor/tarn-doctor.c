@@ -6,8 +6,15 @@
  * --huge-dir, --huge-size, --file-prefix, ...) and checks, for that request:
  * privileges, the memlock limit, transparent huge pages, free hugepages per
  * node against what --socket-mem needs, hugetlbfs mounts, stale hugepage
- * files of tarn's prefixes; then it tries tarn_init() with those options.
- * Every problem comes with the exact command that fixes it.
+ * files of tarn's prefixes; then it tries tarn_init() with those options
+ * (saying first how much memory that reserves and touches; not at all when
+ * the request cannot fit in the memory the machine has).
+ * A problem comes with the exact command that fixes it only when that
+ * command can work on this machine: enough memory available on the node
+ * for the hugepages it adds, a page size the CPU and kernel offer, a mount
+ * point nothing is mounted on. Otherwise the doctor says what cannot be
+ * done and what can (the largest --socket-mem that fits, the page sizes
+ * offered).
  *
  * Exit status: 0 tarn can start as asked (perhaps with a fallback the output
  * names), 1 it cannot, 2 bad usage.
@@ -63,7 +70,11 @@ static void usage(FILE *out, const char *prog)
 	        "Check whether tarn can start with the given options and say how to fix\n"
 	        "what is missing: hugepages per node against --socket-mem, hugetlbfs mounts,\n"
 	        "the memlock limit, privileges, stale hugepage files. Then try tarn_init()\n"
-	        "with the options (skip with --no-trial).\n\n"
+	        "with the options (skip with --no-trial): it reserves and touches the\n"
+	        "--socket-mem memory, and is not run when that cannot fit in memory.\n"
+	        "A fix is printed only when it can work on this machine (memory available,\n"
+	        "a page size the CPU and kernel offer, a free mount point); otherwise the\n"
+	        "doctor says what cannot be done.\n\n"
 	        "Exit status: 0 tarn can start as asked, 1 it cannot, 2 bad usage.\n\n",
 	        prog);
 	tarn_config_usage(out);
@@ -103,11 +114,176 @@ static void print_size(uint64_t b, char *buf, size_t size)
 {
 	if (b >= (1ull << 30) && b % (1ull << 30) == 0)
 		snprintf(buf, size, "%llu GiB", (unsigned long long)(b >> 30));
+	else if (b >= (10ull << 30))
+		snprintf(buf, size, "%.1f GiB", (double)b / (double)(1ull << 30));
 	else if (b >= (1ull << 20))
 		snprintf(buf, size, "%llu MiB", (unsigned long long)(b >> 20));
 	else
 		snprintf(buf, size, "%llu KiB", (unsigned long long)(b >> 10));
 }
+
+/* "<value> kB" of `key` in a meminfo file (/proc/meminfo, or a node's with
+ * its "Node N " prefix), in bytes; -1 when missing. */
+static int64_t meminfo_bytes(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	char line[256];
+	int64_t v = -1;
+	size_t klen = strlen(key);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line;
+		if (strncmp(p, "Node ", 5) == 0) { /* "Node 0 MemFree:" */
+			p += 5;
+			while (isdigit((unsigned char)*p))
+				p++;
+			while (*p == ' ')
+				p++;
+		}
+		unsigned long long kb;
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':' &&
+		    sscanf(p + klen + 1, "%llu", &kb) == 1) {
+			v = (int64_t)(kb << 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Memory the kernel can give node `node` for new hugepages or pages, the
+ * estimate tarn's own reservation uses (lib/mem): MemAvailable on a machine
+ * with one node; else the node's free memory plus its inactive page cache,
+ * never more than MemAvailable. `total` gets the node's memory. 0 when
+ * unknown.
+ */
+static uint64_t node_available(int node, uint64_t *total)
+{
+	char path[96];
+	int64_t sys = meminfo_bytes("/proc/meminfo", "MemAvailable");
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
+	int64_t t = meminfo_bytes(path, "MemTotal");
+	if (tarn_socket_count() <= 1 || t < 0) {
+		t = meminfo_bytes("/proc/meminfo", "MemTotal");
+		*total = t > 0 ? (uint64_t)t : 0;
+		return sys > 0 ? (uint64_t)sys : 0;
+	}
+	int64_t free_b = meminfo_bytes(path, "MemFree");
+	int64_t inact = meminfo_bytes(path, "Inactive(file)");
+	*total = (uint64_t)t;
+	uint64_t a = (uint64_t)(free_b > 0 ? free_b : 0) + (uint64_t)(inact > 0 ? inact : 0);
+	if (sys >= 0 && a > (uint64_t)sys)
+		a = (uint64_t)sys;
+	return a;
+}
+
+/* Does the kernel offer hugepages of `page` bytes? */
+static bool page_size_offered(uint64_t page)
+{
+	struct tarn_hugepage_info info[64];
+	int n = tarn_hugepage_info_get(info, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		if (info[i].page_size == page)
+			return true;
+	return false;
+}
+
+/* The hugepage sizes the kernel offers, as "2M, 1G" (for messages). */
+static void offered_sizes(char *buf, size_t size)
+{
+	struct tarn_hugepage_info info[64];
+	int n = tarn_hugepage_info_get(info, 64);
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < n && i < 64; i++) {
+		bool dup = false;
+		for (int j = 0; j < i; j++)
+			dup |= info[j].page_size == info[i].page_size;
+		if (dup)
+			continue;
+		uint64_t p = info[i].page_size;
+		int w = snprintf(buf + len, size - len, "%s%llu%s", len ? ", " : "",
+		                 (unsigned long long)(p >= (1ull << 30) ? p >> 30 : p >> 20),
+		                 p >= (1ull << 30) ? "G" : "M");
+		if (w < 0 || (size_t)w >= size - len)
+			break;
+		len += (size_t)w;
+	}
+	if (len == 0)
+		snprintf(buf, size, "none");
+}
+
+/* 1: the CPU has 1 GiB pages (x86 flag pdpe1gb), 0: it has not, -1: unknown
+ * (not x86, or /proc/cpuinfo unreadable). */
+static int cpu_has_1g_pages(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (f == NULL)
+		return -1;
+	char line[4096];
+	int r = -1;
+	while (r < 0 && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "flags", 5) == 0)
+			r = strstr(line, " pdpe1gb") != NULL;
+	fclose(f);
+	return r;
+#else
+	return -1;
+#endif
+}
+
+/* Page size as the options write it: "2M", "1G". */
+static void page_name(uint64_t page, char *buf, size_t size)
+{
+	if (page >= (1ull << 30) && page % (1ull << 30) == 0)
+		snprintf(buf, size, "%lluG", (unsigned long long)(page >> 30));
+	else if (page >= (1ull << 20))
+		snprintf(buf, size, "%lluM", (unsigned long long)(page >> 20));
+	else
+		snprintf(buf, size, "%lluK", (unsigned long long)(page >> 10));
+}
+
+/* Is `dir` a mount point (of any file system)? */
+static bool is_mount_point(const char *dir)
+{
+	FILE *f = setmntent("/proc/mounts", "re");
+	bool found = false;
+	if (f == NULL)
+		return false;
+	struct mntent m;
+	char strings[4096];
+	while (!found && getmntent_r(f, &m, strings, sizeof(strings)) != NULL)
+		found = strcmp(m.mnt_dir, dir) == 0;
+	endmntent(f);
+	return found;
+}
+
+/* A directory to mount hugetlbfs of `page` bytes on that nothing is
+ * mounted on yet: /dev/hugepages, else /dev/hugepages-<size>, else
+ * /mnt/huge-<size>. */
+static void free_mount_point(uint64_t page, char *buf, size_t size)
+{
+	char pn[16];
+	page_name(page, pn, sizeof(pn));
+	snprintf(buf, size, "/dev/hugepages");
+	if (!is_mount_point(buf))
+		return;
+	snprintf(buf, size, "/dev/hugepages-%s", pn);
+	if (!is_mount_point(buf))
+		return;
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(buf, size, i ? "/mnt/huge-%s-%u" : "/mnt/huge-%s", pn, i);
+		if (!is_mount_point(buf))
+			return;
+	}
+}
+
+/* Set when --socket-mem cannot fit in the memory a node has: the trial
+ * would fail or wake the OOM killer, so it is not run. */
+static bool memory_impossible;
 
 /* CapEff from /proc/self/status. */
 static uint64_t cap_eff(void)
@@ -183,12 +359,21 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 	FILE *f = setmntent("/proc/mounts", "re");
 	bool found = false;
 	unsigned n = 0;
+	/* What is mounted on --huge-dir: nothing (0), hugetlbfs of page size
+	 * dir_page (1), another file system (2). */
+	int dir_mount = 0;
+	uint64_t dir_page = 0;
 	if (f != NULL) {
 		struct mntent m;
 		char strings[4096];
 		while (getmntent_r(f, &m, strings, sizeof(strings)) != NULL) {
-			if (strcmp(m.mnt_type, "hugetlbfs") != 0)
+			bool on_dir =
+			    cfg->huge_dir[0] != '\0' && strcmp(m.mnt_dir, cfg->huge_dir) == 0;
+			if (strcmp(m.mnt_type, "hugetlbfs") != 0) {
+				if (on_dir)
+					dir_mount = 2;
 				continue;
+			}
 			n++;
 			const char *ps = hasmntopt(&m, "pagesize");
 			uint64_t sz = tarn_hugepage_default_size();
@@ -199,6 +384,10 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 				     : *end == 'M' ? v << 20
 				     : *end == 'K' ? v << 10
 				                   : v;
+			}
+			if (on_dir) {
+				dir_mount = 1;
+				dir_page = sz;
 			}
 			bool w = access(m.mnt_dir, W_OK | X_OK) == 0;
 			printf("  %s: %llu kB pages, %s\n", m.mnt_dir,
@@ -213,23 +402,42 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 	}
 	if (n == 0)
 		printf("  (none)\n");
+	/* No mount can serve a page size the kernel does not offer
+	 * (check_hugepages() says so). */
+	if (page == 0 || !page_size_offered(page))
+		return false;
+	char pn[16];
+	page_name(page, pn, sizeof(pn));
 	if (cfg->huge_dir[0] != '\0') {
 		if (access(cfg->huge_dir, W_OK | X_OK) != 0) {
 			char fix[600];
 			snprintf(fix, sizeof(fix),
-			         "mkdir -p %s && mount -t hugetlbfs -o pagesize=%lluM none %s",
-			         cfg->huge_dir, (unsigned long long)(page >> 20), cfg->huge_dir);
+			         "mkdir -p %s && mount -t hugetlbfs -o pagesize=%s none %s",
+			         cfg->huge_dir, pn, cfg->huge_dir);
 			problem(true, fix, "--huge-dir %s is missing or not writable",
 			        cfg->huge_dir);
+		} else if (dir_mount == 2 || (dir_mount == 1 && dir_page != page)) {
+			char other[64];
+			free_mount_point(page, other, sizeof(other));
+			char fix[700];
+			snprintf(fix, sizeof(fix),
+			         "mkdir -p %s && mount -t hugetlbfs -o pagesize=%s none %s   and "
+			         "--huge-dir %s",
+			         other, pn, other, other);
+			problem(true, fix,
+			        "--huge-dir %s is a mount of another page size or file system, not "
+			        "of %s hugepages (mounting over it would hide what is there)",
+			        cfg->huge_dir, pn);
 		}
 		return true;
 	}
-	if (!found && page != 0 && cfg->huge_policy != TARN_HUGE_NONE) {
-		char fix[256];
+	if (!found && cfg->huge_policy != TARN_HUGE_NONE) {
+		char dir[64], fix[512];
+		free_mount_point(page, dir, sizeof(dir));
 		snprintf(fix, sizeof(fix),
-		         "mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=%lluM none "
-		         "/dev/hugepages   (or: scripts/hugepages.sh)",
-		         (unsigned long long)(page >> 20));
+		         "mkdir -p %s && mount -t hugetlbfs -o pagesize=%s none %s%s", dir, pn, dir,
+		         page == tarn_hugepage_default_size() ? "   (or: scripts/hugepages.sh)"
+		                                              : "");
 		problem(
 		    false, fix,
 		    "no writable hugetlbfs mount for %llu kB pages: tarn uses memfd or anonymous "
@@ -237,6 +445,29 @@ static bool check_mounts(const struct tarn_config *cfg, uint64_t page, char *mou
 		    (unsigned long long)(page >> 10));
 	}
 	return found;
+}
+
+/* --socket-mem in normal pages (no hugepages): each socket's share must fit
+ * in what its node has available. */
+static void check_normal_memory(const struct tarn_config *cfg)
+{
+	unsigned sockets = tarn_socket_count();
+	for (unsigned s = 0; s < sockets && s < TARN_MAX_SOCKETS; s++) {
+		uint64_t want = cfg->socket_mem_mb[s] << 20, total;
+		uint64_t avail = node_available((int)s, &total);
+		if (want == 0 || avail == 0 || want <= avail)
+			continue;
+		char w[32], a[32], t[32];
+		print_size(want, w, sizeof(w));
+		print_size(avail, a, sizeof(a));
+		print_size(total, t, sizeof(t));
+		memory_impossible = true;
+		problem(true, NULL,
+		        "--socket-mem asks for %s on socket %u, in normal pages: node %u has %s of "
+		        "memory available (%s in all), so it cannot be reserved. Ask for at most "
+		        "about %llu MiB there, or free memory first",
+		        w, s, s, a, t, (unsigned long long)(avail >> 20));
+	}
 }
 
 /* Per-node hugepages against --socket-mem. Returns the number of short nodes. */
@@ -259,6 +490,7 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 	printf("\n");
 	if (cfg->huge_policy == TARN_HUGE_NONE) {
 		printf("hugepages: not used (--huge none)\n");
+		check_normal_memory(cfg);
 		return 0;
 	}
 	if (page == 0) {
@@ -266,6 +498,38 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 		    cfg->huge_policy == TARN_HUGE_REQUIRE, NULL, "the kernel offers no hugepages%s",
 		    cfg->huge_policy == TARN_HUGE_REQUIRE ? " but --huge require asks for them"
 		                                          : ": tarn falls back to normal pages");
+		check_normal_memory(cfg);
+		return 1;
+	}
+	char pn[16];
+	page_name(page, pn, sizeof(pn));
+	if (!page_size_offered(page)) {
+		/* tarn_init() refuses a --huge-size the kernel does not offer: no
+		 * mount and no nr_hugepages can change that at run time. */
+		char sizes[64], why[256], fix[256];
+		offered_sizes(sizes, sizeof(sizes));
+		int cpu1g = page == (1ull << 30) ? cpu_has_1g_pages() : -1;
+		if (cpu1g == 0) {
+			snprintf(why, sizeof(why),
+			         "this CPU has no 1 GiB pages (no pdpe1gb flag in /proc/cpuinfo)");
+			snprintf(fix, sizeof(fix), "--huge-size with a size offered here (%s)",
+			         sizes);
+		} else if (cpu1g == 1) {
+			snprintf(why, sizeof(why),
+			         "the CPU has them (pdpe1gb) but the kernel offers none");
+			snprintf(fix, sizeof(fix),
+			         "--huge-size with a size offered here (%s); or boot with "
+			         "'hugepagesz=1G hugepages=N' on the kernel command line",
+			         sizes);
+		} else {
+			snprintf(why, sizeof(why), "the kernel offers no such hugepages");
+			snprintf(fix, sizeof(fix), "--huge-size with a size offered here (%s)",
+			         sizes);
+		}
+		problem(true, fix,
+		        "--huge-size %s: %s, so tarn_init() refuses the option (Invalid argument); "
+		        "hugepage sizes here: %s",
+		        pn, why, sizes);
 		return 1;
 	}
 	unsigned sockets = tarn_socket_count();
@@ -300,9 +564,36 @@ static unsigned check_hugepages(const struct tarn_config *cfg, uint64_t page)
 		if (!shortfall)
 			continue;
 		short_nodes++;
-		char fix[400];
-		snprintf(fix, sizeof(fix), "echo %llu > %s/nr_hugepages",
-		         (unsigned long long)((uint64_t)total + need - (uint64_t)fr), dir);
+		/* The missing pages come from the node's memory: a fix is given
+		 * only when the node has that much available. */
+		uint64_t add = need - (uint64_t)fr, mem_total;
+		uint64_t avail = node_available((int)s, &mem_total);
+		char a[32], t[32], b[32], w[32];
+		print_size(avail, a, sizeof(a));
+		print_size(mem_total, t, sizeof(t));
+		print_size(add * page, b, sizeof(b));
+		print_size(cfg->socket_mem_mb[s] << 20, w, sizeof(w));
+		if (avail != 0 && add * page > avail) {
+			memory_impossible = true;
+			problem(
+			    true, NULL,
+			    "--socket-mem asks for %s on socket %u: node %u has %ld free %s "
+			    "hugepages and %s of memory available (%s in all), %s short, so it "
+			    "cannot be reserved, in hugepages or not. Ask for at most about %llu "
+			    "MiB there, or free memory first",
+			    w, s, s, fr, pn, a, t, b,
+			    (unsigned long long)(((uint64_t)fr * page + avail) >> 20));
+			continue;
+		}
+		char fix[700];
+		snprintf(
+		    fix, sizeof(fix),
+		    "echo %llu > %s/nr_hugepages   (takes %s of the %s available on node %u%s)",
+		    (unsigned long long)((uint64_t)total + add), dir, b, a, s,
+		    page >= (1ull << 30)
+		        ? "; 1 GiB pages are seldom free after boot: if nr_hugepages stays "
+		          "lower, boot with 'hugepagesz=1G hugepages=N'"
+		        : "");
 		bool fatal = cfg->huge_policy == TARN_HUGE_REQUIRE;
 		problem(fatal, fix,
 		        "node %u has %ld free %llu kB hugepages, --socket-mem needs %llu%s", s, fr,
@@ -462,8 +753,26 @@ int main(int argc, char **argv)
 	check_stale(&cfg);
 
 	int trial_rc = 0;
+	uint64_t reserve = 0;
+	for (unsigned s = 0; s < TARN_MAX_SOCKETS; s++)
+		reserve += cfg.socket_mem_mb[s] << 20;
+	if (trial && memory_impossible) {
+		printf("\ntrial tarn_init(): not run: --socket-mem asks for more memory than the "
+		       "machine has available (it would fail, or wake the OOM killer)\n");
+		trial = false;
+	}
 	if (trial) {
 		printf("\n");
+		if (reserve > 0) {
+			char r[32];
+			print_size(reserve, r, sizeof(r));
+			/* Say it first: a large reservation takes seconds. */
+			printf(
+			    "trial: tarn_init() now reserves and touches %s (--socket-mem), then "
+			    "frees it (--no-trial skips this)\n",
+			    r);
+			fflush(stdout);
+		}
 		trial_rc = trial_init(&cfg);
 		bool explained = false;
 		for (unsigned i = 0; i < n_problems; i++)

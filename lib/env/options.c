@@ -209,7 +209,7 @@ static const struct opt opts[] = {
 	{ "huge-size", "SIZE", "TARN_HUGE_SIZE", apply_huge_size,
 	  "hugepage size: 2M or 1G (default: the system default)" },
 	{ "log-level", "LEVEL", "TARN_LOG_LEVEL", apply_log_level,
-	  "err, warning, notice (default), info or debug" },
+	  "err, warning, notice (default), info or debug, or their syslog numbers 3-7" },
 	{ "file-prefix", "NAME", "TARN_FILE_PREFIX", apply_file_prefix,
 	  "name of this process's hugepage files and runtime files (default: tarn)" },
 	{ "no-pin-main", NULL, NULL, apply_no_pin_main,
