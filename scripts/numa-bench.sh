@@ -36,16 +36,19 @@
 # Figures from the VM show that the script and the placement work; they are
 # not NUMA costs (its nodes are emulated, one CPU each, under TCG).
 #
-# gnuplot: installed with apt (gnuplot-nox) when missing and root, outside
-# the VM; otherwise the CSV and tables are written, and the script says how to
-# plot them and exits 1. Build the binaries without -march=native to run them
-# in the VM. Exit: 0 done, 1 a run or the plot failed, 2 bad usage.
+# gnuplot: when it is missing, the script says so before the runs and, as
+# root outside the VM, installs it then (apt-get install gnuplot-nox, saying
+# so); otherwise the CSV and tables are written, and the script says how to
+# plot them and exits 1. On a one-node machine the plot's title says that
+# only local pools were measured.
+# Build the binaries without -march=native to run them in the VM.
+# Exit: 0 done, 1 a run or the plot failed, 2 bad usage.
 set -euo pipefail
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 
 build=build out=$caller_dir/numa-bench-out secs=0.2 fwd_secs=1 plot=1 plot_only=
-usage() { sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,45p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "numa-bench: $*" >&2
 	exit 1
@@ -93,7 +96,7 @@ have_gnuplot() {
 			"'apt-get install gnuplot-nox' as root (or scripts/numa-bench.sh -P)" >&2
 		return 1
 	fi
-	echo "numa-bench: installing gnuplot-nox (apt-get)" >&2
+	echo "numa-bench: installing gnuplot-nox now with apt-get (as root; -P runs without a plot)" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	if ! { apt-get update -q && apt-get install -y -q --no-install-recommends gnuplot-nox; } >&2; then
 		echo "numa-bench: apt-get could not install gnuplot-nox" >&2
@@ -114,7 +117,7 @@ rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
 pairs = sorted({(int(r["lcore_socket"]), int(r["pool_socket"])) for r in rows})
 def name(p):
     return "lcore s%d, pool s%d (%s)" % (p[0], p[1], "local" if p[0] == p[1] else "remote")
-series = []  # (panel, title, file)
+series = []  # (panel, title, file, local, x values)
 def dat(panel, fname, sel, xkey):
     for p in pairs:
         pts = sorted((int(r[xkey]), float(r["rate"]))
@@ -125,7 +128,7 @@ def dat(panel, fname, sel, xkey):
         with open(os.path.join(d, f), "w") as o:
             for x, y in pts:
                 o.write("%d %.6g\n" % (x, y / 1e6))
-        series.append((panel, name(p), f, p[0] == p[1]))
+        series.append((panel, name(p), f, p[0] == p[1], [x for x, _ in pts]))
 dat(0, "mempool-c0", lambda r: r["family"] == "mempool" and r["cache"] == "0" and r["get_bulk"] == r["put_bulk"], "get_bulk")
 dat(1, "mempool-c512", lambda r: r["family"] == "mempool" and r["cache"] == "512" and r["get_bulk"] == r["put_bulk"], "get_bulk")
 dat(2, "mbuf-c256", lambda r: r["family"] == "mbuf" and r["label"].startswith("alloc_bulk+free_bulk "), "get_bulk")
@@ -141,18 +144,26 @@ titles = ["tarn-bench mempool, cache 0, get = put = bulk (Mops/s)",
 g = []
 g.append('set terminal pngcairo noenhanced size 1400,1000 font ",10"')
 g.append('set output "%s"' % os.path.join(d, "numa-bench.png"))
-g.append('set multiplot layout 2,2 title "numa-bench: local vs remote pools\\n%s"' % host.replace('"', "'"))
+# One node (or only local pairs measured): nothing remote to compare.
+what = ("local vs remote pools" if any(a != b for a, b in pairs)
+        else "local pools only (one NUMA node: nothing remote to measure)")
+g.append('set multiplot layout 2,2 title "numa-bench: %s\\n%s"' % (what, host.replace('"', "'")))
 g.append("set grid; set key bottom right; set logscale x 2; set xlabel 'bulk size'")
 for panel in range(3):
     s = [x for x in series if x[0] == panel]
     g.append('set title "%s"' % titles[panel])
-    g.append("set ylabel 'Mops/s'; set yrange [0:*]; set xtics (1, 4, 8, 32)")
+    # ticks only where the panel has points
+    xs = sorted({x for e in s for x in e[4]})
+    g.append("set ylabel 'Mops/s'; set yrange [0:*]; set xtics (%s)" % ", ".join(str(x) for x in xs or [1]))
     if not s:
         g.append("unset key; plot 0 notitle; set key")
         continue
+    if len(xs) > 1:
+        g.append("set xrange [%g:%g]" % (xs[0] / 1.5, xs[-1] * 1.5))
     g.append("plot " + ", ".join("'%s' using 1:2 with linespoints lw 2 dt %d title '%s'"
                                   % (os.path.join(d, f), 1 if local else 2, t)
-                                  for _, t, f, local in s))
+                                  for _, t, f, local, _ in s))
+    g.append("set xrange [*:*]")
 g.append("unset logscale x; unset xlabel; set xtics auto")
 g.append('set title "tarn-fwd io, 2 null ports, 1 forwarding lcore (Mpps, RX summed over ports)"')
 g.append("set ylabel 'Mpps'; set style fill solid 0.6; set boxwidth 0.6; unset key; set bmargin 4")
@@ -175,6 +186,18 @@ make_plot_retry() {
 if [ -n "$plot_only" ]; then
 	make_plot "$plot_only"
 	exit 0
+fi
+# The plot needs gnuplot: find out now, before the runs, and say what
+# happens (have_gnuplot() installs it as root, saying so; else the run still
+# writes the CSV and tables).
+if [ "$plot" = 1 ] && ! command -v gnuplot >/dev/null; then
+	echo "numa-bench: gnuplot is needed for the plot (-P: no plot)" >&2
+	if ! have_gnuplot; then
+		echo "numa-bench: going on without a plot: the CSV and tables are written;" \
+			"plot them later with scripts/numa-bench.sh -p DIR" >&2
+		plot=0
+		plot_missing=1
+	fi
 fi
 
 # ---------------------------------------------------------------------------
@@ -348,5 +371,8 @@ echo "numa-bench: results: $csv, $out/summary.csv, $out/summary.md"
 
 if [ "$plot" = 1 ]; then
 	( make_plot "$out" ) || fail=1
+elif [ -n "${plot_missing:-}" ]; then
+	echo "numa-bench: no plot: gnuplot is missing (scripts/numa-bench.sh -p $out once it is installed)" >&2
+	fail=1
 fi
 exit $fail
