@@ -25,16 +25,32 @@ struct bench_ctx {
 	FILE *out;          /* where tables go (stdout) */
 };
 
-/* One result row. `params` is a JSON object body without braces, e.g.
- * "\"cache\": 512, \"lcores\": 2, \"get_bulk\": 32"; `label` is the table text
- * for the same parameters. dpdk_ops_per_s <= 0 means "not measured". */
+#define BENCH_MAX_PARAMS 8
+
+/* One parameter of a row: a string when `str` is not NULL, else a number. */
+struct bench_param {
+	const char *key; /* a string literal */
+	const char *str; /* a string alive until bench_row_print() */
+	uint64_t num;
+};
+
+/* One result row. `params` are the row's parameters (cache size, bulk, ...)
+ * in the order JSON prints them, after "family" and "label"; `label` is the
+ * table text for the same parameters. dpdk_ops_per_s <= 0 means "not
+ * measured". */
 struct bench_row {
 	const char *family; /* "mempool", "ring", ... */
 	char label[128];
-	char params[256];
+	struct bench_param params[BENCH_MAX_PARAMS];
+	unsigned n_params;
 	double tarn_ops_per_s;
 	double dpdk_ops_per_s;
 };
+
+/* Add a parameter to `row` (at most BENCH_MAX_PARAMS: more are a bug, and
+ * abort the benchmark with a message). */
+void bench_param_uint(struct bench_row *row, const char *key, uint64_t v);
+void bench_param_str(struct bench_row *row, const char *key, const char *s);
 
 /* Print a row (table line, or JSON element) and remember it for the summary
  * (geometric mean of ratios, rows below 1.0). */

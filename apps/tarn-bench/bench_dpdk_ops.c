@@ -198,12 +198,14 @@ static int ops_family(const struct bench_ctx *ctx, const char *family, const cha
 				         bulks[bi]);
 				if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
 					continue;
-				snprintf(
-				    row.params, sizeof(row.params),
-				    "\"ops\": \"%s\", \"vs_ops\": \"ring_mp_mc\", \"cache\": %u, "
-				    "\"lcores\": %u, \"get_bulk\": %u, \"put_bulk\": %u, "
-				    "\"keep\": %u, \"pool_size\": %u",
-				    ops, cache, lcores, bulks[bi], bulks[bi], KEEP, n);
+				bench_param_str(&row, "ops", ops);
+				bench_param_str(&row, "vs_ops", "ring_mp_mc");
+				bench_param_uint(&row, "cache", cache);
+				bench_param_uint(&row, "lcores", lcores);
+				bench_param_uint(&row, "get_bulk", bulks[bi]);
+				bench_param_uint(&row, "put_bulk", bulks[bi]);
+				bench_param_uint(&row, "keep", KEEP);
+				bench_param_uint(&row, "pool_size", n);
 				struct ops_run rt = { .mp = mt, .bulk = bulks[bi] };
 				struct ops_run rd = { .mp = md, .bulk = bulks[bi] };
 				rt.seconds = rd.seconds = ctx->seconds / SLICES;

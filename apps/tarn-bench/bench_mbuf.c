@@ -123,10 +123,12 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 	row.family = "mbuf";
 	snprintf(row.label, sizeof(row.label), "%s %u, cache %u, 1 lcore", op_names[op], burst,
 	         cache);
-	snprintf(row.params, sizeof(row.params),
-	         "\"op\": \"%s\", \"burst\": %u, \"cache\": %u, \"lcores\": 1, \"n\": %u, "
-	         "\"data_room\": %u",
-	         op_names[op], burst, cache, MBUF_N, (unsigned)TARN_MBUF_DEFAULT_BUF_SIZE);
+	bench_param_str(&row, "op", op_names[op]);
+	bench_param_uint(&row, "burst", burst);
+	bench_param_uint(&row, "cache", cache);
+	bench_param_uint(&row, "lcores", 1);
+	bench_param_uint(&row, "n", MBUF_N);
+	bench_param_uint(&row, "data_room", TARN_MBUF_DEFAULT_BUF_SIZE);
 	if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
 		return 0;
 

@@ -310,15 +310,14 @@ int bench_mempool(const struct bench_ctx *ctx)
 						if (ctx->filter != NULL &&
 						    strstr(row.label, ctx->filter) == NULL)
 							continue;
-						snprintf(row.params, sizeof(row.params),
-						         "\"cache\": %u, \"lcores\": %u, "
-						         "\"get_bulk\": %u, "
-						         "\"put_bulk\": %u, \"keep\": %u, "
-						         "\"pool_size\": %u, "
-						         "\"dpdk_cache_lookup\": \"%s\"",
-						         cache, lcores, bulks[gi], bulks[pi],
-						         keeps[ki], pool_size,
-						         hoisted ? "hoisted" : "per-call");
+						bench_param_uint(&row, "cache", cache);
+						bench_param_uint(&row, "lcores", lcores);
+						bench_param_uint(&row, "get_bulk", bulks[gi]);
+						bench_param_uint(&row, "put_bulk", bulks[pi]);
+						bench_param_uint(&row, "keep", keeps[ki]);
+						bench_param_uint(&row, "pool_size", pool_size);
+						bench_param_str(&row, "dpdk_cache_lookup",
+						                hoisted ? "hoisted" : "per-call");
 						struct mp_run trun = {
 							.dpdk = 0,
 							.pool = tmp,

@@ -302,17 +302,18 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 	if (shape == 2) {
 		snprintf(row.label, sizeof(row.label), "%s bulk %u, %u threads on %u cores",
 		         mode_names[mode], bulk, MAX_THREADS, ncores);
-		snprintf(row.params, sizeof(row.params),
-		         "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u, \"threads\": %u",
-		         mode_names[mode], bulk, ncores, MAX_THREADS);
+		bench_param_str(&row, "mode", mode_names[mode]);
+		bench_param_uint(&row, "bulk", bulk);
+		bench_param_uint(&row, "lcores", ncores);
+		bench_param_uint(&row, "threads", MAX_THREADS);
 	} else {
 		const unsigned lc = shape == 0 ? 1 : 2;
 
 		snprintf(row.label, sizeof(row.label), "%s bulk %u, %u lcore%s", mode_names[mode],
 		         bulk, lc, lc > 1 ? "s" : "");
-		snprintf(row.params, sizeof(row.params),
-		         "\"mode\": \"%s\", \"bulk\": %u, \"lcores\": %u", mode_names[mode], bulk,
-		         lc);
+		bench_param_str(&row, "mode", mode_names[mode]);
+		bench_param_uint(&row, "bulk", bulk);
+		bench_param_uint(&row, "lcores", lc);
 	}
 	if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
 		return 0;

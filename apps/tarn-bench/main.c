@@ -24,6 +24,7 @@
 #include <tarn/tarn.h>
 
 #include "bench.h"
+#include "json_priv.h"
 
 #ifdef TARN_BENCH_HAVE_DPDK
 #include <rte_eal.h>
@@ -54,27 +55,60 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* A row is "cached" when its parameters say "cache": N with N > 0. */
-static int row_cached(const char *params)
+static void bench_param_add(struct bench_row *row, const struct bench_param *p)
 {
-	const char *p = strstr(params, "\"cache\":");
-	if (p == NULL)
-		return 0;
-	return strtoul(p + strlen("\"cache\":"), NULL, 10) > 0;
+	if (row->n_params == BENCH_MAX_PARAMS) {
+		fprintf(stderr, "tarn-bench: row '%s': more than %d parameters\n", row->label,
+		        BENCH_MAX_PARAMS);
+		abort();
+	}
+	row->params[row->n_params++] = *p;
 }
 
-static void json_string(FILE *f, const char *s)
+void bench_param_uint(struct bench_row *row, const char *key, uint64_t v)
 {
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
+	bench_param_add(row, &(struct bench_param){ .key = key, .num = v });
+}
+
+void bench_param_str(struct bench_row *row, const char *key, const char *s)
+{
+	bench_param_add(row, &(struct bench_param){ .key = key, .str = s != NULL ? s : "" });
+}
+
+/* A row is "cached" when it has a numeric parameter "cache" above 0. */
+static int row_cached(const struct bench_row *row)
+{
+	for (unsigned i = 0; i < row->n_params; i++)
+		if (strcmp(row->params[i].key, "cache") == 0 && row->params[i].str == NULL)
+			return row->params[i].num > 0;
+	return 0;
+}
+
+/* One row as a JSON object: family, label, the parameters, the rates. */
+static void row_json(FILE *f, const struct bench_row *row, double ratio)
+{
+	struct tarn__json j;
+	tarn__json_init(&j, f, TARN__JSON_SPACED);
+	tarn__json_object_open(&j, NULL);
+	tarn__json_string(&j, "family", row->family);
+	tarn__json_string(&j, "label", row->label);
+	for (unsigned i = 0; i < row->n_params; i++) {
+		const struct bench_param *p = &row->params[i];
+		if (p->str != NULL)
+			tarn__json_string(&j, p->key, p->str);
 		else
-			fputc(*s, f);
+			tarn__json_uint(&j, p->key, p->num);
 	}
-	fputc('"', f);
+	tarn__json_double(&j, "tarn_ops_per_s", row->tarn_ops_per_s, 0);
+	if (row->dpdk_ops_per_s > 0) {
+		tarn__json_double(&j, "dpdk_ops_per_s", row->dpdk_ops_per_s, 0);
+		tarn__json_double(&j, "ratio", ratio, 4);
+	} else {
+		tarn__json_null(&j, "dpdk_ops_per_s");
+		tarn__json_null(&j, "ratio");
+	}
+	if (tarn__json_finish(&j) < 0)
+		fprintf(stderr, "tarn-bench: row '%s': JSON writer misused\n", row->label);
 }
 
 void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols)
@@ -91,18 +125,8 @@ void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
 	const int have_dpdk = row->dpdk_ops_per_s > 0;
 	const double ratio = have_dpdk ? row->tarn_ops_per_s / row->dpdk_ops_per_s : NAN;
 	if (ctx->json) {
-		fprintf(ctx->out, "%s\n  {\"family\": ", n_json++ ? "," : "");
-		json_string(ctx->out, row->family);
-		fprintf(ctx->out, ", \"label\": ");
-		json_string(ctx->out, row->label);
-		if (row->params[0] != '\0')
-			fprintf(ctx->out, ", %s", row->params);
-		fprintf(ctx->out, ", \"tarn_ops_per_s\": %.0f", row->tarn_ops_per_s);
-		if (have_dpdk)
-			fprintf(ctx->out, ", \"dpdk_ops_per_s\": %.0f, \"ratio\": %.4f}",
-			        row->dpdk_ops_per_s, ratio);
-		else
-			fprintf(ctx->out, ", \"dpdk_ops_per_s\": null, \"ratio\": null}");
+		fprintf(ctx->out, "%s\n  ", n_json++ ? "," : "");
+		row_json(ctx->out, row, ratio);
 	} else if (have_dpdk) {
 		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label,
 		        row->tarn_ops_per_s / 1e6, row->dpdk_ops_per_s / 1e6, ratio,
@@ -116,7 +140,7 @@ void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
 		s->family = row->family;
 		snprintf(s->label, sizeof(s->label), "%s", row->label);
 		s->ratio = ratio;
-		s->cached = row_cached(row->params);
+		s->cached = row_cached(row);
 	}
 }
 

@@ -21,79 +21,6 @@ void tarn__tel_data_init(struct tarn_telemetry_data *d, char *buf, size_t cap, c
 	d->cmd = cmd;
 }
 
-/* Length of a valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t min, cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-size_t tarn__tel_json_escape(char *out, size_t size, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = 0;
-#define PUT(str, k)                                                                                \
-	do {                                                                                       \
-		if (len + (k) <= size)                                                             \
-			memcpy(out + len, (str), (k));                                             \
-		len += (k);                                                                        \
-	} while (0)
-	PUT("\"", 1);
-	for (size_t i = 0; i < n;) {
-		char esc[8];
-		const unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\', esc[1] = (char)c;
-			PUT(esc, 2);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			const char *named = c == '\n'   ? "\\n"
-			                    : c == '\t' ? "\\t"
-			                    : c == '\r' ? "\\r"
-			                                : NULL;
-			if (named != NULL) {
-				PUT(named, 2);
-			} else {
-				snprintf(esc, sizeof(esc), "\\u%04x", c);
-				PUT(esc, 6);
-			}
-			i++;
-		} else {
-			size_t k = utf8_len(p + i, n - i);
-			if (k == 0) {
-				PUT("\\ufffd", 6);
-				i++;
-			} else {
-				PUT(p + i, k);
-				i += k;
-			}
-		}
-	}
-	PUT("\"", 1);
-#undef PUT
-	return len;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Low-level writing: never past cap; `over` says an entry did not fit. */
 
@@ -121,7 +48,7 @@ static void put_json_string(struct tarn_telemetry_data *d, const char *s)
 	if (d->over)
 		return;
 	size_t n = strlen(s);
-	size_t need = tarn__tel_json_escape(d->buf + d->len, d->cap - d->len, s, n);
+	size_t need = tarn__json_escape(d->buf + d->len, d->cap - d->len, s, n);
 	if (d->len + need > d->cap)
 		d->over = 1;
 	else
@@ -218,11 +145,11 @@ int tarn_telemetry_string(struct tarn_telemetry_data *d, const char *s)
 		d->len = 0;
 		d->truncated = 1;
 		size_t n = strlen(s);
-		while (n > 0 && tarn__tel_json_escape(NULL, 0, s, n) > d->cap)
+		while (n > 0 && tarn__json_escape(NULL, 0, s, n) > d->cap)
 			n = n > 64 ? n - n / 8 : n - 1;
 		/* not even "" fits a buffer under 2 bytes: nothing (null) */
-		if (tarn__tel_json_escape(NULL, 0, s, n) <= d->cap)
-			d->len = tarn__tel_json_escape(d->buf, d->cap, s, n);
+		if (tarn__json_escape(NULL, 0, s, n) <= d->cap)
+			d->len = tarn__json_escape(d->buf, d->cap, s, n);
 		d->started = 1;
 		return -ENOSPC;
 	}

@@ -222,7 +222,7 @@ size_t tarn__tel_exec_locked(const char *req, size_t n, char *out, size_t size)
 	    cmd_len < TARN_TELEMETRY_CMD_MAX ? cmd_len : TARN_TELEMETRY_CMD_MAX - 1;
 	size_t len = 0;
 	out[len++] = '{';
-	len += tarn__tel_json_escape(out + len, size - len, cmd, key_len);
+	len += tarn__json_escape(out + len, size - len, cmd, key_len);
 	out[len++] = ':';
 	/* the value may take what is left of max_output_len after the closing } */
 	const size_t room = TARN_TELEMETRY_MAX_OUTPUT - len - 1;

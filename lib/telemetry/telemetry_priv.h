@@ -8,6 +8,7 @@
 #define TARN_TELEMETRY_PRIV_H
 
 #include "env_priv.h"
+#include "json_priv.h" /* tarn__json_escape() */
 #include "tarn_telemetry.h"
 
 #define TEL_LOG "telemetry"
@@ -35,12 +36,6 @@ struct tarn_telemetry_data {
 void tarn__tel_data_init(struct tarn_telemetry_data *d, char *buf, size_t cap, const char *cmd);
 /* Close what is open. Returns the value's length, 0 if nothing was started. */
 size_t tarn__tel_data_finish(struct tarn_telemetry_data *d);
-/*
- * Write `s` (`n` bytes) as a JSON string, quotes included, into out[0..size).
- * Returns the length it needs (like snprintf, without NUL); writes nothing
- * past `size`.
- */
-size_t tarn__tel_json_escape(char *out, size_t size, const char *s, size_t n);
 
 /*
  * Run one request (`req`, `n` bytes, not necessarily NUL-terminated) and
