@@ -546,6 +546,11 @@ static struct node_check pool_nodes(struct tarn_mempool *mp)
 	return c;
 }
 
+/* Guards fwd.mode, fwd.pool and the stream table: /tarn/fwd/info reads
+ * them from the telemetry thread while "set fwd" rebuilds them and while
+ * the pools are made and freed. */
+static pthread_mutex_t fwd_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /*
  * Plan the placement of every RX queue (and of the generators of the start-up
  * mode), create the pools, set fwd.pool (tx_first and --soak: the pool on the
@@ -589,9 +594,12 @@ static int pools_create(void)
 		if (want[s] && pool_on(s) == NULL)
 			return FWD_EXIT_FAIL;
 	const int ms = tarn_socket_resolve(tarn_lcore_socket(tarn_lcore_main()));
-	fwd.pool = ms >= 0 && ms < TARN_MAX_SOCKETS ? pools[ms] : NULL;
-	for (int s = 0; fwd.pool == NULL && s < TARN_MAX_SOCKETS; s++)
-		fwd.pool = pools[s];
+	struct tarn_mempool *main_pool = ms >= 0 && ms < TARN_MAX_SOCKETS ? pools[ms] : NULL;
+	for (int s = 0; main_pool == NULL && s < TARN_MAX_SOCKETS; s++)
+		main_pool = pools[s];
+	pthread_mutex_lock(&fwd_lock); /* /tarn/fwd/info reads it */
+	fwd.pool = main_pool;
+	pthread_mutex_unlock(&fwd_lock);
 
 	const int show =
 	    !opt.json && (tarn_socket_count() > 1 || opt.pool_socket != POOL_SOCKET_AUTO);
@@ -638,13 +646,17 @@ static unsigned pools_in_use(void)
 
 static void pools_free(unsigned flags)
 {
+	/* /tarn/fwd/info reads fwd.pool's name under fwd_lock, and the
+	 * telemetry thread runs until tarn_cleanup(): unhook it first */
+	pthread_mutex_lock(&fwd_lock);
+	fwd.pool = NULL;
+	pthread_mutex_unlock(&fwd_lock);
 	for (int s = 0; s < TARN_MAX_SOCKETS; s++) {
 		if (pools[s] != NULL)
 			tarn_mempool_free(pools[s], flags);
 		pools[s] = NULL;
 	}
 	nb_pools = 0;
-	fwd.pool = NULL;
 }
 
 /* "pool 'fwd_mbufs'" or "pools 'fwd_mbufs_s0', 'fwd_mbufs_s1'". */
@@ -663,9 +675,6 @@ static const char *pools_label(char *buf, size_t size)
 }
 
 static struct fwd_stream streams[FWD_MAX_STREAMS];
-/* Guards fwd.mode and the stream table: /tarn/fwd/info reads them from the
- * telemetry thread while "set fwd" rebuilds them. */
-static pthread_mutex_t fwd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Forwarding is running (read by /tarn/fwd/info). */
 static int fwd_running;
 

@@ -358,7 +358,16 @@ TEST(Processes, ComeAndGoWithoutRestart)
 	{
 		Child second;
 		ASSERT_TRUE(start_fwd(second, "xfwd2")) << second.output();
+		// its socket opens in tarn_init(), its pool comes a moment later
 		Expo e = scrape();
+		for (int i = 0;
+		     i < 100 && e.find("tarn_mempool_size_objects",
+		                       { { "process", "xfwd2" }, { "pool", "fwd_mbufs" } })
+		                    .empty();
+		     i++) {
+			sleep_s(0.1);
+			e = scrape();
+		}
 		EXPECT_EQ(e.find("tarn_process_info", two).size(), 1u);
 		EXPECT_EQ(e.value("tarn_mempool_size_objects",
 		                  { { "process", "xfwd2" }, { "pool", "fwd_mbufs" } }),
@@ -652,15 +661,23 @@ TEST(Processes, DpdkTestpmdOnThePlugin)
 		sleep_s(0.1);
 	ASSERT_TRUE(exists(dsock) && exists(tsock)) << tpmd.output();
 	const std::map<std::string, std::string> pr = { { "process", eal } };
+	std::map<std::string, std::string> pool = pr;
+	pool["pool"] = "mb_pool_0";
+	// tarn's socket opens as the pool's store is made, a moment before the
+	// pool is listed, and testpmd then makes its ports: wait for both
 	Expo a = scrape(port, true);
+	for (int i = 0; i < 100 && (a.find("tarn_mempool_size_objects", pool).empty() ||
+	                            a.find("tarn_port_info", pr).size() < 2);
+	     i++) {
+		sleep_s(0.1);
+		a = scrape(port, true);
+	}
 	auto info = a.find("tarn_process_info", pr);
 	ASSERT_EQ(info.size(), 1u) << tpmd.output();
 	EXPECT_EQ(info[0]->labels.at("kind"), "dpdk");
 	EXPECT_EQ(info[0]->labels.at("version").rfind("DPDK ", 0), 0u);
 	EXPECT_EQ(info[0]->labels.at("pid"), std::to_string(tpmd.pid));
 	EXPECT_TRUE(a.find("tarn_process_info", { { "process", eal + ".tarn" } }).empty());
-	std::map<std::string, std::string> pool = pr;
-	pool["pool"] = "mb_pool_0";
 	EXPECT_EQ(a.value("tarn_mempool_size_objects", pool), 8192.0);
 	auto av = pool, iu = pool;
 	av["state"] = "available";
