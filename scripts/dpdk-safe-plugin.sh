@@ -8,7 +8,9 @@
 # (/run as root, else $XDG_RUNTIME_DIR or $HOME), runs COMMAND with every
 # argument equal to PLUGIN replaced by the copy and TARN_DPDK_PLUGIN set to
 # it, and removes the copy afterwards. Otherwise it runs COMMAND with
-# TARN_DPDK_PLUGIN=PLUGIN. Exit: COMMAND's, or 77 (skip) when no safe
+# TARN_DPDK_PLUGIN=PLUGIN. With TARN_DPDK_CLEAN_PREFIX=NAME set, the EAL's
+# runtime directory of file prefix NAME (which DPDK leaves behind) is
+# removed when COMMAND ends. Exit: COMMAND's, or 77 (skip) when no safe
 # directory can be found.
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: dpdk-safe-plugin.sh PLUGIN COMMAND [ARG...]" >&2; exit 2; }
@@ -41,6 +43,15 @@ if unsafe "$plugin"; then
 	trap 'rm -rf "$dir"' EXIT
 	use=$dir/$(basename "$plugin")
 	cp "$plugin" "$use"
+fi
+if [ -n "${TARN_DPDK_CLEAN_PREFIX:-}" ]; then
+	case $TARN_DPDK_CLEAN_PREFIX in
+	*/* | . | ..) echo "dpdk-safe-plugin: TARN_DPDK_CLEAN_PREFIX must be a file prefix" >&2; exit 2 ;;
+	esac
+	if [ -n "${RUNTIME_DIRECTORY:-}" ]; then rundir=$RUNTIME_DIRECTORY/dpdk
+	elif [ "$(id -u)" = 0 ]; then rundir=/var/run/dpdk
+	else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
+	trap 'rm -rf "$rundir/$TARN_DPDK_CLEAN_PREFIX"; [ -z "$dir" ] || rm -rf "$dir"' EXIT
 fi
 args=()
 for a in "$@"; do

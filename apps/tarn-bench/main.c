@@ -552,8 +552,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tarn-bench: %s benchmark failed: %s\n", family, tarn_strerror(rc));
 
 #ifdef TARN_BENCH_HAVE_DPDK
-	if (ctx.dpdk)
+	if (ctx.dpdk) {
+		/* The EAL leaves its runtime directory (empty with --in-memory or
+		 * --no-shconf): remove it, so that runs leave nothing. */
+		char rundir[4096];
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 		rte_eal_cleanup();
+		rmdir(rundir);
+	}
 #endif
 	tarn_cleanup();
 	return rc < 0 ? 1 : 0;
