@@ -13,6 +13,7 @@
 
 #include "tarn_env.h"
 #include "tarn_mem.h"
+#include "tarn_pci.h"
 #include "tarn_ring.h"
 #include "tarn_mempool.h"
 #include "tarn_mbuf.h"

@@ -9,7 +9,7 @@
 
 The components of libtarn, bottom to top:
 
-    env < mem < ring < mempool < mbuf < ethdev < telemetry < tarn
+    env < mem < pci < ring < mempool < mbuf < ethdev < telemetry < tarn
 
 env is the bottom layer (options, logging, errors, lcores, topology); tarn
 (lib/tarn/init.c: tarn_init()/tarn_cleanup()) is the top, and the umbrella
@@ -27,7 +27,7 @@ import re
 import sys
 import tempfile
 
-LAYERS = ["env", "mem", "ring", "mempool", "mbuf", "ethdev", "telemetry", "tarn"]
+LAYERS = ["env", "mem", "pci", "ring", "mempool", "mbuf", "ethdev", "telemetry", "tarn"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*(?:"([^"]+)"|<tarn/([^>]+)>)', re.M)
 
 

@@ -188,6 +188,21 @@ static int apply_file_prefix(struct tarn_config *cfg, const char *val)
 	return 0;
 }
 
+static int apply_iova_mode(struct tarn_config *cfg, const char *val)
+{
+	if (strcmp(val, "auto") == 0)
+		cfg->iova_mode = TARN_IOVA_AUTO;
+	else if (strcmp(val, "va") == 0)
+		cfg->iova_mode = TARN_IOVA_VA;
+	else if (strcmp(val, "pa") == 0)
+		cfg->iova_mode = TARN_IOVA_PA;
+	else {
+		TARN__ERR("env", "--iova-mode '%s': expected auto, va or pa", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tarn__file_prefix_check(const char *prefix)
 {
 	struct tarn_config tmp;
@@ -216,6 +231,9 @@ static const struct opt opts[] = {
 	  "do not pin the calling thread to the main lcore's CPU" },
 	{ "no-telemetry", NULL, "TARN_NO_TELEMETRY", apply_no_telemetry,
 	  "no telemetry socket (default: on, for dpdk-telemetry.py and tarn-top)" },
+	{ "iova-mode", "MODE", "TARN_IOVA_MODE", apply_iova_mode,
+	  "addresses PCI devices are given: va (vfio with an IOMMU), pa (physical:\n"
+	  "uio, needs root and hugepages) or auto (default: from the bound devices)" },
 };
 #define N_OPTS TARN_ARRAY_SIZE(opts)
 

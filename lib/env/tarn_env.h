@@ -162,6 +162,28 @@ enum tarn_huge_policy {
 	TARN_HUGE_NONE,
 };
 
+/**
+ * How DMA-capable drivers address tarn memory (`--iova-mode`), as the IOVA
+ * that tarn_mem_virt2iova() returns and that a device is given.
+ */
+enum tarn_iova_mode {
+	/**
+	 * Decide at tarn_init(): VA when a PCI device is bound to vfio-pci
+	 * behind an IOMMU, PA when devices are bound to uio_pci_generic (or
+	 * igb_uio) and none to vfio-pci, and otherwise PA for hugepage memory
+	 * where physical addresses are readable (root), VA elsewhere.
+	 */
+	TARN_IOVA_AUTO = 0,
+	/** IOVA = virtual address, for every segment (vfio with an IOMMU maps them). */
+	TARN_IOVA_VA,
+	/**
+	 * IOVA = physical address (uio, or vfio with PA mapping): needs
+	 * /proc/self/pagemap to give physical addresses (CAP_SYS_ADMIN) and
+	 * hugepages (pages that never move); tarn_init() refuses otherwise.
+	 */
+	TARN_IOVA_PA,
+};
+
 /** Longest file prefix, terminator included. */
 #define TARN_PREFIX_SIZE 32
 /** Longest path (hugetlbfs mount), terminator included. */
@@ -203,12 +225,17 @@ struct tarn_config {
 	 * TARN_NO_TELEMETRY=1); see tarn_telemetry.h.
 	 */
 	int no_telemetry;
+	/**
+	 * IOVA mode (`--iova-mode auto|va|pa`, TARN_IOVA_MODE); default
+	 * TARN_IOVA_AUTO. tarn_iova_mode() says what tarn_init() chose.
+	 */
+	enum tarn_iova_mode iova_mode;
 };
 
 /**
  * Fill `cfg` with defaults, then apply the environment variables
- * TARN_LOG_LEVEL, TARN_LCORES, TARN_SOCKET_MEM, TARN_HUGE, TARN_FILE_PREFIX
- * (same syntax as the options) and TARN_NO_TELEMETRY (1/yes/true or
+ * TARN_LOG_LEVEL, TARN_LCORES, TARN_SOCKET_MEM, TARN_HUGE, TARN_FILE_PREFIX,
+ * TARN_IOVA_MODE (same syntax as the options) and TARN_NO_TELEMETRY (1/yes/true or
  * 0/no/false). A malformed variable is ignored with a warning.
  * @return 0, or -EINVAL if `cfg` is NULL.
  */
@@ -220,7 +247,8 @@ TARN_API int tarn_config_init(struct tarn_config *cfg);
  * (both `--opt VALUE` and `--opt=VALUE` forms):
  * `--lcores LIST`, `--socket-mem MB[,MB...]`, `--huge-dir DIR`, `--no-huge`,
  * `--huge require|prefer|none`, `--huge-size 2M|1G`, `--log-level LEVEL`,
- * `--file-prefix NAME`, `--no-pin-main`, `--no-telemetry`. Arguments after a lone `--` are
+ * `--file-prefix NAME`, `--no-pin-main`, `--no-telemetry`, `--iova-mode auto|va|pa`.
+ * Arguments after a lone `--` are
  * left alone.
  *
  * @param cfg   configuration filled by tarn_config_init().

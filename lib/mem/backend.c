@@ -55,10 +55,16 @@ static void *va_reserve(size_t len, uint64_t align, uint64_t off)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *base =
-	    TARN__FAULT("mmap-reserve", ENOMEM)
-	        ? MAP_FAILED
-	        : mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* Under IOVA as VA, ask for low addresses (see tarn__mem_ctx.va_hint);
+	 * a hint the kernel cannot honour only moves the mapping. */
+	uint64_t hint = __atomic_load_n(&tarn__mem.ctx.va_hint, __ATOMIC_RELAXED);
+	if (hint != 0)
+		hint = __atomic_fetch_add(&tarn__mem.ctx.va_hint, TARN_ALIGN_CEIL(span, align),
+		                          __ATOMIC_RELAXED);
+	void *base = TARN__FAULT("mmap-reserve", ENOMEM)
+	                 ? MAP_FAILED
+	                 : mmap((void *)(uintptr_t)hint, span, PROT_NONE,
+	                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
 	uintptr_t b = (uintptr_t)base;

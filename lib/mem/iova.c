@@ -31,21 +31,39 @@ static uint64_t pagemap_pa(int fd, const void *va)
 	return (e & PM_PFN_MASK) * TARN__PAGE_4K + (uintptr_t)va % TARN__PAGE_4K;
 }
 
-void tarn__iova_init(void)
+int tarn__iova_init(enum tarn_iova_mode mode)
 {
 	int pa = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		/* A page of our own, surely present: the stack. */
-		volatile char probe[64];
-		probe[0] = 1;
-		pa = pagemap_pa(fd, (const void *)probe) != 0;
-		close(fd);
+	if (mode != TARN_IOVA_VA) {
+		int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			/* A page of our own, surely present: the stack. */
+			volatile char probe[64];
+			probe[0] = 1;
+			pa = pagemap_pa(fd, (const void *)probe) != 0;
+			close(fd);
+		}
+		if (mode == TARN_IOVA_PA && !pa) {
+			TARN__ERR(MEM_LOG,
+			          "--iova-mode pa: physical addresses cannot be read here "
+			          "(/proc/self/pagemap gives them only with CAP_SYS_ADMIN): run as "
+			          "root, or use --iova-mode va with vfio-pci and an IOMMU");
+			return -EPERM;
+		}
 	}
 	__atomic_store_n(&iova_pa, pa, __ATOMIC_RELAXED);
 	TARN__DEBUG(MEM_LOG, "IOVA: %s",
-	            pa ? "physical addresses (pagemap readable)"
-	               : "virtual addresses (pagemap gives no PFNs)");
+	            pa                     ? "physical addresses for hugepage memory"
+	            : mode == TARN_IOVA_VA ? "virtual addresses (--iova-mode va)"
+	                                   : "virtual addresses (pagemap gives no PFNs)");
+	return 0;
+}
+
+enum tarn_iova_mode tarn_iova_mode(void)
+{
+	if (!tarn__mem_ready())
+		return TARN_IOVA_AUTO;
+	return __atomic_load_n(&iova_pa, __ATOMIC_RELAXED) ? TARN_IOVA_PA : TARN_IOVA_VA;
 }
 
 int tarn_mem_iova_is_pa(void)

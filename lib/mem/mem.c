@@ -242,7 +242,25 @@ int tarn__mem_init(const struct tarn_config *cfg)
 	int rc = choose_huge(cfg, &tarn__mem.ctx);
 	if (rc < 0)
 		return rc;
-	probe_tiers(cfg->huge_policy);
+	/* Physical IOVAs need pages that never move: hugepages only. */
+	enum tarn_huge_policy tier_policy = cfg->huge_policy;
+	if (cfg->iova_mode == TARN_IOVA_PA) {
+		if (cfg->huge_policy == TARN_HUGE_NONE) {
+			TARN__ERR(MEM_LOG, "--iova-mode pa needs hugepages (normal pages may move, "
+			                   "so their physical address does not hold): drop "
+			                   "--no-huge / --huge none, or use --iova-mode va");
+			return -EINVAL;
+		}
+		if (cfg->huge_policy == TARN_HUGE_PREFER)
+			TARN__INFO(MEM_LOG, "--iova-mode pa: hugepages only (no fallback to "
+			                    "normal pages, whose physical addresses may change)");
+		tier_policy = TARN_HUGE_REQUIRE;
+	}
+	rc = tarn__iova_init(cfg->iova_mode);
+	if (rc < 0)
+		return rc;
+	tarn__mem.ctx.va_hint = cfg->iova_mode == TARN_IOVA_VA ? TARN__VA_HINT_BASE : 0;
+	probe_tiers(tier_policy);
 	if (tarn__mem.tiers[0] < 0) {
 		TARN__ERR(MEM_LOG,
 		          "no memory backend usable under --huge %s (run with "
@@ -253,7 +271,6 @@ int tarn__mem_init(const struct tarn_config *cfg)
 	uint64_t t1 = tarn__now_ns();
 	clean_stale(cfg);
 	uint64_t t2 = tarn__now_ns();
-	tarn__iova_init();
 	rc = tarn__heap_init();
 	if (rc < 0)
 		return rc;
@@ -263,7 +280,7 @@ int tarn__mem_init(const struct tarn_config *cfg)
 	char line[1000];
 	unsigned n_short = precheck(cfg, shortage, line, sizeof(line));
 	if (n_short != 0) {
-		if (cfg->huge_policy == TARN_HUGE_REQUIRE) {
+		if (tier_policy == TARN_HUGE_REQUIRE) {
 			TARN__ERR(MEM_LOG, "--socket-mem: not enough hugepages: %s", line);
 			tarn__heap_fini();
 			return -ENOMEM;

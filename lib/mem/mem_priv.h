@@ -37,6 +37,8 @@ extern "C" {
 #define TARN__MEM_MAX_ALIGN ((uint64_t)TARN_MEM_MAX_ALIGN)
 /* Base page size assumed for pagemap and 4 KiB tiers. */
 #define TARN__PAGE_4K 4096ull
+/* First address segments ask for under IOVA as VA (see tarn__mem_ctx.va_hint). */
+#define TARN__VA_HINT_BASE (4ull << 30)
 /* Unit of growth and alignment of segments of the non-hugetlb tiers (a PMD). */
 #define TARN__THP_SIZE (2ull << 20)
 
@@ -60,6 +62,14 @@ struct tarn__mem_ctx {
 	char prefix[TARN_PREFIX_SIZE];        /* file prefix */
 	bool numa;                            /* the kernel has NUMA (mbind works) */
 	unsigned next_file[TARN_MAX_SOCKETS]; /* next <n> of hugetlbfs file names */
+	/*
+	 * Under IOVA as VA: the address the next segment asks mmap() for,
+	 * bumped by each reservation (relaxed atomics: a hint, not a claim);
+	 * 0: let the kernel choose. Segments then sit from 4 GiB up, within
+	 * what an IOMMU with a 39-bit address width (qemu's intel-iommu) can
+	 * map, instead of near the top of the 47-bit user space.
+	 */
+	uint64_t va_hint;
 };
 
 struct tarn__mem_seg;
@@ -272,8 +282,10 @@ bool tarn__thp_usable(void);
 /* Fill seg->pa when physical addresses can be read and the backend pins its
  * pages (hugetlb tiers); leaves it NULL otherwise. */
 void tarn__iova_seg_setup(struct tarn__mem_seg *seg);
-/* Decide at init whether pagemap gives physical addresses. */
-void tarn__iova_init(void);
+/* Decide at init whether IOVAs are physical: never under TARN_IOVA_VA;
+ * where pagemap gives them otherwise; TARN_IOVA_PA fails with -EPERM (and a
+ * log line) when it does not. */
+int tarn__iova_init(enum tarn_iova_mode mode);
 
 /* ------------------------------------------------------------------------ */
 /* State shared by the files (mem.c)                                         */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mem_hook_priv.h"
 #include "mem_priv.h"
 
 struct tarn__mem_seg tarn__mem_segs[TARN__MEM_MAX_SEGS];
@@ -45,6 +46,122 @@ const struct tarn__mem_seg *tarn__mem_seg_find(const void *addr)
 	}
 	return NULL;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Segment listeners (mem_hook_priv.h). listener_lock orders registration
+ * against publication: a segment is published (stored LIVE) and told to
+ * every listener under it, so a listener registering at the same time
+ * either finds the segment live in its replay or hears of it afterwards. */
+
+#define MAX_LISTENERS 4
+static struct listener {
+	tarn__mem_seg_fn fn;
+	void *arg;
+} listeners[MAX_LISTENERS];
+static unsigned n_listeners;
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void seg_view(const struct tarn__mem_seg *seg, struct tarn__mem_seg_view *v)
+{
+	v->addr = seg->addr;
+	v->len = seg->len;
+	v->page_size = seg->page_size;
+	v->socket = seg->socket;
+	v->pa = seg->pa;
+}
+
+int tarn__mem_seg_lookup(const void *addr, struct tarn__mem_seg_view *v)
+{
+	const struct tarn__mem_seg *s = tarn__mem_seg_find(addr);
+	if (s == NULL)
+		return -ENOENT;
+	seg_view(s, v);
+	return 0;
+}
+
+/* Tell the listeners of a new segment; on a refusal, undo the ones that
+ * accepted it. Pre: listener_lock held. */
+static int listeners_add(const struct tarn__mem_seg *seg, char *why, size_t whylen)
+{
+	struct tarn__mem_seg_view v;
+	seg_view(seg, &v);
+	for (unsigned i = 0; i < n_listeners; i++) {
+		int rc = listeners[i].fn(listeners[i].arg, true, &v);
+		if (rc < 0) {
+			while (i-- > 0)
+				listeners[i].fn(listeners[i].arg, false, &v);
+			snprintf(why, whylen,
+			         "socket %d: a new segment could not be mapped for DMA (%s)",
+			         seg->socket, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int tarn__mem_listener_add(tarn__mem_seg_fn fn, void *arg)
+{
+	if (fn == NULL || !tarn__mem_ready())
+		return -EINVAL;
+	pthread_mutex_lock(&listener_lock);
+	if (n_listeners == MAX_LISTENERS) {
+		pthread_mutex_unlock(&listener_lock);
+		return -ENOSPC;
+	}
+	int rc = 0;
+	unsigned n = __atomic_load_n(&seg_hwm, __ATOMIC_ACQUIRE), i;
+	for (i = 0; i < n; i++) {
+		const struct tarn__mem_seg *s = &tarn__mem_segs[i];
+		/* Acquire: pairs with the release store of LIVE (made under
+		 * listener_lock, which we hold: no segment becomes LIVE now). */
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TARN__SEG_LIVE)
+			continue;
+		struct tarn__mem_seg_view v;
+		seg_view(s, &v);
+		rc = fn(arg, true, &v);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		while (i-- > 0) {
+			const struct tarn__mem_seg *s = &tarn__mem_segs[i];
+			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TARN__SEG_LIVE)
+				continue;
+			struct tarn__mem_seg_view v;
+			seg_view(s, &v);
+			fn(arg, false, &v);
+		}
+	} else {
+		listeners[n_listeners].fn = fn;
+		listeners[n_listeners].arg = arg;
+		n_listeners++;
+	}
+	pthread_mutex_unlock(&listener_lock);
+	return rc;
+}
+
+void tarn__mem_listener_del(tarn__mem_seg_fn fn, void *arg)
+{
+	pthread_mutex_lock(&listener_lock);
+	for (unsigned i = 0; i < n_listeners; i++) {
+		if (listeners[i].fn != fn || listeners[i].arg != arg)
+			continue;
+		unsigned n = __atomic_load_n(&seg_hwm, __ATOMIC_ACQUIRE);
+		for (unsigned k = 0; k < n; k++) {
+			const struct tarn__mem_seg *s = &tarn__mem_segs[k];
+			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TARN__SEG_LIVE)
+				continue;
+			struct tarn__mem_seg_view v;
+			seg_view(s, &v);
+			fn(arg, false, &v);
+		}
+		listeners[i] = listeners[--n_listeners];
+		break;
+	}
+	pthread_mutex_unlock(&listener_lock);
+}
+
+/* ------------------------------------------------------------------------ */
 
 static struct tarn__mem_seg *slot_claim(void)
 {
@@ -230,9 +347,19 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 			req->fell_back = !first;
 			tarn__iova_seg_setup(seg);
 			req->ns = tarn__now_ns() - t0;
+			pthread_mutex_lock(&listener_lock);
+			rc = listeners_add(seg, req->why, sizeof(req->why));
+			if (rc < 0) {
+				pthread_mutex_unlock(&listener_lock);
+				be->release(seg);
+				slot_free(seg);
+				*err = -ENOMEM;
+				goto fail_log;
+			}
 			/* Release: publishes every field above to lock-free readers
 			 * (pairs with the acquire in tarn__mem_seg_find()). */
 			__atomic_store_n(&seg->state, TARN__SEG_LIVE, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&listener_lock);
 			if (shortage[0] != '\0' && !req->quiet &&
 			    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) ==
 			        0)
@@ -292,6 +419,14 @@ fail_log:
 
 void tarn__mem_seg_destroy(struct tarn__mem_seg *seg)
 {
+	if (__atomic_load_n(&seg->state, __ATOMIC_RELAXED) == TARN__SEG_LIVE) {
+		pthread_mutex_lock(&listener_lock);
+		struct tarn__mem_seg_view v;
+		seg_view(seg, &v);
+		for (unsigned i = 0; i < n_listeners; i++)
+			listeners[i].fn(listeners[i].arg, false, &v);
+		pthread_mutex_unlock(&listener_lock);
+	}
 	if (seg->be != NULL) {
 		int rc = seg->be->release(seg);
 		if (rc < 0)
@@ -328,4 +463,9 @@ void tarn__mem_seg_destroy_all(void)
 		if (__atomic_load_n(&tarn__mem_segs[i].state, __ATOMIC_RELAXED) == TARN__SEG_LIVE)
 			tarn__mem_seg_destroy(&tarn__mem_segs[i]);
 	__atomic_store_n(&seg_hwm, 0, __ATOMIC_RELEASE);
+	/* A listener still registered now (its owner was not closed before
+	 * cleanup) has heard every segment go: forget it. */
+	pthread_mutex_lock(&listener_lock);
+	n_listeners = 0;
+	pthread_mutex_unlock(&listener_lock);
 }

@@ -188,6 +188,14 @@ TARN_API tarn_iova_t tarn_mem_virt2iova(const void *addr);
 TARN_API int tarn_mem_iova_is_pa(void);
 
 /**
+ * The IOVA mode tarn_init() chose (see enum tarn_iova_mode and
+ * `--iova-mode`): TARN_IOVA_PA when hugepage memory has physical IOVAs
+ * (tarn_mem_iova_is_pa() non-zero), TARN_IOVA_VA when every IOVA is the
+ * virtual address; TARN_IOVA_AUTO before tarn_init(). Thread-safe.
+ */
+TARN_API enum tarn_iova_mode tarn_iova_mode(void);
+
+/**
  * The NUMA node the page holding `addr` actually sits on (asks the kernel,
  * move_pages(2)); works for any mapped address, before tarn_init() too.
  * @return the node (0 on a kernel without NUMA), or a negative errno

@@ -5,8 +5,9 @@
  * init and cleanup (declared in that component's private header); no
  * component calls up, and env, the bottom layer, knows none of them.
  *
- *   init:    env (configuration, lcore list) -> lcores -> mem -> telemetry
- *   cleanup: telemetry -> lcores -> ethdev -> mempool -> ring -> mem
+ *   init:    env (configuration, lcore list) -> IOVA mode (pci, when auto)
+ *            -> lcores -> mem -> telemetry
+ *   cleanup: telemetry -> lcores -> ethdev -> pci -> mempool -> ring -> mem
  */
 #include <pthread.h>
 
@@ -15,11 +16,29 @@
 #include "lcore_priv.h"
 #include "mem_priv.h"
 #include "mempool_priv.h"
+#include "pci_priv.h"
 #include "ring_priv.h"
 #include "telemetry_priv.h"
 
 /* Serialises tarn_init() and tarn_cleanup(). */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The IOVA mode memory is set up with: auto becomes VA when a PCI device
+ * is bound to vfio-pci (its container maps every segment at its VA); else
+ * it stays auto (physical addresses for hugepages where they can be read). */
+static int resolve_iova_mode(struct tarn_config *cfg)
+{
+	if (cfg->iova_mode == TARN_IOVA_AUTO) {
+		char why[256];
+		if (tarn_pci_iova_auto(why, sizeof(why)) == TARN_IOVA_VA)
+			cfg->iova_mode = TARN_IOVA_VA;
+		TARN__INFO("env", "IOVA mode auto: %s", why);
+	} else if (cfg->iova_mode != TARN_IOVA_VA && cfg->iova_mode != TARN_IOVA_PA) {
+		TARN__ERR("env", "tarn_init: invalid iova_mode %d", (int)cfg->iova_mode);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* Start the lcores, then memory (reserved after the lcores start, so that
  * population runs on the right nodes and "any socket" means the main
@@ -30,6 +49,11 @@ static int init_locked(const struct tarn_config *cfg, uint64_t t[5])
 	int rc = tarn__env_configure(cfg, &list);
 	if (rc < 0)
 		return rc;
+	struct tarn_config eff = *cfg;
+	rc = resolve_iova_mode(&eff);
+	if (rc < 0)
+		return rc;
+	cfg = &eff;
 	t[1] = tarn__now_ns();
 	rc = tarn__lcores_start(&list, !cfg->no_pin_main);
 	if (rc < 0)
@@ -105,6 +129,7 @@ int tarn_cleanup(void)
 	tarn__telemetry_cleanup();
 	tarn__lcores_stop();
 	tarn__ethdev_cleanup();
+	tarn__pci_cleanup(); /* devices stop DMA before their memory goes */
 	tarn__mempool_cleanup();
 	tarn__ring_cleanup();
 	tarn__mem_cleanup();
