@@ -62,6 +62,7 @@ static int socket_name(const char *name)
 struct found {
 	char path[256];
 	char label[X_NAME];
+	int foreign; /* owned by neither root nor its runtime directory's owner */
 };
 
 static int found_cmp(const void *a, const void *b)
@@ -71,7 +72,7 @@ static int found_cmp(const void *a, const void *b)
 
 /* Add a socket path; its label is its directory's name plus the socket's
  * ":N" suffix. Duplicates are dropped. */
-static void add_found(struct found *f, unsigned *n, const char *path)
+static void add_found(struct found *f, unsigned *n, const char *path, int foreign)
 {
 	if (*n >= X_MAX_SOCKETS || strlen(path) >= sizeof(f[0].path))
 		return;
@@ -80,6 +81,7 @@ static void add_found(struct found *f, unsigned *n, const char *path)
 			return;
 	struct found *e = &f[(*n)++];
 	copy_str(e->path, sizeof(e->path), path);
+	e->foreign = foreign;
 	const char *base = strrchr(path, '/');
 	const char *dir_end = base != NULL ? base : path;
 	const char *dir = dir_end;
@@ -91,9 +93,16 @@ static void add_found(struct found *f, unsigned *n, const char *path)
 	copy_str(e->label, sizeof(e->label), label[0] != '\0' ? label : path);
 }
 
+/*
+ * The sockets one level below `root`. A socket owned by another user than
+ * root and `root`'s owner is marked foreign and never read: in root's
+ * /var/run/dpdk it could only have been put there through a directory
+ * someone else controls, and would pass off made-up figures as a process's.
+ */
 static void scan_dir(const char *root, struct found *f, unsigned *n)
 {
-	DIR *d = opendir(root);
+	struct stat rs;
+	DIR *d = stat(root, &rs) == 0 ? opendir(root) : NULL;
 	if (d == NULL)
 		return;
 	struct dirent *e;
@@ -118,7 +127,7 @@ static void scan_dir(const char *root, struct found *f, unsigned *n)
 			    (int)sizeof(path))
 				continue;
 			if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-				add_found(f, n, path);
+				add_found(f, n, path, st.st_uid != 0 && st.st_uid != rs.st_uid);
 		}
 		closedir(sd);
 	}
@@ -659,7 +668,13 @@ static void merge_plugin_sockets(struct x_model *m, const struct x_config *cfg)
 			if (j != i && strcmp(m->procs[j].path, d->tarn_path) == 0)
 				t = &m->procs[j];
 		if (t == NULL) {
-			struct found f;
+			/* the path is the DPDK process's word: read it only if the
+			 * socket is root's or belongs to the DPDK socket's owner */
+			struct stat ds, ts;
+			if (lstat(d->path, &ds) != 0 || lstat(d->tarn_path, &ts) != 0 ||
+			    !S_ISSOCK(ts.st_mode) || (ts.st_uid != 0 && ts.st_uid != ds.st_uid))
+				continue;
+			struct found f = { .foreign = 0 };
 			copy_str(f.path, sizeof(f.path), d->tarn_path);
 			copy_str(f.label, sizeof(f.label), d->label);
 			enum x_state s = read_proc(&f, cfg->process_timeout, &extra);
@@ -718,7 +733,7 @@ struct x_model *x_collect(const struct x_config *cfg)
 	}
 	unsigned n = 0;
 	for (unsigned i = 0; i < cfg->nsockets; i++)
-		add_found(f, &n, cfg->sockets[i]);
+		add_found(f, &n, cfg->sockets[i], 0); /* named by the user: trusted */
 	for (unsigned i = 0; i < cfg->ndirs; i++)
 		scan_dir(cfg->dirs[i], f, &n);
 	qsort(f, n, sizeof(*f), found_cmp);
@@ -729,6 +744,10 @@ struct x_model *x_collect(const struct x_config *cfg)
 		return NULL;
 	}
 	for (unsigned i = 0; i < n && !(cfg->stop != NULL && *cfg->stop); i++) {
+		if (f[i].foreign) {
+			m->states[XS_DENIED]++;
+			continue;
+		}
 		struct x_proc *p = &m->procs[m->nprocs];
 		enum x_state s = read_proc(&f[i], cfg->process_timeout, p);
 		m->states[s]++;

@@ -576,7 +576,7 @@ static void self_families(struct out *o, const struct x_model *m, const struct e
 	f = family(o, "tarn_exporter_sockets", GAUGE, NULL,
 	           "Telemetry sockets found in the last collection, by what happened: ok, "
 	           "not_tarn (no tarn command), stale (its process is gone), denied (another "
-	           "user's), timeout, error.");
+	           "user's, or owned by neither root nor its directory's owner), timeout, error.");
 	for (unsigned i = 0; i < XS_NSTATES; i++) {
 		struct lbl l = { "state", x_state_names[i] };
 		sample_u64(o, &f, &l, 1, m != NULL ? m->states[i] : 0);

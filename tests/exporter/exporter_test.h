@@ -541,6 +541,7 @@ class FakeTelemetry
 	std::map<std::string, std::string> replies; // request -> reply
 	std::atomic<bool> stall{ false };           // accept, never answer
 	std::atomic<unsigned> requests{ 0 };
+	std::atomic<unsigned> accepted{ 0 };
 
 	bool start(const std::string &p, const std::string &first)
 	{
@@ -591,6 +592,7 @@ class FakeTelemetry
 			if (p[0].revents & POLLIN) {
 				int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
 				if (c >= 0) {
+					accepted++;
 					if (!stall)
 						send(c, info.data(), info.size(), MSG_NOSIGNAL);
 					clients.push_back(c);

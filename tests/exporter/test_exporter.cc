@@ -438,6 +438,28 @@ TEST(Processes, DpdkWithoutTarnIsLeftOut)
 	dpdk.stop();
 }
 
+// A socket that neither root nor the runtime directory's owner owns was put
+// there by someone else: it is never connected to, and counted as denied.
+TEST(Processes, ForeignSocketIsNotRead)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "needs root: the test gives a socket to another user";
+	FakeTelemetry f;
+	f.replies["/"] = "{\"/\":[\"/tarn/mempool/list\"]}";
+	ASSERT_TRUE(f.start(tel_dir + "/xforeign/dpdk_telemetry.v2", info_msg("tarn 0.1.0")));
+	ASSERT_EQ(chown(f.path.c_str(), 65534, 65534), 0) << strerror(errno);
+	const double denied = scrape().value("tarn_exporter_sockets", { { "state", "denied" } });
+	Expo e = scrape();
+	EXPECT_TRUE(e.find("tarn_process_up", { { "process", "xforeign" } }).empty());
+	EXPECT_GE(denied, 1.0);
+	EXPECT_EQ(f.accepted.load(), 0u);
+	// the same socket given back to root is read
+	ASSERT_EQ(chown(f.path.c_str(), 0, 0), 0);
+	EXPECT_EQ(scrape().value("tarn_process_up", { { "process", "xforeign" } }), 1.0);
+	EXPECT_GE(f.accepted.load(), 1u);
+	f.stop();
+}
+
 // A DPDK process with tarn's plugin has two sockets (drivers/dpdk): DPDK's,
 // with its ports and /tarn/socket naming the other, and tarn's,
 // "<EAL prefix>.tarn", with the DPDK pools on tarn's ops and tarn's own
