@@ -595,6 +595,10 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	self.version = tarn_version();
 
+	char shown[INET6_ADDRSTRLEN + 16];
+	const int lfd = listen_on(opt.listen, shown, sizeof(shown));
+	if (lfd < 0)
+		return 1;
 	/* SIGINT and SIGTERM come through a signalfd, in every thread blocked */
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -606,23 +610,24 @@ int main(int argc, char **argv)
 	col.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	conns = calloc((size_t)opt.max_conns, sizeof(*conns));
 	struct pollfd *pfd = calloc((size_t)opt.max_conns + 3, sizeof(*pfd));
-	if (sfd < 0 || col.efd < 0 || conns == NULL || pfd == NULL) {
-		fprintf(stderr, PROG ": cannot start: %s\n", strerror(errno ? errno : ENOMEM));
+	pthread_t th;
+	opt.col.stop = &col.stop;
+	rc = sfd < 0 || col.efd < 0 || conns == NULL || pfd == NULL
+	         ? (errno ? errno : ENOMEM)
+	         : pthread_create(&th, NULL, collector, NULL);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": cannot start: %s\n", strerror(rc));
+		free(conns);
+		free(pfd);
+		if (sfd >= 0)
+			close(sfd);
+		if (col.efd >= 0)
+			close(col.efd);
+		close(lfd);
 		return 1;
 	}
 	for (long i = 0; i < opt.max_conns; i++)
 		conns[i].fd = -1;
-
-	char shown[INET6_ADDRSTRLEN + 16];
-	const int lfd = listen_on(opt.listen, shown, sizeof(shown));
-	if (lfd < 0)
-		return 1;
-	opt.col.stop = &col.stop;
-	pthread_t th;
-	if ((rc = pthread_create(&th, NULL, collector, NULL)) != 0) {
-		fprintf(stderr, PROG ": cannot start the collector: %s\n", strerror(rc));
-		return 1;
-	}
 	printf(PROG ": serving http://%s/metrics; telemetry sockets from", shown);
 	for (unsigned i = 0; i < opt.col.ndirs; i++)
 		printf(" %s/*/", opt.col.dirs[i]);
