@@ -101,8 +101,9 @@ if [ -n "${RUNTIME_DIRECTORY:-}" ]; then rundir=$RUNTIME_DIRECTORY/dpdk
 elif [ "$(id -u)" = 0 ]; then rundir=/var/run/dpdk
 else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
 cleanup() {
+	local base
 	exec 3>&- 2>/dev/null
-	[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null
+	[ -z "$pid" ] || { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 	rm -rf "${rundir:?}/$eal_prefix"
 	if [ "$keep" = 1 ]; then echo "dpdk-plugin-test: testpmd output in $out"; else rm -rf "$tmp"; fi
 }

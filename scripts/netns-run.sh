@@ -30,16 +30,22 @@
 # signal on to COMMAND first). Interfaces COMMAND deleted itself are fine;
 # pairs it made itself named tvPIDhK / tvPIDpK (K a number) go too.
 #
-# Without root (or when the namespace or the veth pairs cannot be made: no
-# `ip`, no veth support) it prints why on stderr, sets TARN_NETNS_SKIP to that
-# reason, leaves the variables above unset and still runs COMMAND, so that a
-# test can skip with the reason (GTEST_SKIP) rather than fail.
+# When the namespace or the pairs cannot be made, it prints why on stderr,
+# leaves the variables above unset and still runs COMMAND, with the reason in
 #
-# Exit: COMMAND's exit status (128 + signal when it was killed); 2 for a bad
-# option.
+#   TARN_NETNS_SKIP   when this machine cannot do it: not root, root without
+#                     CAP_NET_ADMIN, a kernel without network namespaces or
+#                     veth; the tests skip, saying why (GTEST_SKIP);
+#   TARN_NETNS_ERROR  otherwise (root on a machine that can: `ip` missing,
+#                     `ip netns add` or `ip link add` failing): a broken
+#                     environment; the tests fail with the reason, and this
+#                     script exits 1 even if COMMAND exits 0.
+#
+# Exit: COMMAND's exit status (128 + signal when it was killed), or 1 after a
+# TARN_NETNS_ERROR; 2 for a bad option.
 set -uo pipefail
 
-usage() { sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,45p' "$0" | sed 's/^# \{0,1\}//'; }
 
 alive() { [ -d "/proc/$1" ]; }
 
@@ -114,35 +120,59 @@ trap 'on_signal HUP 129' HUP
 
 clear_vars() {
 	local i
-	unset TARN_NETNS TARN_VETH_COUNT TARN_NETNS_SKIP
+	unset TARN_NETNS TARN_VETH_COUNT TARN_NETNS_SKIP TARN_NETNS_ERROR
 	for ((i = 0; i < 16; i++)); do unset "TARN_VETH$i" "TARN_VETH${i}_PEER"; done
 }
 
-skip() {
-	echo "netns-run: $1; running the command without veth pairs (its tests skip)" >&2
+# Why this machine cannot make the namespace and veth pairs, or nothing.
+machine_cannot() {
+	local eff
+	[ "$(id -u)" = 0 ] || { echo "not root (creating a network namespace and veth pairs needs CAP_NET_ADMIN; run as root)"; return; }
+	eff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)
+	(( (16#${eff:-0} >> 12) & 1 )) || { echo "root without CAP_NET_ADMIN (a container without it?)"; return; }
+	[ -e /proc/self/ns/net ] || { echo "the kernel has no network namespaces (CONFIG_NET_NS)"; return; }
+	if [ ! -d /sys/module/veth ] && ! grep -q ' veth_newlink$' /proc/kallsyms 2>/dev/null &&
+		! grep -qs '/veth\.ko' "/lib/modules/$(uname -r)/modules.dep" "/lib/modules/$(uname -r)/modules.builtin"; then
+		echo "the kernel has no veth driver (CONFIG_VETH)"
+	fi
+}
+
+netns_error=0
+# Cannot make them: a skip when the machine cannot, else an error.
+fail_setup() {
+	local cannot
 	cleanup
 	clear_vars
-	export TARN_NETNS_SKIP="$1"
+	cannot=$(machine_cannot)
+	if [ -n "$cannot" ]; then
+		echo "netns-run: $cannot; running the command without veth pairs (its tests skip)" >&2
+		export TARN_NETNS_SKIP="$cannot"
+	else
+		echo "netns-run: $1 (root, and this machine can: a broken environment; the tests fail)" >&2
+		export TARN_NETNS_ERROR="netns-run.sh: $1 (root, and this machine has network namespaces and veth: a broken environment, not a skip)"
+		netns_error=1
+	fi
 }
 
 setup() {
-	local i h p out
-	[ "$(id -u)" = 0 ] || { skip "not root (creating a network namespace and veth pairs needs CAP_NET_ADMIN; run as root)"; return 1; }
-	command -v ip >/dev/null || { skip "the ip command (iproute2) is missing"; return 1; }
-	out=$(ip netns add "$ns" 2>&1) || { skip "cannot create network namespace $ns: $out"; return 1; }
+	local i h p out cannot
+	cannot=$(machine_cannot)
+	[ -z "$cannot" ] || { fail_setup "$cannot"; return 1; }
+	command -v ip >/dev/null || { fail_setup "the ip command (iproute2) is missing"; return 1; }
+	out=$(ip netns add "$ns" 2>&1) || { fail_setup "cannot create network namespace $ns: $out"; return 1; }
 	made_ns=1
 	ip -n "$ns" link set lo up 2>/dev/null
 	for ((i = 0; i < pairs; i++)); do
 		h=tv${id}h$i
 		p=tv${id}p$i
 		out=$(ip link add "$h" type veth peer name "$p" netns "$ns" 2>&1) ||
-			{ skip "cannot create veth pair $h/$p: $out"; return 1; }
+			{ fail_setup "cannot create veth pair $h/$p: $out"; return 1; }
 		if [ -e "/proc/sys/net/ipv6/conf/$h" ]; then
 			sysctl -qw "net.ipv6.conf.$h.disable_ipv6=1" >/dev/null 2>&1
 			ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$p.disable_ipv6=1" >/dev/null 2>&1
 		fi
 		ip link set "$h" up && ip -n "$ns" link set "$p" up ||
-			{ skip "cannot bring up veth pair $h/$p"; return 1; }
+			{ fail_setup "cannot bring up veth pair $h/$p"; return 1; }
 		export "TARN_VETH$i=$h" "TARN_VETH${i}_PEER=$p"
 	done
 	export TARN_NETNS="$ns" TARN_VETH_COUNT="$pairs"
@@ -158,4 +188,5 @@ wait "$cmd_pid"
 rc=$?
 cmd_pid=
 cleanup
+[ "$netns_error" = 1 ] && [ "$rc" = 0 ] && rc=1
 exit "$rc"

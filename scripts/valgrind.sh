@@ -10,8 +10,13 @@
 #                with tests named *Stress* / *Soak* filtered out
 #     SUITE      suites to run (default: every tests/*/test_* binary there)
 #
+# The af_packet, af_xdp and fault-drivers suites run through scripts/netns-run.sh (their
+# veth pairs). A suite that ran no test is not clean: it counts as an error,
+# except without root where a suite whose every case skipped (needs root)
+# is listed as skipped.
+#
 # Prints one line per suite and ends with "valgrind: N suites clean, N with
-# errors"; exit 0 only when all are clean, 2 for a bad option.
+# errors, N skipped"; exit 0 only when none has errors, 2 for a bad option.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +26,7 @@ while [ $# -gt 0 ]; do
 	-B) [ $# -ge 2 ] || { echo "valgrind.sh: -B needs a directory" >&2; exit 2; }
 	    build=$2; shift ;;
 	--long) long=1 ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "valgrind.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) suites+=("$1") ;;
 	esac
@@ -48,7 +53,7 @@ fi
 
 filter='-*Stress*:*Soak*'
 [ "$long" = 1 ] && filter='*'
-clean=0 dirty=0
+clean=0 dirty=0 skipped=0
 log=$(mktemp -d /tmp/tarn-valgrind.XXXXXX)
 for b in "${bins[@]}"; do
 	name=$(basename "$b")
@@ -62,14 +67,23 @@ for b in "${bins[@]}"; do
 	wrap=()
 	case "$name" in
 	test_dpdk_*) wrap=(scripts/dpdk-safe-plugin.sh "$build/drivers/dpdk/librte_mempool_tarn.so") ;;
+	test_af_packet|test_af_xdp|test_fault_drivers) wrap=(scripts/netns-run.sh -n 1) ;;
 	esac
 	"${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-		--suppressions=/dev/null "$b" --gtest_filter="$filter" >"$log/$name.log" 2>&1
+		--suppressions=scripts/valgrind.supp "$b" --gtest_filter="$filter" >"$log/$name.log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
-	tests=$(grep -o '\[  PASSED  \] [0-9]* test' "$log/$name.log" | grep -o '[0-9]*' || echo 0)
-	if [ $rc -eq 0 ]; then
+	tests=$(grep -o '\[  PASSED  \] [0-9]* test' "$log/$name.log" | grep -o '[0-9][0-9]*' || echo 0)
+	skips=$(grep -o '\[  SKIPPED \] [0-9]* test' "$log/$name.log" | grep -o '[0-9][0-9]*' || echo 0)
+	if [ $rc -eq 0 ] && [ "${tests:-0}" -eq 0 ] && [ "${skips:-0}" -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
+		skipped=$((skipped + 1))
+		printf '  %-22s skipped (all %s tests skipped: not root, %ss)\n' "$name" "$skips" "$secs"
+	elif [ $rc -eq 0 ] && [ "${tests:-0}" -eq 0 ]; then
+		dirty=$((dirty + 1))
+		printf '  %-22s ERRORS (ran zero tests, %ss): %s\n' "$name" "$secs" "$log/$name.log"
+		tail -5 "$log/$name.log"
+	elif [ $rc -eq 0 ]; then
 		clean=$((clean + 1))
 		printf '  %-22s clean  (%s tests, %ss)\n' "$name" "$tests" "$secs"
 	else
@@ -78,6 +92,6 @@ for b in "${bins[@]}"; do
 		grep -E "^==[0-9]+== (Invalid|Conditional|Use of|[0-9,]+ bytes in)" "$log/$name.log" | head -5
 	fi
 done
-echo "valgrind: $clean suites clean, $dirty with errors"
+echo "valgrind: $clean suites clean, $dirty with errors, $skipped skipped"
 [ "$dirty" -eq 0 ] && rm -rf "$log"
 [ "$dirty" -eq 0 ]

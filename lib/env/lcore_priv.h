@@ -48,4 +48,9 @@ int tarn__env_configure(const struct tarn_config *cfg, struct tarn__lcore_list *
 /* Mark tarn initialised (1) or not (0): what tarn_initialized() returns. */
 void tarn__env_set_initialized(int on);
 
+/* The option table of options.c, for the tests: the long name (without
+ * "--") of option `i`, with its value's name in *metavar (NULL: takes none)
+ * and its environment variable in *env (NULL: none); NULL past the last. */
+const char *tarn__config_option(size_t i, const char **metavar, const char **env);
+
 #endif

@@ -237,6 +237,17 @@ static const struct opt opts[] = {
 };
 #define N_OPTS TARN_ARRAY_SIZE(opts)
 
+const char *tarn__config_option(size_t i, const char **metavar, const char **env)
+{
+	if (i >= N_OPTS)
+		return NULL;
+	if (metavar != NULL)
+		*metavar = opts[i].metavar;
+	if (env != NULL)
+		*env = opts[i].env;
+	return opts[i].name;
+}
+
 int tarn_config_init(struct tarn_config *cfg)
 {
 	if (cfg == NULL)

@@ -33,6 +33,7 @@
 
 #include <gtest/gtest.h>
 
+#include "need.h"
 #include "test_log.h"
 
 #include <tarn/tarn_env.h>
@@ -55,23 +56,10 @@ inline std::string env(const std::string &name)
 	return v != nullptr ? v : "";
 }
 
-// Why the veth pairs are missing, or "".
-inline std::string skip_reason()
-{
-	if (!env("TARN_VETH0").empty() && !env("TARN_NETNS").empty())
-		return "";
-	std::string why = env("TARN_NETNS_SKIP");
-	if (why.empty())
-		why = "no veth pair: run through scripts/netns-run.sh (meson test does)";
-	return why;
-}
-
-#define NEED_VETH()                                                                                \
-	do {                                                                                       \
-		std::string why__ = skip_reason();                                                 \
-		if (!why__.empty())                                                                \
-			GTEST_SKIP() << why__;                                                     \
-	} while (0)
+// The veth pairs of scripts/netns-run.sh, or a skip (not root, a kernel
+// without them: the script's TARN_NETNS_SKIP) or a failure (root, and the
+// script could not make them: TARN_NETNS_ERROR). ../common/need.h.
+#define NEED_VETH() NEED_NETNS_RUN()
 
 inline std::string sysfs(const std::string &ifname, const std::string &attr)
 {

@@ -16,6 +16,10 @@
 
 #include "macros_c.h"
 
+extern "C" {
+#include "lcore_priv.h"
+}
+
 namespace
 {
 
@@ -321,9 +325,31 @@ TEST(Options, UsageMentionsEveryOption)
 	fclose(f);
 	std::string s(buf, len);
 	free(buf);
-	for (const char *o : { "--lcores", "--socket-mem", "--huge-dir", "--no-huge", "--huge ",
-	                       "--huge-size", "--log-level", "--file-prefix", "--no-pin-main" })
-		EXPECT_NE(s.find(o), std::string::npos) << o;
+	// Every option of the table that drives the parser (options.c), with
+	// its value's name and its environment variable.
+	size_t n = 0;
+	const char *meta, *var;
+	for (const char *name; (name = tarn__config_option(n, &meta, &var)) != nullptr; n++) {
+		const std::string head =
+		    std::string("--") + name + (meta ? std::string(" ") + meta : "");
+		EXPECT_NE(s.find("  " + head + " "), std::string::npos) << head << " in\n" << s;
+		if (var != nullptr) {
+			EXPECT_NE(s.find(std::string("(environment: ") + var + ")"),
+			          std::string::npos)
+			    << var;
+		}
+	}
+	EXPECT_GE(n, 10u) << "the option table";
+	// ...and nothing the table does not have: every "--x" the text names
+	// is an option.
+	for (size_t at = s.find("--"); at != std::string::npos; at = s.find("--", at + 2)) {
+		const size_t end = s.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", at + 2);
+		const std::string word = s.substr(at + 2, end - at - 2);
+		bool known = false;
+		for (size_t i = 0; const char *name = tarn__config_option(i, nullptr, nullptr); i++)
+			known = known || word == name;
+		EXPECT_TRUE(known) << "--" << word << " is in the help but not an option";
+	}
 	tarn_config_usage(nullptr); // no crash
 }
 

@@ -763,14 +763,51 @@ TEST_F(EthNull, RxMakesValidPacketsTxFreesThem)
 	EXPECT_EQ(st.oerrors, 0u);
 }
 
+// size=14: the Ethernet header only (the port's MAC, the fixed source, IPv4's
+// type), and not one byte of the buffer beyond it written.
 TEST_F(EthNull, SmallSizeWritesOnlyWhatFits)
 {
 	Pool pool(64);
+	// Mark every byte of every buffer, so a write past 14 bytes shows.
+	{
+		struct tarn_mbuf *all[64];
+		ASSERT_EQ(tarn_pktmbuf_alloc_bulk(pool.mp, all, 64), 0);
+		for (auto *m : all)
+			memset(m->buf_addr, 0xa5, m->buf_len);
+		free_pkts(all, 64);
+	}
 	uint16_t p = create("null:size=14");
 	bring_up(p, pool.mp);
+	struct tarn_ether_addr mac;
+	ASSERT_EQ(tarn_eth_macaddr_get(p, &mac), 0);
+	const uint8_t want[14] = { mac.addr_bytes[0],
+		                   mac.addr_bytes[1],
+		                   mac.addr_bytes[2],
+		                   mac.addr_bytes[3],
+		                   mac.addr_bytes[4],
+		                   mac.addr_bytes[5],
+		                   0x02,
+		                   0,
+		                   0,
+		                   0,
+		                   0,
+		                   0x01,
+		                   0x08,
+		                   0x00 };
 	struct tarn_mbuf *rx[4];
 	ASSERT_EQ(tarn_eth_rx_burst(p, 0, rx, 4), 4);
-	EXPECT_EQ(rx[0]->pkt_len, 14u);
+	for (auto *m : rx) {
+		EXPECT_EQ(m->pkt_len, 14u);
+		EXPECT_EQ(m->data_len, 14u);
+		const uint8_t *d = tarn_pktmbuf_mtod(m, const uint8_t *);
+		EXPECT_EQ(memcmp(d, want, sizeof(want)), 0) << "the Ethernet header";
+		const uint8_t *b = static_cast<const uint8_t *>(m->buf_addr);
+		size_t written = 0;
+		for (size_t i = 0; i < m->buf_len; i++)
+			if (b[i] != 0xa5 && (b + i < d || b + i >= d + 14))
+				written++;
+		EXPECT_EQ(written, 0u) << "bytes of the buffer outside the 14-byte frame changed";
+	}
 	free_pkts(rx, 4);
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <signal.h>
 #include <sys/file.h>
@@ -99,16 +100,34 @@ TEST(HugeInfo, ListsSizesPerNode)
 	}
 }
 
+// Whatever the number of entries n (one page size on one node included):
+// max = n - 1 fills n - 1 and returns n, max = 0 writes nothing, a larger
+// array gets n entries and nothing past them.
 TEST(HugeInfo, TruncatesAndRejectsNull)
 {
 	EXPECT_EQ(tarn_hugepage_info_get(nullptr, 1), -EINVAL);
-	int n = tarn_hugepage_info_get(nullptr, 0);
-	if (n < 2)
-		GTEST_SKIP() << "fewer than 2 entries";
-	struct tarn_hugepage_info one[2];
-	memset(one, 0xab, sizeof(one));
-	EXPECT_EQ(tarn_hugepage_info_get(one, 1), n);
-	EXPECT_EQ(one[1].node, (int)0xabababab) << "wrote past max";
+	const int n = tarn_hugepage_info_get(nullptr, 0);
+	if (n <= 0)
+		GTEST_SKIP() << "the kernel offers no hugepages (no entries to truncate)";
+	std::vector<struct tarn_hugepage_info> all(n + 2), some(n + 2);
+	memset(all.data(), 0xab, all.size() * sizeof(all[0]));
+	EXPECT_EQ(tarn_hugepage_info_get(all.data(), (unsigned)n + 2), n);
+	for (int i = 0; i < n; i++)
+		EXPECT_NE(all[i].page_size, 0xababababababababull) << "entry " << i;
+	EXPECT_EQ(all[n].node, (int)0xabababab) << "wrote past the entries there are";
+
+	memset(some.data(), 0xab, some.size() * sizeof(some[0]));
+	EXPECT_EQ(tarn_hugepage_info_get(some.data(), (unsigned)n - 1), n);
+	for (int i = 0; i < n - 1; i++) {
+		EXPECT_EQ(some[i].page_size, all[i].page_size) << "entry " << i;
+		EXPECT_EQ(some[i].node, all[i].node) << "entry " << i;
+	}
+	EXPECT_EQ(some[n - 1].node, (int)0xabababab) << "wrote past max";
+	EXPECT_EQ(some[n - 1].page_size, 0xababababababababull) << "wrote past max";
+
+	memset(some.data(), 0xab, some.size() * sizeof(some[0]));
+	EXPECT_EQ(tarn_hugepage_info_get(some.data(), 0), n);
+	EXPECT_EQ(some[0].node, (int)0xabababab) << "max 0 wrote an entry";
 }
 
 TEST(HugeInfo, FixCommandNamesNodeAndCount)

@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/need.h"
 #include "../common/test_log.h"
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_ethdev.h>
@@ -81,20 +82,15 @@ class TapEnv : public ::testing::Environment
 
 ::testing::Environment *const tap_env = ::testing::AddGlobalTestEnvironment(new TapEnv);
 
-std::string skip_reason()
-{
-	if (geteuid() != 0)
-		return "needs root (CAP_NET_ADMIN) to create tap interfaces";
-	if (access("/dev/net/tun", R_OK | W_OK) != 0)
-		return "needs /dev/net/tun (modprobe tun)";
-	return "";
-}
-
+// Root and /dev/net/tun, or a skip (not root, a kernel without tun) or a
+// failure (root, the kernel has tun, and /dev/net/tun is missing).
 #define NEED_TAP()                                                                                 \
 	do {                                                                                       \
-		std::string why__ = skip_reason();                                                 \
-		if (!why__.empty())                                                                \
-			GTEST_SKIP() << why__;                                                     \
+		const std::string cannot__ = need::machine_cannot_tun();                           \
+		if (!cannot__.empty())                                                             \
+			GTEST_SKIP() << cannot__;                                                  \
+		if (access("/dev/net/tun", R_OK | W_OK) != 0)                                      \
+			NEED_OR_FAIL("", "/dev/net/tun missing (modprobe tun)");                   \
 	} while (0)
 
 int sh(const std::string &cmd)
@@ -616,7 +612,9 @@ TEST_F(Tap, QueuesBeyondQueuesKeyAreRefusedAtSetup)
 TEST_F(Tap, WithoutCapNetAdminCreateIsEperm)
 {
 	if (access("/dev/net/tun", R_OK | W_OK) != 0)
-		GTEST_SKIP() << "needs /dev/net/tun (modprobe tun)";
+		NEED_OR_FAIL(geteuid() != 0 ? "needs /dev/net/tun (modprobe tun)"
+		                            : need::machine_cannot_tun(),
+		             "/dev/net/tun missing (modprobe tun)");
 	Cleanup c;
 	const std::string n = ifname("p");
 	c.ifaces.push_back(n);
@@ -642,8 +640,7 @@ TEST_F(Tap, WithoutCapNetAdminCreateIsEperm)
 		rc = tarn_eth_dev_create(("tap:iface=" + n).c_str(), &p);
 	});
 	t.join();
-	if (!dropped)
-		GTEST_SKIP() << "cannot drop CAP_NET_ADMIN in a thread";
+	ASSERT_TRUE(dropped) << "capget/capset: root could not drop CAP_NET_ADMIN in a thread";
 	EXPECT_EQ(rc, -EPERM);
 	EXPECT_TRUE(Log::contains("needs CAP_NET_ADMIN")) << Log::all();
 	EXPECT_FALSE(if_exists(n));
@@ -675,8 +672,7 @@ TEST_F(Tap, WithoutDevNetTunCreateIsEnodev)
 		rc = tarn_eth_dev_create(("tap:iface=" + ifname("n")).c_str(), &p);
 	});
 	t.join();
-	if (!why.empty())
-		GTEST_SKIP() << "cannot hide /dev/net/tun: " << why;
+	ASSERT_TRUE(why.empty()) << "root could not hide /dev/net/tun: " << why;
 	EXPECT_EQ(rc, -ENODEV);
 	EXPECT_TRUE(Log::contains("modprobe tun")) << Log::all();
 	EXPECT_EQ(access("/dev/net/tun", F_OK), 0) << "the host's /dev/net/tun is untouched";
@@ -1017,7 +1013,7 @@ TEST_F(Tap, InterfaceMovedToAnotherNamespaceIsStillControlled)
 	const std::string n = ifname("s"), ns = "tarn-tap-" + std::to_string(getpid()) + "-s";
 	c.ifaces.push_back(n);
 	if (sh("ip netns add " + ns) != 0)
-		GTEST_SKIP() << "cannot create a network namespace (ip netns add)";
+		NEED_OR_FAIL(need::machine_cannot_netns(), "ip netns add " + ns + " failed");
 	c.netns.push_back(ns);
 	Pool pool;
 	uint16_t p = create("tap:iface=" + n);
@@ -1208,7 +1204,7 @@ TEST(TapFwd, KernelPingsThroughTarnFwdBetweenTwoTaps)
 	const std::string na = "tarn-tap-" + pid + "-a", nb = "tarn-tap-" + pid + "-b";
 	c.ifaces = { ta, tb };
 	if (sh("ip netns add " + na) != 0)
-		GTEST_SKIP() << "cannot create network namespaces (ip netns add)";
+		NEED_OR_FAIL(need::machine_cannot_netns(), "ip netns add " + na + " failed");
 	c.netns.push_back(na);
 	ASSERT_EQ(sh("ip netns add " + nb), 0);
 	c.netns.push_back(nb);
