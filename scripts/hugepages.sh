@@ -8,7 +8,8 @@
 # (never lowered). Mounts hugetlbfs (pagesize=2M) at /dev/hugepages when it is
 # not mounted there. Says what it did; exits 1 if a node got fewer pages than
 # asked (memory too fragmented or too small: try again early after boot, or
-# reserve on the kernel command line: hugepagesz=2M hugepages=N).
+# reserve on the kernel command line: hugepagesz=2M hugepages=N) or anything
+# else failed, 3 when the kernel offers no 2 MiB hugepages at all.
 set -euo pipefail
 
 size_kb=2048
@@ -73,7 +74,7 @@ fi
 dirs=$(node_dirs)
 if [ -z "$dirs" ]; then
 	echo "hugepages.sh: the kernel offers no 2 MiB hugepages" >&2
-	exit 1
+	exit 3
 fi
 
 rc=0
@@ -84,7 +85,11 @@ for d in $dirs; do
 		echo "$n: $have pages reserved already (>= $want), unchanged"
 		continue
 	fi
-	echo "$want" >"$d/nr_hugepages"
+	if ! echo "$want" 2>/dev/null >"$d/nr_hugepages"; then
+		echo "$n: cannot write $d/nr_hugepages" >&2
+		rc=1
+		continue
+	fi
 	got=$(cat "$d/nr_hugepages")
 	if [ "$got" -lt "$want" ]; then
 		echo "$n: asked for $want pages, the kernel gave $got (was $have): memory too fragmented or too small" >&2
@@ -97,8 +102,11 @@ done
 if is_mounted "$mnt"; then
 	echo "hugetlbfs: already mounted at $mnt"
 else
-	mkdir -p "$mnt"
-	mount -t hugetlbfs -o pagesize=2M none "$mnt"
-	echo "hugetlbfs: mounted at $mnt (pagesize=2M)"
+	if mkdir -p "$mnt" && mount -t hugetlbfs -o pagesize=2M none "$mnt"; then
+		echo "hugetlbfs: mounted at $mnt (pagesize=2M)"
+	else
+		echo "hugetlbfs: cannot mount it at $mnt" >&2
+		rc=1
+	fi
 fi
 exit $rc

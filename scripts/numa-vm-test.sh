@@ -35,6 +35,7 @@ bin=$(realpath "$bin")
 # The XML lands in the build directory (shared read-write with the VM when it
 # is below the current directory).
 xml="$(realpath "$build")/numa-vm.xml"
+rm -f "$xml" # a failed run must not leave an earlier run's results
 
 echo "numa-vm-test: running $bin in a 2-node VM (TCG: expect ~5 s to boot, slow CPU)"
 set +e

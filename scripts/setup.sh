@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(gcc g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
       libnuma-dev numactl libgtest-dev libdpdk-dev dpdk dpdk-dev iproute2 kmod
       libpcap-dev libxdp-dev libbpf-dev valgrind iputils-ping doxygen groff-base
-      prometheus)
+      prometheus tmux)
 
 missing=()
 for p in "${pkgs[@]}"; do
