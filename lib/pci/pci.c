@@ -363,6 +363,24 @@ int tarn_pci_dma_check(const struct tarn_pci_device *dev, const void *addr, size
 	return 0;
 }
 
+int tarn_pci_dma_region(const struct tarn_pci_device *dev, const void *addr,
+                        struct tarn_pci_dma_region *r)
+{
+	if (dev == NULL || r == NULL)
+		return -EINVAL;
+	struct tarn__mem_seg_view v;
+	if (tarn__mem_seg_lookup(addr, &v) < 0)
+		return -EFAULT;
+	if (dev->kdrv != TARN_PCI_KDRV_VFIO && v.pa == NULL)
+		return -EFAULT;
+	r->start = v.addr;
+	r->len = v.len;
+	/* vfio maps a segment as one range (VA), or page runs at their
+	 * physical addresses: within a page, always contiguous. */
+	r->boundary = v.pa == NULL ? 0 : v.page_size;
+	return 0;
+}
+
 unsigned tarn_pci_dma_mapped_count(void)
 {
 	return tarn__vfio_mapped_count();

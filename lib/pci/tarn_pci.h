@@ -284,6 +284,30 @@ TARN_API int tarn_pci_bar_write(const struct tarn_pci_device *dev, unsigned bar,
 TARN_API int tarn_pci_dma_check(const struct tarn_pci_device *dev, const void *addr, size_t len,
                                 char *why, size_t size);
 
+/** A region of memory a device reaches (see tarn_pci_dma_region()). */
+struct tarn_pci_dma_region {
+	void *start; /**< first byte */
+	size_t len;  /**< bytes */
+	/**
+	 * 0: any range inside the region is reachable as one range of IOVAs;
+	 * else a power of two (the hugepage size with physical IOVAs): a range
+	 * that does not cross a multiple of it is.
+	 */
+	uint64_t boundary;
+};
+
+/**
+ * The largest region around `addr` that the device reaches, for a driver
+ * to cache instead of calling tarn_pci_dma_check() per buffer: the tarn
+ * memory segment holding `addr` (mapped into the container with vfio; with
+ * physical IOVAs, a range that stays within a hugepage is contiguous).
+ * @return 0 with `*r` filled; -EINVAL (NULL arguments); -EFAULT (`addr` is
+ *   not tarn memory, or uio and its memory has no physical addresses).
+ * Thread-safe, lock-free.
+ */
+TARN_API int tarn_pci_dma_region(const struct tarn_pci_device *dev, const void *addr,
+                                 struct tarn_pci_dma_region *r);
+
 /**
  * @return the number of IOVA ranges this process has mapped into its vfio
  * container (0 without vfio): what a test counts to prove that a failed or
