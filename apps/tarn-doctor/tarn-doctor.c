@@ -37,6 +37,8 @@
 #include <tarn/tarn_env.h>
 #include <tarn/tarn_mem.h>
 
+#include "doctor.h"
+
 #define CAP_IPC_LOCK_BIT  14
 #define CAP_SYS_ADMIN_BIT 21
 
@@ -49,8 +51,7 @@ static struct problem {
 } problems[MAX_PROBLEMS];
 static unsigned n_problems;
 
-__attribute__((format(printf, 3, 4))) static void problem(bool fatal, const char *fix,
-                                                          const char *fmt, ...)
+void problem(bool fatal, const char *fix, const char *fmt, ...)
 {
 	if (n_problems == MAX_PROBLEMS)
 		return;
@@ -66,7 +67,7 @@ __attribute__((format(printf, 3, 4))) static void problem(bool fatal, const char
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-	        "usage: %s [--no-trial] [tarn options]\n\n"
+	        "usage: %s [--no-trial] [--pci ADDR]... [tarn options]\n\n"
 	        "Check whether tarn can start with the given options and say how to fix\n"
 	        "what is missing: hugepages per node against --socket-mem, hugetlbfs mounts,\n"
 	        "the memlock limit, privileges, stale hugepage files. Then try tarn_init()\n"
@@ -75,6 +76,10 @@ static void usage(FILE *out, const char *prog)
 	        "A fix is printed only when it can work on this machine (memory available,\n"
 	        "a page size the CPU and kernel offer, a free mount point); otherwise the\n"
 	        "doctor says what cannot be done.\n\n"
+	        "PCI devices (--pci ADDR, repeatable; default: those bound to vfio-pci or\n"
+	        "uio): the IOMMU, the vfio and uio modules, the driver each is bound to, its\n"
+	        "IOMMU group's viability, /dev/vfio permissions, a process holding it, the\n"
+	        "memlock limit vfio needs; the trial opens each one.\n\n"
 	        "Exit status: 0 tarn can start as asked, 1 it cannot, 2 bad usage.\n\n",
 	        prog);
 	tarn_config_usage(out);
@@ -697,6 +702,7 @@ static int trial_init(struct tarn_config *cfg)
 		printf("  memory it got:\n");
 		fflush(stdout);
 		tarn_mem_dump(stdout);
+		doctor_trial_devices();
 		tarn_cleanup();
 	}
 	return rc;
@@ -705,6 +711,8 @@ static int trial_init(struct tarn_config *cfg)
 int main(int argc, char **argv)
 {
 	bool trial = true;
+	const char *pci[DOCTOR_MAX_PCI];
+	unsigned n_pci = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
@@ -716,6 +724,28 @@ int main(int argc, char **argv)
 			trial = false;
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
 			argc--;
+			i--;
+			continue;
+		}
+		/* --pci ADDR or --pci=ADDR: a device to check (devices.c). */
+		if (strcmp(argv[i], "--pci") == 0 || strncmp(argv[i], "--pci=", 6) == 0) {
+			int take = argv[i][5] == '=' ? 1 : 2;
+			const char *a =
+			    take == 1 ? argv[i] + 6 : (i + 1 < argc ? argv[i + 1] : NULL);
+			if (a == NULL || a[0] == '\0') {
+				fprintf(stderr, "%s: --pci needs a device address (DDDD:BB:DD.F)\n",
+				        argv[0]);
+				return 2;
+			}
+			if (n_pci == DOCTOR_MAX_PCI) {
+				fprintf(stderr, "%s: at most %d --pci devices\n", argv[0],
+				        DOCTOR_MAX_PCI);
+				return 2;
+			}
+			pci[n_pci++] = a;
+			memmove(&argv[i], &argv[i + take],
+			        (size_t)(argc - i - take + 1) * sizeof(*argv));
+			argc -= take;
 			i--;
 		}
 	}
@@ -751,6 +781,8 @@ int main(int argc, char **argv)
 	if (cfg.huge_policy != TARN_HUGE_NONE)
 		check_mounts(&cfg, page, mount, sizeof(mount));
 	check_stale(&cfg);
+	printf("\n");
+	doctor_check_devices(&cfg, pci, n_pci);
 
 	int trial_rc = 0;
 	uint64_t reserve = 0;

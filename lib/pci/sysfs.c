@@ -9,7 +9,10 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +34,34 @@ static void copy_cut(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* TARN_SYSFS and TARN_DEVFS (absolute paths) move the roots, as DPDK's
+ * SYSFS_PCI_DEVICES does: for tests on a fake tree and for chroots. */
+static pthread_once_t roots_once = PTHREAD_ONCE_INIT;
+
+static void roots_from_env(void)
+{
+	const char *s = getenv("TARN_SYSFS"), *d = getenv("TARN_DEVFS");
+	if (s != NULL && s[0] == '/')
+		copy_cut(sysfs_root, sizeof(sysfs_root), s);
+	if (d != NULL && d[0] == '/')
+		copy_cut(dev_root, sizeof(dev_root), d);
+}
+
 const char *tarn__pci_sysfs_root(void)
 {
+	pthread_once(&roots_once, roots_from_env);
 	return sysfs_root;
 }
 
 const char *tarn__pci_dev_root(void)
 {
+	pthread_once(&roots_once, roots_from_env);
 	return dev_root;
 }
 
 void tarn__pci_set_roots(const char *sysfs, const char *dev)
 {
+	pthread_once(&roots_once, roots_from_env);
 	copy_cut(sysfs_root, sizeof(sysfs_root), sysfs ? sysfs : "/sys");
 	copy_cut(dev_root, sizeof(dev_root), dev ? dev : "/dev");
 }
@@ -116,8 +135,8 @@ char *tarn_pci_addr_format(const struct tarn_pci_addr *addr, char *buf, size_t s
 
 void tarn__pci_dev_path(const char *name, const char *file, char *buf, size_t size)
 {
-	if (snprintf(buf, size, "%s/bus/pci/devices/%s%s%s", sysfs_root, name, file ? "/" : "",
-	             file ? file : "") >= (int)size)
+	if (snprintf(buf, size, "%s/bus/pci/devices/%s%s%s", tarn__pci_sysfs_root(), name,
+	             file ? "/" : "", file ? file : "") >= (int)size)
 		buf[0] = '\0'; /* cannot happen with ROOT_MAX roots; an empty path fails */
 }
 
@@ -279,7 +298,8 @@ int tarn_pci_scan(struct tarn_pci_info *list, unsigned max)
 	if (list == NULL && max > 0)
 		return -EINVAL;
 	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s/bus/pci/devices", sysfs_root) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/bus/pci/devices", tarn__pci_sysfs_root()) >=
+	    (int)sizeof(path))
 		return 0;
 	DIR *d = opendir(path);
 	if (d == NULL)
@@ -349,8 +369,8 @@ int tarn__pci_group_blockers(int group, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	buf[0] = '\0';
-	if (snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", sysfs_root, group) >=
-	    (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices",
+	             tarn__pci_sysfs_root(), group) >= (int)sizeof(path))
 		return 0;
 	DIR *d = opendir(path);
 	if (d == NULL)
@@ -424,6 +444,43 @@ int tarn__pci_find_holder(const char *path, char *buf, size_t size)
 	}
 	closedir(proc);
 	return rc;
+}
+
+int tarn_pci_device_holder(const char *addr, char *who, size_t size)
+{
+	char tmp[8];
+	if (who == NULL) {
+		who = tmp;
+		size = sizeof(tmp);
+	}
+	struct tarn_pci_info info;
+	int rc = tarn_pci_info_get(addr, &info);
+	if (rc < 0)
+		return rc;
+	char path[PATH_MAX];
+	if (info.kdrv == TARN_PCI_KDRV_VFIO && info.iommu_group >= 0) {
+		snprintf(path, sizeof(path), "%s/vfio/%d", tarn__pci_dev_root(), info.iommu_group);
+		return tarn__pci_find_holder(path, who, size) == 0 ? 1 : 0;
+	}
+	if (info.kdrv != TARN_PCI_KDRV_UIO)
+		return 0;
+	char dir[PATH_MAX];
+	tarn__pci_dev_path(info.name, "uio", dir, sizeof(dir));
+	char uio[64] = "";
+	first_entry(dir, uio, sizeof(uio));
+	if (uio[0] == '\0')
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", tarn__pci_dev_root(), uio) >= (int)sizeof(path))
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* The lock is taken only to test it, and dropped at once. */
+	int held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	close(fd);
+	if (held && tarn__pci_find_holder(path, who, size) < 0)
+		snprintf(who, size, "another process");
+	return held;
 }
 
 /* ------------------------------------------------------------------------ */

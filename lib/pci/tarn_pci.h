@@ -53,6 +53,10 @@
  *
  * Functions that open devices need tarn_init() first; the sysfs readers
  * and the address helpers do not.
+ *
+ * The environment variables TARN_SYSFS and TARN_DEVFS (absolute paths,
+ * read once) make the component read another sysfs tree and another /dev,
+ * as DPDK's SYSFS_PCI_DEVICES does: for tests on a fake tree and chroots.
  */
 #ifndef TARN_PCI_H
 #define TARN_PCI_H
@@ -143,6 +147,20 @@ TARN_API int tarn_pci_scan(struct tarn_pci_info *list, unsigned max);
  * Thread-safe; works before tarn_init().
  */
 TARN_API int tarn_pci_info_get(const char *addr, struct tarn_pci_info *info);
+
+/**
+ * Is the device held by another process (open through vfio or uio)?
+ * Reads /proc to find the holder of its /dev/vfio/N (vfio) or tests the
+ * lock on its /dev/uioN (uio), without keeping anything open.
+ * @param addr  the device's address.
+ * @param who   receives "process PID (NAME)" when held (may be NULL).
+ * @param size  size of `who`.
+ * @return 1 held (`who` says by whom; "another process" when /proc does not
+ *   say), 0 not held (or not bound to vfio-pci or uio); -EINVAL (malformed
+ *   address); -ENODEV (no such device). Thread-safe; works before
+ *   tarn_init(); a process of another user may be missed without root.
+ */
+TARN_API int tarn_pci_device_holder(const char *addr, char *who, size_t size);
 
 /**
  * What `--iova-mode auto` chooses on this machine now, and why: VA when a
