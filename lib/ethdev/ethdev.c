@@ -1,44 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ethdev.c - ports: the driver table, creation from spec strings, the
- * lifecycle (configure, queue setup, start, stop, close), the fast-path
- * table, statistics, link, MAC, promiscuous mode and MTU.
+ * ethdev.c - ports: creation from spec strings, the lifecycle (configure,
+ * queue setup, start, stop, close), the fast-path table, statistics, link,
+ * MAC, promiscuous mode and MTU.
  *
- * Every control call takes `eth_lock`; driver ops run under it. The
- * fast-path table tarn__eth_fp_ops is written only by start/stop/close.
+ * What every driver would otherwise check or do itself is done here, once,
+ * with one wording per error: the spec's keys (spec.c, from the driver's key
+ * table), the queue counts, the descriptor counts, the RX pool (an mbuf
+ * pool whose mbufs hold what the port receives), the queues' memory.
+ *
+ * Every control call takes `eth_lock` (dev_lock()); driver ops run under
+ * it. The fast-path table tarn__eth_fp_ops is written only by
+ * start/stop/close.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ethdev_driver_priv.h"
+#include "ethdev_priv.h"
 #include "tarn_mem.h"
-
-/* The built-in drivers. Referenced from here so a static link pulls them in. */
-/* clang-format off */
-static const struct tarn__eth_driver *const eth_drivers[] = {
-	&tarn__eth_ring_driver,
-	&tarn__eth_null_driver,
-#ifdef TARN_DRIVER_AF_PACKET
-	&tarn__eth_af_packet_driver,
-#endif
-#ifdef TARN_DRIVER_TAP
-	&tarn__eth_tap_driver,
-#endif
-#ifdef TARN_DRIVER_PCAP
-	&tarn__eth_pcap_driver,
-#endif
-#ifdef TARN_DRIVER_AF_XDP
-	&tarn__eth_af_xdp_driver,
-#endif
-};
-/* clang-format on */
-#define NB_DRIVERS (sizeof(eth_drivers) / sizeof(eth_drivers[0]))
-
-/* Keys every driver accepts, handled here. */
-static const char *const generic_keys[] = { "name", "mac", "socket", NULL };
 
 TARN_API struct tarn_eth_fp_ops tarn__eth_fp_ops[TARN_MAX_ETHPORTS];
 
@@ -46,57 +29,18 @@ static pthread_mutex_t eth_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tarn__eth_dev *eth_devs[TARN_MAX_ETHPORTS];
 
 /* ------------------------------------------------------------------------ */
-/* Drivers */
-
-unsigned tarn_eth_driver_count(void)
-{
-	return NB_DRIVERS;
-}
-
-const char *tarn_eth_driver_name(unsigned idx)
-{
-	return idx < NB_DRIVERS ? eth_drivers[idx]->name : NULL;
-}
-
-const char *tarn_eth_driver_help(unsigned idx)
-{
-	return idx < NB_DRIVERS ? eth_drivers[idx]->help : NULL;
-}
-
-static const struct tarn__eth_driver *driver_find(const char *name)
-{
-	for (size_t i = 0; i < NB_DRIVERS; i++)
-		if (strcmp(eth_drivers[i]->name, name) == 0)
-			return eth_drivers[i];
-	return NULL;
-}
-
-static int key_in(const char *const *keys, const char *key)
-{
-	for (; keys != NULL && *keys != NULL; keys++)
-		if (strcmp(*keys, key) == 0)
-			return 1;
-	return 0;
-}
-
-/* "name, mac, socket, peer, loop" */
-static void valid_keys(const struct tarn__eth_driver *drv, char *buf, size_t size)
-{
-	size_t off = 0;
-	const char *const *lists[2] = { generic_keys, drv->keys };
-	buf[0] = '\0';
-	for (int l = 0; l < 2; l++) {
-		for (const char *const *k = lists[l]; k != NULL && *k != NULL; k++) {
-			int n = snprintf(buf + off, size - off, "%s%s", off ? ", " : "", *k);
-			if (n < 0 || (size_t)n >= size - off)
-				return;
-			off += (size_t)n;
-		}
-	}
-}
-
-/* ------------------------------------------------------------------------ */
 /* Ports */
+
+/* Most queues of a driver (0 in its table: TARN_ETH_MAX_QUEUES). */
+static uint16_t max_rxq(const struct tarn__eth_driver *drv)
+{
+	return drv->max_rx_queues != 0 ? drv->max_rx_queues : TARN_ETH_MAX_QUEUES;
+}
+
+static uint16_t max_txq(const struct tarn__eth_driver *drv)
+{
+	return drv->max_tx_queues != 0 ? drv->max_tx_queues : TARN_ETH_MAX_QUEUES;
+}
 
 /* The port, or NULL. eth_lock held. */
 static struct tarn__eth_dev *dev_get(uint16_t port_id)
@@ -104,15 +48,21 @@ static struct tarn__eth_dev *dev_get(uint16_t port_id)
 	return port_id < TARN_MAX_ETHPORTS ? eth_devs[port_id] : NULL;
 }
 
-#define LOCK_DEV(dev, port_id)                                                                     \
-	pthread_mutex_lock(&eth_lock);                                                             \
-	struct tarn__eth_dev *dev = dev_get(port_id);                                              \
-	if (dev == NULL) {                                                                         \
-		pthread_mutex_unlock(&eth_lock);                                                   \
-		TARN__ERR(TARN__ETH_LOG, "%s: port %u does not exist", __func__,                   \
-		          (unsigned)(port_id));                                                    \
-		return -ENODEV;                                                                    \
+/*
+ * Take the control mutex and return port `port_id`; NULL (mutex released,
+ * a log line naming `fn`) when there is no such port: the caller returns
+ * -ENODEV.
+ */
+static struct tarn__eth_dev *dev_lock(uint16_t port_id, const char *fn)
+{
+	pthread_mutex_lock(&eth_lock);
+	struct tarn__eth_dev *dev = dev_get(port_id);
+	if (dev == NULL) {
+		pthread_mutex_unlock(&eth_lock);
+		TARN__ERR(TARN__ETH_LOG, "%s: port %u does not exist", fn, (unsigned)port_id);
 	}
+	return dev;
+}
 
 static struct tarn__eth_dev *dev_by_name(const char *name)
 {
@@ -127,17 +77,26 @@ static void fp_clear(uint16_t port_id)
 	memset(&tarn__eth_fp_ops[port_id], 0, sizeof(tarn__eth_fp_ops[port_id]));
 }
 
+/* Release queue `q` of `dev` (RX: rx != 0) if set up. eth_lock held. */
+static void queue_release(struct tarn__eth_dev *dev, uint16_t q, int rx)
+{
+	void **slot = rx ? &dev->rxq[q] : &dev->txq[q];
+	void (*release)(struct tarn__eth_dev *, void *) =
+	    rx ? dev->drv->rx_queue_release : dev->drv->tx_queue_release;
+
+	if (*slot == NULL)
+		return;
+	if (release != NULL)
+		release(dev, *slot);
+	tarn_free(*slot);
+	*slot = NULL;
+}
+
 static void release_queues(struct tarn__eth_dev *dev)
 {
 	for (uint16_t q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
-		if (dev->rxq[q] != NULL) {
-			dev->drv->rx_queue_release(dev, q, dev->rxq[q]);
-			dev->rxq[q] = NULL;
-		}
-		if (dev->txq[q] != NULL) {
-			dev->drv->tx_queue_release(dev, q, dev->txq[q]);
-			dev->txq[q] = NULL;
-		}
+		queue_release(dev, q, 1);
+		queue_release(dev, q, 0);
 	}
 }
 
@@ -147,10 +106,91 @@ static void dev_free(struct tarn__eth_dev *dev)
 	tarn_free(dev);
 }
 
+/* A free port id (eth_lock held), or -ENOSPC with a log line. */
+static int port_id_take(const char *spec)
+{
+	for (uint16_t id = 0; id < TARN_MAX_ETHPORTS; id++)
+		if (eth_devs[id] == NULL)
+			return id;
+	TARN__ERR(TARN__ETH_LOG, "port spec '%s': all %d ports are in use", spec,
+	          TARN_MAX_ETHPORTS);
+	return -ENOSPC;
+}
+
+/*
+ * The port structure of a new port `id` of driver `drv` (eth_lock held):
+ * allocated on its socket with its private structure, named, its generic
+ * keys applied. NULL with *rc set (and a log line) on failure.
+ */
+static struct tarn__eth_dev *dev_alloc(const struct tarn__eth_driver *drv, const char *spec,
+                                       const struct tarn__eth_generic *g, uint16_t id, int *rc)
+{
+	char pname[TARN_NAME_SIZE];
+	const int socket = tarn_socket_resolve(
+	    g->socket == TARN__ETH_SOCKET_NOT_GIVEN ? TARN_SOCKET_ANY : (int)g->socket);
+
+	if (socket < 0) {
+		TARN__ERR(TARN__ETH_LOG, "port spec '%s': socket %u does not exist", spec,
+		          (unsigned)g->socket);
+		*rc = -EINVAL;
+		return NULL;
+	}
+	if (g->name[0] != '\0')
+		snprintf(pname, sizeof(pname), "%s", g->name);
+	else
+		snprintf(pname, sizeof(pname), "%s%u", drv->name, (unsigned)id);
+	if (dev_by_name(pname) != NULL) {
+		TARN__ERR(TARN__ETH_LOG, "port spec '%s': a port named '%s' exists", spec, pname);
+		*rc = -EEXIST;
+		return NULL;
+	}
+	struct tarn__eth_dev *dev = tarn_malloc_socket(sizeof(*dev), 0, socket);
+	void *priv = drv->priv_size ? tarn_malloc_socket(drv->priv_size, 0, socket) : NULL;
+	if (dev == NULL || (drv->priv_size && priv == NULL)) {
+		tarn_free(dev);
+		tarn_free(priv);
+		TARN__ERR(TARN__ETH_LOG, "port spec '%s': out of memory on socket %d", spec,
+		          socket);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	dev->port_id = id;
+	dev->state = TARN_ETH_STATE_CREATED;
+	dev->drv = drv;
+	dev->priv = priv;
+	snprintf(dev->name, sizeof(dev->name), "%s", pname);
+	snprintf(dev->spec, sizeof(dev->spec), "%s", spec);
+	dev->socket = socket;
+	dev->socket_given = g->socket != TARN__ETH_SOCKET_NOT_GIVEN;
+	dev->numa_node = TARN_SOCKET_ANY;
+	dev->mtu = TARN_ETH_DEFAULT_MTU;
+	/* mac= is never all zeros: all zeros is "not given". */
+	static const struct tarn_ether_addr zero;
+	dev->mac = g->mac;
+	if (memcmp(&g->mac, &zero, sizeof(zero)) == 0)
+		dev->mac =
+		    (struct tarn_ether_addr){ { 0x02, 0x74, 0x61, 0x72, 0x6e, (uint8_t)id } };
+	dev->rx_data_min = drv->rx_data_min;
+	snprintf(dev->rx_data_what, sizeof(dev->rx_data_what), "%s",
+	         drv->rx_data_what != NULL ? drv->rx_data_what : "a packet");
+	return dev;
+}
+
+/* The port's queue-pair limit from its TARN__ETH_KEY_QUEUES key, if any. */
+static void dev_queue_key(struct tarn__eth_dev *dev)
+{
+	for (const struct tarn__key *k = dev->drv->keys; k != NULL && k->name != NULL; k++) {
+		if (k->flags & TARN__ETH_KEY_QUEUES) {
+			dev->queue_key = k;
+			dev->queue_pairs = (uint32_t)tarn__key_uint(k, dev->priv);
+		}
+	}
+}
+
 int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 {
 	struct tarn__eth_spec s;
-	char keys[256];
+	struct tarn__eth_generic g;
 	int rc;
 
 	if (port_id == NULL) {
@@ -164,138 +204,57 @@ int tarn_eth_dev_create(const char *spec, uint16_t *port_id)
 	rc = tarn__eth_spec_parse(spec, &s);
 	if (rc < 0)
 		return rc;
-
-	const struct tarn__eth_driver *drv = driver_find(s.driver);
-	if (drv == NULL) {
-		char names[128] = "";
-		size_t off = 0;
-		for (size_t i = 0; i < NB_DRIVERS && off < sizeof(names); i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-			                        i ? ", " : "", eth_drivers[i]->name);
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': unknown driver '%s' (drivers: %s)", spec,
-		          s.driver, names);
+	const struct tarn__eth_driver *drv = tarn__eth_driver_of(spec, &s);
+	if (drv == NULL)
 		return -ENODEV;
-	}
-	for (unsigned i = 0; i < s.nb_kv; i++) {
-		if (!key_in(generic_keys, s.kv[i].key) && !key_in(drv->keys, s.kv[i].key)) {
-			valid_keys(drv, keys, sizeof(keys));
-			TARN__ERR(TARN__ETH_LOG,
-			          "port spec '%s': unknown key '%s' for driver '%s' (valid keys: "
-			          "%s)",
-			          spec, s.kv[i].key, drv->name, keys);
-			return -EINVAL;
-		}
-	}
-
-	/* Generic keys. */
-	struct tarn_ether_addr mac = { { 0x02, 0x74, 0x61, 0x72, 0x6e, 0 } };
-	const char *v = tarn__eth_spec_get(&s, "mac");
-	if (v != NULL && tarn_ether_parse_addr(v, &mac) < 0) {
-		TARN__ERR(TARN__ETH_LOG,
-		          "port spec '%s': mac=%s: expected a unicast address xx:xx:xx:xx:xx:xx, "
-		          "not all zeros",
-		          spec, v);
-		return -EINVAL;
-	}
-	if (v != NULL && ((mac.addr_bytes[0] & 1) ||
-	                  !(mac.addr_bytes[0] | mac.addr_bytes[1] | mac.addr_bytes[2] |
-	                    mac.addr_bytes[3] | mac.addr_bytes[4] | mac.addr_bytes[5]))) {
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': mac=%s: multicast or all-zero address",
-		          spec, v);
-		return -EINVAL;
-	}
-	uint64_t sock = UINT64_MAX;
-	rc = tarn__eth_spec_get_u64(&s, "socket", 0, TARN_MAX_SOCKETS - 1, &sock);
+	rc = tarn__eth_spec_generic(drv, spec, &s, &g);
 	if (rc < 0)
 		return rc;
-	int socket = tarn_socket_resolve(sock == UINT64_MAX ? TARN_SOCKET_ANY : (int)sock);
-	if (socket < 0) {
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': socket %" PRIu64 " does not exist", spec,
-		          sock);
-		return -EINVAL;
-	}
-	const char *name = tarn__eth_spec_get(&s, "name");
-	if (name != NULL && strlen(name) >= TARN_NAME_SIZE) {
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': name longer than %d characters", spec,
-		          TARN_NAME_SIZE - 1);
-		return -EINVAL;
-	}
 
 	pthread_mutex_lock(&eth_lock);
-	uint16_t id = 0;
-	while (id < TARN_MAX_ETHPORTS && eth_devs[id] != NULL)
-		id++;
-	if (id == TARN_MAX_ETHPORTS) {
+	const int id = port_id_take(spec);
+	struct tarn__eth_dev *dev = id < 0 ? NULL : dev_alloc(drv, spec, &g, (uint16_t)id, &rc);
+	if (dev == NULL) {
 		pthread_mutex_unlock(&eth_lock);
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': all %d ports are in use", spec,
-		          TARN_MAX_ETHPORTS);
-		return -ENOSPC;
+		return id < 0 ? id : rc;
 	}
-	char pname[TARN_NAME_SIZE];
-	if (name != NULL)
-		snprintf(pname, sizeof(pname), "%s", name);
-	else
-		snprintf(pname, sizeof(pname), "%s%u", drv->name, (unsigned)id);
-	if (dev_by_name(pname) != NULL) {
-		pthread_mutex_unlock(&eth_lock);
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': a port named '%s' exists", spec, pname);
-		return -EEXIST;
+	rc = tarn__eth_spec_driver(drv, spec, &s, dev->priv);
+	if (rc == 0) {
+		dev_queue_key(dev);
+		rc = drv->create(dev, &s);
 	}
-
-	struct tarn__eth_dev *dev = tarn_malloc_socket(sizeof(*dev), 0, socket);
-	void *priv = drv->priv_size ? tarn_malloc_socket(drv->priv_size, 0, socket) : NULL;
-	if (dev == NULL || (drv->priv_size && priv == NULL)) {
-		tarn_free(dev);
-		tarn_free(priv);
-		pthread_mutex_unlock(&eth_lock);
-		TARN__ERR(TARN__ETH_LOG, "port spec '%s': out of memory on socket %d", spec,
-		          socket);
-		return -ENOMEM;
-	}
-	dev->port_id = id;
-	dev->state = TARN_ETH_STATE_CREATED;
-	dev->drv = drv;
-	dev->priv = priv;
-	snprintf(dev->name, sizeof(dev->name), "%s", pname);
-	snprintf(dev->spec, sizeof(dev->spec), "%s", spec);
-	dev->socket = socket;
-	dev->socket_given = sock != UINT64_MAX;
-	dev->numa_node = TARN_SOCKET_ANY;
-	dev->mtu = TARN_ETH_DEFAULT_MTU;
-	if (v == NULL)
-		mac.addr_bytes[5] = (uint8_t)id;
-	dev->mac = mac;
-
-	rc = drv->create(dev, &s);
 	if (rc < 0) {
 		dev_free(dev);
 		pthread_mutex_unlock(&eth_lock);
 		return rc;
 	}
-	fp_clear(id);
-	eth_devs[id] = dev;
+	fp_clear(dev->port_id);
+	eth_devs[dev->port_id] = dev;
 	pthread_mutex_unlock(&eth_lock);
-	TARN__INFO(TARN__ETH_LOG, "port %u '%s' created from '%s'", (unsigned)id, pname, spec);
-	*port_id = id;
+	TARN__INFO(TARN__ETH_LOG, "port %u '%s' created from '%s'", (unsigned)dev->port_id,
+	           dev->name, spec);
+	*port_id = dev->port_id;
 	return 0;
 }
 
 int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
                            const struct tarn_eth_conf *conf)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int rc = 0;
 	if (dev->state == TARN_ETH_STATE_STARTED) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: configure while started (stop it first)",
 		          (unsigned)port_id);
 		rc = -EBUSY;
-	} else if (nb_rxq == 0 || nb_rxq > dev->drv->max_rx_queues || nb_txq == 0 ||
-	           nb_txq > dev->drv->max_tx_queues) {
+	} else if (nb_rxq == 0 || nb_rxq > max_rxq(dev->drv) || nb_txq == 0 ||
+	           nb_txq > max_txq(dev->drv)) {
 		TARN__ERR(TARN__ETH_LOG,
 		          "port %u: configure with %u RX and %u TX queues (driver %s: 1 to %u RX, "
 		          "1 to %u TX)",
 		          (unsigned)port_id, (unsigned)nb_rxq, (unsigned)nb_txq, dev->drv->name,
-		          (unsigned)dev->drv->max_rx_queues, (unsigned)dev->drv->max_tx_queues);
+		          (unsigned)max_rxq(dev->drv), (unsigned)max_txq(dev->drv));
 		rc = -EINVAL;
 	} else if (conf != NULL && conf->mtu != 0 &&
 	           (conf->mtu < TARN_ETH_MIN_MTU || conf->mtu > TARN_ETH_MAX_MTU)) {
@@ -316,9 +275,9 @@ int tarn_eth_dev_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
 	return rc;
 }
 
-/* Common checks of queue setup. eth_lock held. */
+/* Common checks of queue setup (eth_lock held); fills `c` but its pool. */
 static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_t queue_id,
-                             uint16_t nb_q, uint32_t *nb_desc, int *socket)
+                             uint16_t nb_q, uint32_t nb_desc, int socket, struct tarn__eth_qconf *c)
 {
 	unsigned p = dev->port_id;
 	if (dev->state == TARN_ETH_STATE_STARTED) {
@@ -335,43 +294,108 @@ static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_
 		          dir, (unsigned)queue_id, (unsigned)nb_q);
 		return -EINVAL;
 	}
-	if (*nb_desc == 0)
-		*nb_desc = TARN_ETH_DEFAULT_DESC;
-	if (*nb_desc > TARN_ETH_MAX_DESC) {
-		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u: %u descriptors (at most %d)", p,
-		          dir, (unsigned)queue_id, *nb_desc, TARN_ETH_MAX_DESC);
+	if (dev->queue_pairs != 0 && queue_id >= dev->queue_pairs) {
+		TARN__ERR(
+		    TARN__ETH_LOG,
+		    "port %u '%s': %s queue %u: the port has %s=%u (add %s=N to the spec, N up "
+		    "to %u)",
+		    p, dev->name, dir, (unsigned)queue_id, dev->queue_key->name, dev->queue_pairs,
+		    dev->queue_key->name, (unsigned)dev->queue_key->max);
 		return -EINVAL;
 	}
-	int s = tarn_socket_resolve(*socket);
+	if (nb_desc == 0)
+		nb_desc = TARN_ETH_DEFAULT_DESC;
+	if (nb_desc > TARN_ETH_MAX_DESC) {
+		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u: %u descriptors (at most %d)", p,
+		          dir, (unsigned)queue_id, nb_desc, TARN_ETH_MAX_DESC);
+		return -EINVAL;
+	}
+	int s = tarn_socket_resolve(socket);
 	if (s < 0) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: %s queue %u: socket %d does not exist", p, dir,
-		          (unsigned)queue_id, *socket);
+		          (unsigned)queue_id, socket);
 		return -EINVAL;
 	}
-	*socket = s;
+	c->id = queue_id;
+	c->nb_desc = nb_desc;
+	c->socket = s;
+	c->mp = NULL;
+	c->stats = NULL;
+	return 0;
+}
+
+/* An RX queue's pool: an mbuf pool whose mbufs hold dev->rx_data_min bytes
+ * after the headroom. eth_lock held. */
+static int rx_pool_check(const struct tarn__eth_dev *dev, uint16_t queue_id,
+                         struct tarn_mempool *mp)
+{
+	const unsigned p = dev->port_id, q = queue_id;
+	if (mp == NULL) {
+		TARN__ERR(TARN__ETH_LOG, "port %u: RX queue %u: NULL mbuf pool", p, q);
+		return -EINVAL;
+	}
+	const int room = tarn_pktmbuf_data_room_size(mp);
+	if (room < 0 || !tarn_pktmbuf_pool_is_mbuf_pool(mp)) {
+		TARN__ERR(TARN__ETH_LOG,
+		          "port %u '%s': RX queue %u: pool '%s' is not an mbuf pool (make it with "
+		          "tarn_pktmbuf_pool_create())",
+		          p, dev->name, q, tarn_mempool_name(mp));
+		return -EINVAL;
+	}
+	/* An mbuf's data starts after min(headroom, room) bytes. */
+	const uint32_t head =
+	    (uint32_t)room < TARN_PKTMBUF_HEADROOM ? (uint32_t)room : TARN_PKTMBUF_HEADROOM;
+	if ((uint32_t)room - head < dev->rx_data_min) {
+		TARN__ERR(TARN__ETH_LOG,
+		          "port %u '%s': RX queue %u: pool '%s' has a smaller data room than the "
+		          "port needs: %s does not fit in %d bytes (it needs %u: %u + the %d-byte "
+		          "headroom)",
+		          p, dev->name, q, tarn_mempool_name(mp), dev->rx_data_what, room,
+		          dev->rx_data_min + TARN_PKTMBUF_HEADROOM, dev->rx_data_min,
+		          TARN_PKTMBUF_HEADROOM);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Set up queue `c->id` (RX: rx != 0) in fresh memory of the queue's size. */
+static int queue_setup(struct tarn__eth_dev *dev, int rx, struct tarn__eth_qconf *c)
+{
+	const char *dir = rx ? "RX" : "TX";
+	void *q = tarn_malloc_socket(rx ? dev->drv->rxq_size : dev->drv->txq_size, 0, c->socket);
+
+	if (q == NULL) {
+		TARN__ERR(TARN__ETH_LOG, "port %u '%s': %s queue %u: out of memory on socket %d",
+		          (unsigned)dev->port_id, dev->name, dir, (unsigned)c->id, c->socket);
+		return -ENOMEM;
+	}
+	c->stats = rx ? &dev->rxq_stats[c->id] : &dev->txq_stats[c->id];
+	int rc = rx ? dev->drv->rx_queue_setup(dev, q, c) : dev->drv->tx_queue_setup(dev, q, c);
+	if (rc < 0) {
+		tarn_free(q);
+		return rc;
+	}
+	if (rx)
+		dev->rxq[c->id] = q;
+	else
+		dev->txq[c->id] = q;
 	return 0;
 }
 
 int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_desc, int socket,
                             struct tarn_mempool *mb_pool)
 {
-	LOCK_DEV(dev, port_id);
-	int rc = queue_setup_check(dev, "RX", queue_id, dev->nb_rxq, &nb_desc, &socket);
-	if (rc == 0 && mb_pool == NULL) {
-		TARN__ERR(TARN__ETH_LOG, "port %u: RX queue %u: NULL mbuf pool", (unsigned)port_id,
-		          (unsigned)queue_id);
-		rc = -EINVAL;
-	}
+	struct tarn__eth_qconf c;
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
+	int rc = queue_setup_check(dev, "RX", queue_id, dev->nb_rxq, nb_desc, socket, &c);
+	if (rc == 0)
+		rc = rx_pool_check(dev, queue_id, mb_pool);
 	if (rc == 0) {
-		if (dev->rxq[queue_id] != NULL) {
-			dev->drv->rx_queue_release(dev, queue_id, dev->rxq[queue_id]);
-			dev->rxq[queue_id] = NULL;
-		}
-		void *q = NULL;
-		rc = dev->drv->rx_queue_setup(dev, queue_id, nb_desc, socket, mb_pool,
-		                              &dev->rxq_stats[queue_id], &q);
-		if (rc == 0)
-			dev->rxq[queue_id] = q;
+		queue_release(dev, queue_id, 1);
+		c.mp = mb_pool;
+		rc = queue_setup(dev, 1, &c);
 	}
 	pthread_mutex_unlock(&eth_lock);
 	return rc;
@@ -379,18 +403,14 @@ int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_des
 
 int tarn_eth_tx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_desc, int socket)
 {
-	LOCK_DEV(dev, port_id);
-	int rc = queue_setup_check(dev, "TX", queue_id, dev->nb_txq, &nb_desc, &socket);
+	struct tarn__eth_qconf c;
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
+	int rc = queue_setup_check(dev, "TX", queue_id, dev->nb_txq, nb_desc, socket, &c);
 	if (rc == 0) {
-		if (dev->txq[queue_id] != NULL) {
-			dev->drv->tx_queue_release(dev, queue_id, dev->txq[queue_id]);
-			dev->txq[queue_id] = NULL;
-		}
-		void *q = NULL;
-		rc = dev->drv->tx_queue_setup(dev, queue_id, nb_desc, socket,
-		                              &dev->txq_stats[queue_id], &q);
-		if (rc == 0)
-			dev->txq[queue_id] = q;
+		queue_release(dev, queue_id, 0);
+		rc = queue_setup(dev, 0, &c);
 	}
 	pthread_mutex_unlock(&eth_lock);
 	return rc;
@@ -398,7 +418,9 @@ int tarn_eth_tx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_des
 
 int tarn_eth_dev_start(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int rc = 0;
 	if (dev->state == TARN_ETH_STATE_STARTED) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: already started", (unsigned)port_id);
@@ -458,7 +480,9 @@ static void dev_stop(struct tarn__eth_dev *dev)
 
 int tarn_eth_dev_stop(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	dev_stop(dev);
 	pthread_mutex_unlock(&eth_lock);
 	return 0;
@@ -470,7 +494,8 @@ static void dev_close(struct tarn__eth_dev *dev)
 	uint16_t id = dev->port_id;
 	dev_stop(dev);
 	release_queues(dev);
-	dev->drv->close(dev);
+	if (dev->drv->close != NULL)
+		dev->drv->close(dev);
 	eth_devs[id] = NULL;
 	fp_clear(id);
 	TARN__INFO(TARN__ETH_LOG, "port %u '%s' closed", (unsigned)id, dev->name);
@@ -479,7 +504,9 @@ static void dev_close(struct tarn__eth_dev *dev)
 
 int tarn_eth_dev_close(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	dev_close(dev);
 	pthread_mutex_unlock(&eth_lock);
 	return 0;
@@ -547,7 +574,9 @@ int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info)
 {
 	if (info == NULL)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	memset(info, 0, sizeof(*info));
 	snprintf(info->driver_name, sizeof(info->driver_name), "%s", dev->drv->name);
 	snprintf(info->name, sizeof(info->name), "%s", dev->name);
@@ -557,8 +586,8 @@ int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info)
 	info->numa_node = dev->socket_given ? dev->socket : dev->numa_node;
 	info->nb_rx_queues = dev->nb_rxq;
 	info->nb_tx_queues = dev->nb_txq;
-	info->max_rx_queues = dev->drv->max_rx_queues;
-	info->max_tx_queues = dev->drv->max_tx_queues;
+	info->max_rx_queues = max_rxq(dev->drv);
+	info->max_tx_queues = max_txq(dev->drv);
 	info->min_desc = 1;
 	info->max_desc = TARN_ETH_MAX_DESC;
 	info->min_mtu = TARN_ETH_MIN_MTU;
@@ -572,7 +601,9 @@ int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info)
 
 int tarn_eth_dev_socket_id(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int s = dev->socket;
 	pthread_mutex_unlock(&eth_lock);
 	return s;
@@ -602,7 +633,9 @@ int tarn_eth_stats_get(uint16_t port_id, struct tarn_eth_stats *stats)
 {
 	if (stats == NULL)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	memset(stats, 0, sizeof(*stats));
 	for (unsigned q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
 		struct tarn_eth_queue_stats rx, tx;
@@ -626,7 +659,9 @@ static int queue_stats_get(uint16_t port_id, uint16_t queue_id, struct tarn_eth_
 {
 	if (st == NULL || queue_id >= TARN_ETH_MAX_QUEUES)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	if (rx)
 		qstats_read(&dev->rxq_stats[queue_id], &dev->rxq_base[queue_id], st);
 	else
@@ -658,7 +693,9 @@ static void qstats_snap(const struct tarn__eth_qstats *cur, struct tarn__eth_qst
 
 int tarn_eth_stats_reset(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	for (unsigned q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
 		qstats_snap(&dev->rxq_stats[q], &dev->rxq_base[q]);
 		qstats_snap(&dev->txq_stats[q], &dev->txq_base[q]);
@@ -674,7 +711,9 @@ int tarn_eth_link_get(uint16_t port_id, struct tarn_eth_link *link)
 {
 	if (link == NULL)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	memset(link, 0, sizeof(*link));
 	int rc = 0;
 	if (dev->drv->link_get != NULL) {
@@ -693,7 +732,9 @@ int tarn_eth_macaddr_get(uint16_t port_id, struct tarn_ether_addr *mac)
 {
 	if (mac == NULL)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	*mac = dev->mac;
 	pthread_mutex_unlock(&eth_lock);
 	return 0;
@@ -709,7 +750,9 @@ int tarn_eth_macaddr_set(uint16_t port_id, const struct tarn_ether_addr *mac)
 		          (unsigned)port_id);
 		return -EINVAL;
 	}
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int rc = dev->drv->mac_set != NULL ? dev->drv->mac_set(dev, mac) : 0;
 	if (rc == 0)
 		dev->mac = *mac;
@@ -719,7 +762,9 @@ int tarn_eth_macaddr_set(uint16_t port_id, const struct tarn_ether_addr *mac)
 
 static int promisc_set(uint16_t port_id, int on)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int rc = dev->drv->promisc_set != NULL ? dev->drv->promisc_set(dev, on) : 0;
 	if (rc == 0)
 		dev->promiscuous = on;
@@ -739,7 +784,9 @@ int tarn_eth_promiscuous_disable(uint16_t port_id)
 
 int tarn_eth_promiscuous_get(uint16_t port_id)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int on = dev->promiscuous;
 	pthread_mutex_unlock(&eth_lock);
 	return on;
@@ -747,7 +794,9 @@ int tarn_eth_promiscuous_get(uint16_t port_id)
 
 int tarn_eth_dev_set_mtu(uint16_t port_id, uint32_t mtu)
 {
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	int rc = 0;
 	if (mtu < TARN_ETH_MIN_MTU || mtu > TARN_ETH_MAX_MTU) {
 		TARN__ERR(TARN__ETH_LOG, "port %u: MTU %u out of range %d .. %d", (unsigned)port_id,
@@ -766,7 +815,9 @@ int tarn_eth_dev_get_mtu(uint16_t port_id, uint32_t *mtu)
 {
 	if (mtu == NULL)
 		return -EINVAL;
-	LOCK_DEV(dev, port_id);
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
 	*mtu = dev->mtu;
 	pthread_mutex_unlock(&eth_lock);
 	return 0;

@@ -4,11 +4,18 @@
  * drivers compiled into libtarn (drivers/net/<name>/). Never installed.
  *
  * A driver is a const struct tarn__eth_driver listed in the driver table of
- * ethdev.c. Every op is called by ethdev with its control mutex held, so ops
- * never run concurrently with each other (a driver's own global state, such
- * as the ring driver's list of cables, needs no other lock). ethdev checks
- * the arguments and the port state before calling an op; the preconditions
- * below are what it guarantees.
+ * lib/ethdev/driver.c. It declares what is particular to its device (its
+ * keys, its limits, the room it needs in an RX mbuf, the size of its queue
+ * structures) and implements ops; ethdev reads and checks the spec keys,
+ * the queue and descriptor counts and the RX pool, allocates the queues,
+ * and makes the help and the docs' key tables from the declarations.
+ *
+ * Every op is called by ethdev with its control mutex held, so ops never
+ * run concurrently with each other (a driver's own global state, such as
+ * the ring driver's list of cables, needs no other lock). ethdev checks the
+ * arguments and the port state before calling an op; the preconditions
+ * below are what it guarantees. docs/architecture.md ("Drivers") has the
+ * picture.
  */
 #ifndef TARN_ETHDEV_DRIVER_PRIV_H
 #define TARN_ETHDEV_DRIVER_PRIV_H
@@ -16,6 +23,7 @@
 #include <stdint.h>
 
 #include "env_priv.h"
+#include "keys_priv.h"
 #include "tarn_ethdev.h"
 
 #ifdef __cplusplus
@@ -46,16 +54,51 @@ struct tarn__eth_spec {
  */
 int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out);
 
-/* The value of `key`, or NULL if the spec does not have it. */
+/* The value of `key`, or NULL if the spec does not have it. A driver's
+ * create() uses it to know whether a key was given at all (e.g. mac=). */
 const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key);
 
-/*
- * Read `key` as an unsigned decimal number in [min, max]; `*out` is left
- * alone when the key is absent. Returns 0, or -EINVAL with a log line naming
- * the key, the value and the range.
+/* ------------------------------------------------------------------------ */
+/* Driver keys (keys_priv.h), read by ethdev into dev->priv before create().
+ *
+ * A driver lists its keys in a table of struct tarn__key whose offsets are
+ * into its private structure (priv_size bytes, zeroed):
+ *
+ *   static const struct tarn__key null_keys[] = {
+ *           { .name = "size", .type = TARN__KEY_UINT, TARN__KEY_AT(struct null_port, size),
+ *             .min = 14, .max = 9614, .def = 64, .metavar = "N",
+ *             .help = "bytes of each received packet" },
+ *           { .name = NULL },
+ *   };
+ *
+ * ethdev refuses a key that is neither generic (name, mac, socket) nor in
+ * the table, a required key that is missing, and a value its type, range,
+ * alignment or words do not allow, each with one wording:
+ *   port spec 'SPEC': KEY 'VALUE': expected a decimal number from 1 to 16
+ *   port spec 'SPEC': DRIVER needs KEY=METAVAR (help)
+ * It writes the defaults, then the given values, and only then calls
+ * create(), which checks what the table cannot say (one key against
+ * another, the device). The same table makes tarn_eth_driver_help() and the
+ * key table of docs/drivers/DRIVER.md (checked by the ethdev suite).
  */
-int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint64_t min,
-                           uint64_t max, uint64_t *out);
+
+/* A UINT key whose value is the most queue pairs of the port (0: the
+ * driver's max_rx_queues/max_tx_queues). ethdev refuses a queue setup
+ * beyond it, saying "the port has KEY=N (add KEY=N to the spec, ...)". */
+#define TARN__ETH_KEY_QUEUES TARN__KEY_USER
+
+/* CUSTOM reader of a network interface name into char[IFNAMSIZ]: 1 to 15
+ * characters, none of '/', ':', '%' (a name template) or white space, not
+ * "." or "..": what the kernel takes as an interface's name. */
+int tarn__eth_key_ifname(const char *value, void *field, size_t size, char *why, size_t why_size);
+/* What it takes, for the `values` of such a key. */
+#define TARN__ETH_IFNAME_VALUES "an interface name: 1-15 characters, no /, :, % or space"
+
+/* The driver named `name`, or NULL (the docs check and the tests). */
+const struct tarn__eth_driver *tarn__eth_driver_find(const char *name);
+
+/* The keys every driver takes (name, mac, socket), for the docs. */
+extern const struct tarn__key tarn__eth_generic_keys[];
 
 /* ------------------------------------------------------------------------ */
 /* Per-queue counters: written only by the thread polling the queue (relaxed
@@ -87,7 +130,7 @@ struct tarn__eth_dev {
 	uint16_t port_id;
 	enum tarn_eth_state state;
 	const struct tarn__eth_driver *drv;
-	void *priv; /* driver state, drv->priv_size bytes, zeroed */
+	void *priv; /* driver state, drv->priv_size bytes: its keys, then zeroes */
 	char name[TARN_NAME_SIZE];
 	char spec[TARN_ETH_SPEC_MAX];
 	int socket;
@@ -97,6 +140,16 @@ struct tarn__eth_dev {
 	 * interface's device, tarn__lif_numa_node()); a socket= in the spec
 	 * overrides it in what tarn_eth_dev_info_get() reports. */
 	int numa_node;
+	/* Bytes an mbuf of an RX queue's pool must hold after the headroom,
+	 * and what needs them ("a packet", "size=200"), for ethdev's check at
+	 * RX queue setup. From the driver's rx_data_min/rx_data_what; create()
+	 * may raise it for a port. */
+	uint32_t rx_data_min;
+	char rx_data_what[48];
+	/* Most queue pairs of the port, from its TARN__ETH_KEY_QUEUES key (0:
+	 * the driver's max), and that key. */
+	uint32_t queue_pairs;
+	const struct tarn__key *queue_key;
 	uint16_t nb_rxq, nb_txq;
 	uint32_t mtu;
 	int promiscuous;
@@ -111,46 +164,68 @@ struct tarn__eth_dev {
 	struct tarn__eth_qstats txq_base[TARN_ETH_MAX_QUEUES];
 };
 
+/* What a queue setup is given (ethdev checked every field). */
+struct tarn__eth_qconf {
+	uint16_t id;      /* < nb_rxq/nb_txq, and < the port's queue pairs */
+	uint32_t nb_desc; /* 1 .. TARN_ETH_MAX_DESC (0 was made the default) */
+	int socket;       /* resolved: the queue's memory is there */
+	/* RX: an mbuf pool whose mbufs hold dev->rx_data_min bytes after the
+	 * headroom; TX: NULL. */
+	struct tarn_mempool *mp;
+	/* The queue's counters, for the burst functions to update. */
+	struct tarn__eth_qstats *stats;
+};
+
 /* ------------------------------------------------------------------------ */
-/* A driver. Return values are 0 or a negative errno (with a log line). */
+/* A driver: what is particular to its device, and nothing ethdev does for
+ * every driver. Return values are 0 or a negative errno with a log line.
+ * Every op runs with ethdev's control mutex held, so ops never run
+ * concurrently (a driver's own global state needs no other lock).
+ * docs/architecture.md ("Writing a driver") walks through one. */
 
 struct tarn__eth_driver {
-	const char *name;        /* the DRIVER of spec strings */
-	const char *const *keys; /* its own keys, NULL-terminated (generic ones are ethdev's) */
-	const char *help;        /* one line describing the keys */
-	size_t priv_size;        /* bytes of dev->priv */
-	uint16_t max_rx_queues;  /* <= TARN_ETH_MAX_QUEUES */
+	const char *name;    /* the DRIVER of spec strings */
+	const char *summary; /* what a port is, a phrase ("in-memory port") */
+	/* Its keys (see above), ended by a NULL name; they land in priv. */
+	const struct tarn__key *keys;
+	size_t priv_size; /* bytes of dev->priv */
+	/* Bytes of the memory ethdev allocates for each queue (zeroed, cache
+	 * aligned, on the queue's socket) and hands to setup and the bursts. */
+	size_t rxq_size, txq_size;
+	uint16_t max_rx_queues; /* <= TARN_ETH_MAX_QUEUES; 0: TARN_ETH_MAX_QUEUES */
 	uint16_t max_tx_queues;
+	/* Default of dev->rx_data_min and rx_data_what (NULL: "a packet"). */
+	uint32_t rx_data_min;
+	const char *rx_data_what;
 
-	/* Create the port. dev has port_id, name, spec, socket, mac set and a
-	 * zeroed priv; the spec's keys are all valid (driver or generic). On
-	 * failure nothing of it may remain. */
+	/* Create the port. dev has port_id, name, spec, socket, mac (generic
+	 * mac= or the default) and priv filled from the keys; the spec's keys
+	 * are all known and their values valid. `spec` says which were given.
+	 * On failure nothing of it may remain (ethdev frees priv). */
 	int (*create)(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec);
-	/* Free what create made. Called once, with every queue released and the
-	 * port stopped. */
+	/* Optional: free what create made. Called once, with every queue
+	 * released and the port stopped. */
 	void (*close)(struct tarn__eth_dev *dev);
 
-	/* Set up a queue: queue_id < nb_rxq/nb_txq, nb_desc within
-	 * [1, TARN_ETH_MAX_DESC], socket resolved, mp not NULL, the queue not
-	 * set up (ethdev released it before), port not started. `stats` is the
-	 * queue's counters, to be kept and updated by the burst functions.
-	 * Sets *qdata, the pointer handed to the burst functions. */
-	int (*rx_queue_setup)(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-	                      int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-	                      void **qdata);
-	int (*tx_queue_setup)(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-	                      int socket, struct tarn__eth_qstats *stats, void **qdata);
-	/* Release a queue set up before: free what it holds (mbufs back to
-	 * their pools) and its memory. Port not started. */
-	void (*rx_queue_release)(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata);
-	void (*tx_queue_release)(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata);
+	/* Set up a queue in `q` (rxq_size/txq_size bytes, zeroed), the
+	 * pointer the burst functions get. The port is configured, not
+	 * started; a queue set up before was released first. On failure
+	 * ethdev frees `q`: the op frees only what it allocated itself. */
+	int (*rx_queue_setup)(struct tarn__eth_dev *dev, void *q, const struct tarn__eth_qconf *c);
+	int (*tx_queue_setup)(struct tarn__eth_dev *dev, void *q, const struct tarn__eth_qconf *c);
+	/* Optional: release what a queue holds (mbufs back to their pools,
+	 * memory the setup allocated); ethdev frees `q` itself afterwards.
+	 * Port not started. */
+	void (*rx_queue_release)(struct tarn__eth_dev *dev, void *q);
+	void (*tx_queue_release)(struct tarn__eth_dev *dev, void *q);
 
 	/* Optional: called at start (every queue set up) and stop. */
 	int (*start)(struct tarn__eth_dev *dev);
 	void (*stop)(struct tarn__eth_dev *dev);
 
 	/* Optional control ops, called with the port in any state (created,
-	 * configured, started or stopped). NULL: ethdev's default.
+	 * configured, started or stopped). NULL: ethdev's default. Drivers on
+	 * Linux interfaces use the ones of drivers/net/common/linux_if.h.
 	 * link_get: fill *link (zeroed before the call) from the device. Default:
 	 *   up, 10 Gbit/s full duplex while started, down otherwise.
 	 * promisc_set: apply on = 0/1 to the device; dev->promiscuous is updated
@@ -166,7 +241,7 @@ struct tarn__eth_driver {
 	int (*mtu_set)(struct tarn__eth_dev *dev, uint32_t mtu);
 	int (*mac_set)(struct tarn__eth_dev *dev, const struct tarn_ether_addr *mac);
 
-	/* The burst functions (see tarn_eth_rx_burst_t). */
+	/* The burst functions (see tarn_eth_rx_burst_t); they get `q`. */
 	tarn_eth_rx_burst_t rx_burst;
 	tarn_eth_tx_burst_t tx_burst;
 };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * spec.c - parsing of port spec strings `DRIVER[:KEY=VALUE,...]`.
+ * spec.c - port spec strings `DRIVER[:KEY=VALUE,...]`: their syntax, then
+ * their keys read against the generic keys and the driver's key table
+ * (keys_priv.h), with one wording for each error.
  *
  * The parser trusts nothing: every length is checked before a copy, every
  * character class is checked, and the log line quotes the spec with
@@ -12,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ethdev_driver_priv.h"
+#include "ethdev_priv.h"
 
 /* Copy at most TARN_ETH_SPEC_MAX-1 bytes of `s` for a log line, printable only. */
 static void sanitize(char *dst, size_t size, const char *s)
@@ -184,33 +186,57 @@ const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key)
 	return NULL;
 }
 
-int tarn__eth_spec_get_u64(const struct tarn__eth_spec *s, const char *key, uint64_t min,
-                           uint64_t max, uint64_t *out)
+/* Log a bad value: "port spec 'SPEC': KEY 'VALUE': WHY". */
+static int bad_value(const char *spec, const char *key, const char *value, const char *why)
 {
-	const char *v = tarn__eth_spec_get(s, key);
-	if (v == NULL)
-		return 0;
-	/* Digits only: strtoull alone would take "-1", " 5" and "0x10". */
-	int ok = v[0] != '\0';
-	for (const char *c = v; *c != '\0'; c++)
-		if (!isdigit((unsigned char)*c))
-			ok = 0;
-	uint64_t n = 0;
-	if (ok) {
-		char *end;
-		errno = 0;
-		unsigned long long r = strtoull(v, &end, 10);
-		if (errno != 0 || *end != '\0')
-			ok = 0;
-		n = r;
+	TARN__ERR(TARN__ETH_LOG, "port spec '%s': %s '%s': %s", spec, key, value, why);
+	return -EINVAL;
+}
+
+int tarn__eth_spec_generic(const struct tarn__eth_driver *drv, const char *spec,
+                           const struct tarn__eth_spec *s, struct tarn__eth_generic *g)
+{
+	char buf[256];
+
+	for (unsigned i = 0; i < s->nb_kv; i++) {
+		if (tarn__key_find(tarn__eth_generic_keys, s->kv[i].key) == NULL &&
+		    tarn__key_find(drv->keys, s->kv[i].key) == NULL) {
+			tarn__eth_valid_keys(drv, buf, sizeof(buf));
+			TARN__ERR(TARN__ETH_LOG,
+			          "port spec '%s': unknown key '%s' for driver '%s' (valid keys: "
+			          "%s)",
+			          spec, s->kv[i].key, drv->name, buf);
+			return -EINVAL;
+		}
 	}
-	if (!ok || n < min || n > max) {
-		TARN__ERR(TARN__ETH_LOG,
-		          "port spec: %s=%s: expected a decimal number from %" PRIu64
-		          " to %" PRIu64,
-		          key, v, min, max);
-		return -EINVAL;
+	for (const struct tarn__key *k = drv->keys; k != NULL && k->name != NULL; k++) {
+		if ((k->flags & TARN__KEY_REQUIRED) && tarn__eth_spec_get(s, k->name) == NULL) {
+			tarn__key_syntax(k, buf, sizeof(buf));
+			TARN__ERR(TARN__ETH_LOG, "port spec '%s': %s needs %s (%s)", spec,
+			          drv->name, buf, k->help);
+			return -EINVAL;
+		}
 	}
-	*out = n;
+	memset(g, 0, sizeof(*g));
+	g->socket = TARN__ETH_SOCKET_NOT_GIVEN;
+	for (unsigned i = 0; i < s->nb_kv; i++) {
+		const struct tarn__key *k = tarn__key_find(tarn__eth_generic_keys, s->kv[i].key);
+		if (k != NULL && tarn__key_parse(k, s->kv[i].value, g, buf, sizeof(buf)) < 0)
+			return bad_value(spec, k->name, s->kv[i].value, buf);
+	}
+	return 0;
+}
+
+int tarn__eth_spec_driver(const struct tarn__eth_driver *drv, const char *spec,
+                          const struct tarn__eth_spec *s, void *priv)
+{
+	char why[256];
+
+	tarn__keys_defaults(drv->keys, priv);
+	for (unsigned i = 0; i < s->nb_kv; i++) {
+		const struct tarn__key *k = tarn__key_find(drv->keys, s->kv[i].key);
+		if (k != NULL && tarn__key_parse(k, s->kv[i].value, priv, why, sizeof(why)) < 0)
+			return bad_value(spec, k->name, s->kv[i].value, why);
+	}
 	return 0;
 }

@@ -172,17 +172,17 @@ struct tarn_eth_dev_info {
 	 * keep them on the device's node (testpmd's rule).
 	 */
 	int numa_node;
-	uint16_t nb_rx_queues;            /**< configured RX queues (0 before configure) */
-	uint16_t nb_tx_queues;            /**< configured TX queues */
-	uint16_t max_rx_queues;           /**< most RX queues the driver supports */
-	uint16_t max_tx_queues;           /**< most TX queues */
-	uint32_t min_desc;                /**< fewest descriptors per queue */
-	uint32_t max_desc;                /**< most descriptors per queue */
-	uint32_t min_mtu;                 /**< smallest MTU */
-	uint32_t max_mtu;                 /**< largest MTU */
-	uint32_t mtu;                     /**< current MTU */
-	int promiscuous;                  /**< promiscuous mode on */
-	struct tarn_ether_addr mac;       /**< current MAC address */
+	uint16_t nb_rx_queues;      /**< configured RX queues (0 before configure) */
+	uint16_t nb_tx_queues;      /**< configured TX queues */
+	uint16_t max_rx_queues;     /**< most RX queues the driver supports */
+	uint16_t max_tx_queues;     /**< most TX queues */
+	uint32_t min_desc;          /**< fewest descriptors per queue */
+	uint32_t max_desc;          /**< most descriptors per queue */
+	uint32_t min_mtu;           /**< smallest MTU */
+	uint32_t max_mtu;           /**< largest MTU */
+	uint32_t mtu;               /**< current MTU */
+	int promiscuous;            /**< promiscuous mode on */
+	struct tarn_ether_addr mac; /**< current MAC address */
 };
 
 /**
@@ -226,7 +226,10 @@ TARN_API const char *tarn_eth_driver_name(unsigned idx);
 
 /**
  * @param idx  0 .. tarn_eth_driver_count()-1.
- * @return one line describing driver `idx`'s keys, or NULL if out of range.
+ * @return one line describing driver `idx`: what its ports are, then each
+ *   of its keys as `KEY=VALUE (what it does; default D)`, made from the
+ *   driver's key table (the generic keys name, mac and socket are left
+ *   out); NULL if `idx` is out of range.
  * Thread-safe; works before tarn_init().
  */
 TARN_API const char *tarn_eth_driver_help(unsigned idx);

@@ -192,26 +192,124 @@ TEST_F(EthSpec, HostileStringsAreRejectedWithAReason)
 	EXPECT_FALSE(EthLog::contains("\x1b"));
 }
 
+// The typed keys of lib/env/keys.c, as drivers declare them.
+struct KeyCfg {
+	uint32_t n;
+	uint8_t small;
+	int word;
+	char str[8];
+};
+
+const struct tarn__key_word key_words[] = {
+	{ "one", 1, "the first", 0 },
+	{ "two", 2, nullptr, 0 },
+	{ "uno", 1, nullptr, 1 }, // an alias of "one"
+	{ nullptr, 0, nullptr, 0 },
+};
+
 TEST_F(EthSpec, Numbers)
 {
-	struct tarn__eth_spec s;
-	uint64_t v = 7;
-	ASSERT_EQ(tarn__eth_spec_parse("null:size=128,a=abc,b=-1,c=0x10,d=99999999999999999999999,"
-	                               "e=12a,f=0",
-	                               &s),
-	          0);
-	EXPECT_EQ(tarn__eth_spec_get_u64(&s, "missing", 0, 10, &v), 0);
-	EXPECT_EQ(v, 7u);
-	EXPECT_EQ(tarn__eth_spec_get_u64(&s, "size", 0, 1000, &v), 0);
-	EXPECT_EQ(v, 128u);
-	EXPECT_EQ(tarn__eth_spec_get_u64(&s, "size", 0, 100, &v), -EINVAL);
-	for (const char *k : { "a", "b", "c", "d", "e" }) {
-		EthLog::clear();
-		EXPECT_EQ(tarn__eth_spec_get_u64(&s, k, 0, UINT64_MAX, &v), -EINVAL) << k;
-		EXPECT_TRUE(EthLog::contains("expected a decimal number")) << k;
+	struct tarn__key k = {};
+	k.name = "n";
+	k.type = TARN__KEY_UINT;
+	k.offset = offsetof(KeyCfg, n);
+	k.size = sizeof(uint32_t);
+	k.min = 1;
+	k.max = 1000;
+	k.def = 7;
+	k.help = "a number";
+	const struct tarn__key table[] = { k, {} };
+	KeyCfg cfg = {};
+	char why[128];
+	ASSERT_EQ(tarn__keys_check(table, why, sizeof(why)), 0) << why;
+	tarn__keys_defaults(table, &cfg);
+	EXPECT_EQ(cfg.n, 7u);
+	ASSERT_EQ(tarn__key_parse(&k, "128", &cfg, why, sizeof(why)), 0);
+	EXPECT_EQ(cfg.n, 128u);
+	EXPECT_EQ(tarn__key_uint(&k, &cfg), 128u);
+	for (const char *v :
+	     { "abc", "-1", "0x10", "99999999999999999999999", "12a", " 5", "0", "1001", "" }) {
+		why[0] = '\0';
+		EXPECT_EQ(tarn__key_parse(&k, v, &cfg, why, sizeof(why)), -EINVAL) << v;
+		EXPECT_STREQ(why, "expected a decimal number from 1 to 1000") << v;
 	}
-	EXPECT_EQ(tarn__eth_spec_get_u64(&s, "f", 1, 10, &v), -EINVAL);
-	EXPECT_EQ(v, 128u);
+	EXPECT_EQ(cfg.n, 128u) << "nothing written on error";
+	k.align = 16;
+	EXPECT_EQ(tarn__key_parse(&k, "40", &cfg, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "not a multiple of 16");
+	EXPECT_EQ(tarn__key_parse(&k, "2000", &cfg, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "expected a decimal number from 1 to 1000, a multiple of 16");
+	ASSERT_EQ(tarn__key_parse(&k, "48", &cfg, why, sizeof(why)), 0);
+	EXPECT_EQ(cfg.n, 48u);
+}
+
+TEST_F(EthSpec, KeyTablesAreChecked)
+{
+	char why[128];
+	struct tarn__key k = {};
+	k.name = "s";
+	k.type = TARN__KEY_UINT;
+	k.offset = offsetof(KeyCfg, small);
+	k.size = 1;
+	k.max = 300; // does not fit a byte
+	k.help = "h";
+	struct tarn__key table[] = { k, {} };
+	EXPECT_EQ(tarn__keys_check(table, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "key 's' has a max its field cannot hold");
+	table[0].max = 255;
+	EXPECT_EQ(tarn__keys_check(table, why, sizeof(why)), 0) << why;
+	table[0].size = 3;
+	EXPECT_EQ(tarn__keys_check(table, why, sizeof(why)), -EINVAL);
+	table[0].size = 1;
+	table[0].min = 9;
+	table[0].max = 8;
+	EXPECT_EQ(tarn__keys_check(table, why, sizeof(why)), -EINVAL);
+	struct tarn__key two[] = { k, k, {} };
+	two[0].max = two[1].max = 1;
+	EXPECT_EQ(tarn__keys_check(two, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "key 's' declared twice");
+
+	// Every built-in driver's table, and the generic keys, pass.
+	EXPECT_EQ(tarn__keys_check(tarn__eth_generic_keys, why, sizeof(why)), 0) << why;
+	for (unsigned i = 0; i < tarn_eth_driver_count(); i++) {
+		const struct tarn__eth_driver *drv = tarn__eth_driver_find(tarn_eth_driver_name(i));
+		ASSERT_NE(drv, nullptr);
+		EXPECT_EQ(tarn__keys_check(drv->keys, why, sizeof(why)), 0)
+		    << drv->name << ": " << why;
+	}
+}
+
+TEST_F(EthSpec, WordsStringsAndHelp)
+{
+	struct tarn__key w = {};
+	w.name = "w";
+	w.type = TARN__KEY_ENUM;
+	w.offset = offsetof(KeyCfg, word);
+	w.size = sizeof(int);
+	w.def = 2;
+	w.words = key_words;
+	w.help = "a word";
+	struct tarn__key s = {};
+	s.name = "s";
+	s.type = TARN__KEY_STR;
+	s.offset = offsetof(KeyCfg, str);
+	s.size = sizeof(KeyCfg::str);
+	s.help = "a string";
+	KeyCfg cfg = {};
+	char why[128], buf[256];
+	ASSERT_EQ(tarn__key_parse(&w, "uno", &cfg, why, sizeof(why)), 0) << "an alias";
+	EXPECT_EQ(cfg.word, 1);
+	EXPECT_EQ(tarn__key_parse(&w, "three", &cfg, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "expected one (the first) or two") << "aliases are not listed";
+	tarn__key_syntax(&w, buf, sizeof(buf));
+	EXPECT_STREQ(buf, "w=one|two");
+	tarn__key_usage(&w, buf, sizeof(buf));
+	EXPECT_STREQ(buf, "w=one|two (a word; default two)");
+	ASSERT_EQ(tarn__key_parse(&s, "abcdefg", &cfg, why, sizeof(why)), 0);
+	EXPECT_STREQ(cfg.str, "abcdefg");
+	EXPECT_EQ(tarn__key_parse(&s, "abcdefgh", &cfg, why, sizeof(why)), -EINVAL);
+	EXPECT_STREQ(why, "expected 1 to 7 characters");
+	EXPECT_STREQ(cfg.str, "abcdefg");
 }
 
 // ---------------------------------------------------------------------------

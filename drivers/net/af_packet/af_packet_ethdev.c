@@ -128,18 +128,18 @@
 
 enum afp_rxring { AFP_RX_V2 = 2, AFP_RX_V3 = 3 };
 
-/* dev->priv */
+/* dev->priv: the keys (filled by ethdev from afp_keys), then the port. */
 struct afp_port {
-	char ifname[IFNAMSIZ]; /* name at create (the interface may be renamed) */
-	int ifindex;
-	int ctl_fd;        /* control socket, -1 when closed */
-	unsigned qpairs;   /* 0: not given */
-	uint32_t framesz;  /* frame size of both rings */
-	uint32_t framecnt; /* frames per ring, 0: the queue's nb_desc */
-	uint32_t blocksz;  /* block size of both rings */
+	char ifname[IFNAMSIZ]; /* iface=, the name at create (it may be renamed) */
+	uint32_t qpairs;       /* 0: not given */
+	uint32_t framesz;      /* frame size of both rings */
+	uint32_t framecnt;     /* frames per ring, 0: the queue's nb_desc */
+	uint32_t blocksz;      /* block size of both rings, 0: framesz in pages */
 	enum afp_rxring rxring;
 	int tx_ring; /* tx=ring: TPACKET_V2 transmit ring; 0: sendmmsg() */
-	int qdisc_bypass;
+	uint32_t qdisc_bypass;
+	int ifindex;
+	int ctl_fd;         /* control socket, -1 when closed */
 	int promisc;        /* the PACKET_MR_PROMISC membership is held */
 	uint32_t mtu_known; /* the interface MTU as last read or set */
 	int gone_logged;    /* "interface gone" was logged */
@@ -199,8 +199,95 @@ struct afp_txq {
 	struct iovec iov[AFP_MMSG_BATCH * AFP_MMSG_MAXIOV];
 } TARN_CACHE_ALIGNED;
 
-static const char *const afp_keys[] = { "iface",  "qpairs", "framesz",      "framecnt", "blocksz",
-	                                "rxring", "tx",     "qdisc_bypass", NULL };
+static const struct tarn__key_word afp_rxrings[] = {
+	{ "v2", AFP_RX_V2, "a frame per packet", 0 },
+	{ "v3", AFP_RX_V3, "packets in blocks", 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key_word afp_tx_modes[] = {
+	{ "mmsg", 0, "sendmmsg() from the mbufs", 0 },
+	{ "ring", 1, "a TPACKET_V2 transmit ring", 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key afp_keys[] = {
+	{ .name = "iface",
+	  .type = TARN__KEY_CUSTOM,
+	  TARN__KEY_AT(struct afp_port, ifname),
+	  .parse = tarn__eth_key_ifname,
+	  .metavar = "NAME",
+	  .values = TARN__ETH_IFNAME_VALUES,
+	  .help = "the network interface to attach to",
+	  .doc = "In the network namespace of the thread that creates the port",
+	  .flags = TARN__KEY_REQUIRED },
+	{ .name = "qpairs",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct afp_port, qpairs),
+	  .min = 1,
+	  .max = TARN_ETH_MAX_QUEUES,
+	  .def_text = "not set",
+	  .help = "the most queues of each kind",
+	  .doc = "A queue setup beyond it is refused. Without it the number of queues given "
+	         "to tarn_eth_dev_configure() decides",
+	  .flags = TARN__ETH_KEY_QUEUES },
+	{ .name = "framesz",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct afp_port, framesz),
+	  .min = AFP_MIN_FRAMESZ,
+	  .max = AFP_MAX_FRAMESZ,
+	  .align = TPACKET_ALIGNMENT,
+	  .def = AFP_DEFAULT_FRAMESZ,
+	  .metavar = "B",
+	  .help = "frame size of the rings",
+	  .doc = "It must hold MTU + 18 (Ethernet header and one VLAN tag) + 66 bytes of ring "
+	         "header: at least 1584 for MTU 1500. It is also the longest packet TX accepts "
+	         "(framesz - 32)" },
+	{ .name = "framecnt",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct afp_port, framecnt),
+	  .min = 1,
+	  .max = AFP_MAX_FRAMECNT,
+	  .def_text = "the queue's nb_desc",
+	  .help = "frames per ring",
+	  .doc = "Rounded up to whole blocks; at most 1 GiB per ring" },
+	{ .name = "blocksz",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct afp_port, blocksz),
+	  .min = 1,
+	  .max = AFP_MAX_BLOCKSZ,
+	  .metavar = "B",
+	  .def_text = "framesz rounded up to the page size",
+	  .help = "ring block size: a multiple of the page size, at least framesz",
+	  .doc = "With rxring=v3 it is the unit the kernel hands over (and must hold MTU + "
+	         "148)" },
+	{ .name = "rxring",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct afp_port, rxring),
+	  .def = AFP_RX_V2,
+	  .words = afp_rxrings,
+	  .help = "receive ring",
+	  .doc = "v2 = TPACKET_V2, handed over packet by packet; v3 = TPACKET_V3, a block "
+	         "handed over when full or after 1 ms (see \"V2 or V3\")" },
+	{ .name = "tx",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct afp_port, tx_ring),
+	  .def = 0,
+	  .words = afp_tx_modes,
+	  .help = "transmit",
+	  .doc = "mmsg: one sendmmsg() per burst (up to 64 packets per call) straight from "
+	         "the mbufs, an iovec per segment; ring: packets copied into frames, one "
+	         "sendto(MSG_DONTWAIT) per burst" },
+	{ .name = "qdisc_bypass",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct afp_port, qdisc_bypass),
+	  .max = 1,
+	  .def = 1,
+	  .metavar = "0|1",
+	  .help = "1: PACKET_QDISC_BYPASS on the transmit sockets, packets skip the interface's "
+	          "qdisc" },
+	{ .name = NULL },
+};
 
 /* ------------------------------------------------------------------------ */
 /* Fast path: receive */
@@ -1181,80 +1268,20 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Control path: ops */
 
-static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
-                      struct afp_port *p)
+/* What the key table cannot say: blocksz against the page size and framesz. */
+static int keys_check(struct tarn__eth_dev *dev, struct afp_port *p)
 {
-	uint64_t v;
-	int rc = tarn__lif_spec_iface(dev, spec, "af_packet", p->ifname);
-
-	if (rc < 0)
-		return rc;
-	v = 0;
-	rc = tarn__eth_spec_get_u64(spec, "qpairs", 1, TARN_ETH_MAX_QUEUES, &v);
-	if (rc < 0)
-		return rc;
-	p->qpairs = (unsigned)v;
-	v = AFP_DEFAULT_FRAMESZ;
-	rc = tarn__eth_spec_get_u64(spec, "framesz", AFP_MIN_FRAMESZ, AFP_MAX_FRAMESZ, &v);
-	if (rc < 0)
-		return rc;
-	if (v % TPACKET_ALIGNMENT != 0) {
-		TARN__ERR(AFP_LOG, "port spec '%s': framesz %llu is not a multiple of %d",
-		          dev->spec, (unsigned long long)v, TPACKET_ALIGNMENT);
-		return -EINVAL;
-	}
-	p->framesz = (uint32_t)v;
-	v = 0;
-	rc = tarn__eth_spec_get_u64(spec, "framecnt", 1, AFP_MAX_FRAMECNT, &v);
-	if (rc < 0)
-		return rc;
-	p->framecnt = (uint32_t)v;
-
 	const uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
-	v = ((uint64_t)p->framesz + page - 1) / page * page;
-	rc = tarn__eth_spec_get_u64(spec, "blocksz", page, AFP_MAX_BLOCKSZ, &v);
-	if (rc < 0)
-		return rc;
-	if (v % page != 0 || v < p->framesz) {
+
+	if (p->blocksz == 0)
+		p->blocksz = (p->framesz + page - 1) / page * page;
+	if (p->blocksz % page != 0 || p->blocksz < p->framesz) {
 		TARN__ERR(AFP_LOG,
-		          "port spec '%s': blocksz %llu must be a multiple of the page size (%u) "
+		          "port spec '%s': blocksz %u must be a multiple of the page size (%u) "
 		          "and at least framesz (%u)",
-		          dev->spec, (unsigned long long)v, page, p->framesz);
+		          dev->spec, p->blocksz, page, p->framesz);
 		return -EINVAL;
 	}
-	p->blocksz = (uint32_t)v;
-
-	const char *ring = tarn__eth_spec_get(spec, "rxring");
-	p->rxring = AFP_RX_V2;
-	if (ring != NULL) {
-		if (strcmp(ring, "v3") == 0) {
-			p->rxring = AFP_RX_V3;
-		} else if (strcmp(ring, "v2") != 0) {
-			TARN__ERR(AFP_LOG,
-			          "port spec '%s': rxring '%s': expected v2 (a frame per packet) "
-			          "or v3 (packets in blocks)",
-			          dev->spec, ring);
-			return -EINVAL;
-		}
-	}
-	const char *tx = tarn__eth_spec_get(spec, "tx");
-	p->tx_ring = 0;
-	if (tx != NULL) {
-		if (strcmp(tx, "ring") == 0) {
-			p->tx_ring = 1;
-		} else if (strcmp(tx, "mmsg") != 0) {
-			TARN__ERR(AFP_LOG,
-			          "port spec '%s': tx '%s': expected mmsg (sendmmsg() from the "
-			          "mbufs) or ring (a TPACKET_V2 transmit ring)",
-			          dev->spec, tx);
-			return -EINVAL;
-		}
-	}
-	v = 1;
-	rc = tarn__eth_spec_get_u64(spec, "qdisc_bypass", 0, 1, &v);
-	if (rc < 0)
-		return rc;
-	p->qdisc_bypass = (int)v;
 	return 0;
 }
 
@@ -1264,7 +1291,7 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 	int rc;
 
 	p->ctl_fd = -1;
-	rc = parse_keys(dev, spec, p);
+	rc = keys_check(dev, p);
 	if (rc < 0)
 		return rc;
 	p->ctl_fd =
@@ -1320,89 +1347,55 @@ static void afp_close(struct tarn__eth_dev *dev)
 	p->promisc = 0;
 }
 
-static int afp_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                              int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                              void **qdata)
+/* ethdev checked the queue against qpairs and the pool: its mbufs have
+ * room after the headroom. */
+static int afp_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct afp_port *p = dev->priv;
+	struct afp_rxq *q = qd;
+	int rc = ring_check(dev, p, c->nb_desc, "RX", c->id);
 
-	if (p->qpairs != 0 && queue_id >= p->qpairs) {
-		TARN__ERR(AFP_LOG, "port '%s': RX queue %u: the port has qpairs=%u", dev->name,
-		          (unsigned)queue_id, p->qpairs);
-		return -EINVAL;
-	}
-	const int room = tarn_pktmbuf_data_room_size(mp);
-	if (room <= TARN_PKTMBUF_HEADROOM) {
-		TARN__ERR(AFP_LOG,
-		          "port '%s': RX queue %u: the pool's buffers (%d bytes) leave no room for "
-		          "data after the %d-byte headroom (not an mbuf pool?)",
-		          dev->name, (unsigned)queue_id, room, TARN_PKTMBUF_HEADROOM);
-		return -EINVAL;
-	}
-	int rc = ring_check(dev, p, nb_desc, "RX", queue_id);
 	if (rc < 0)
 		return rc;
-	struct afp_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(AFP_LOG, "port '%s': RX queue %u: out of memory on socket %d", dev->name,
-		          (unsigned)queue_id, socket);
-		return -ENOMEM;
-	}
 	q->fd = -1;
-	q->mp = mp;
-	q->stats = stats;
+	q->mp = c->mp;
+	q->stats = c->stats;
 	q->port_id = dev->port_id;
-	q->queue_id = queue_id;
-	q->nb_desc = nb_desc;
-	q->room = (uint16_t)(room - TARN_PKTMBUF_HEADROOM);
-	*qdata = q;
+	q->queue_id = c->id;
+	q->nb_desc = c->nb_desc;
+	q->room = (uint16_t)(tarn_pktmbuf_data_room_size(c->mp) - TARN_PKTMBUF_HEADROOM);
 	return 0;
 }
 
-static int afp_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                              int socket, struct tarn__eth_qstats *stats, void **qdata)
+static int afp_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct afp_port *p = dev->priv;
+	struct afp_txq *q = qd;
+	int rc = ring_check(dev, p, c->nb_desc, "TX", c->id);
 
-	if (p->qpairs != 0 && queue_id >= p->qpairs) {
-		TARN__ERR(AFP_LOG, "port '%s': TX queue %u: the port has qpairs=%u", dev->name,
-		          (unsigned)queue_id, p->qpairs);
-		return -EINVAL;
-	}
-	int rc = ring_check(dev, p, nb_desc, "TX", queue_id);
 	if (rc < 0)
 		return rc;
-	struct afp_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(AFP_LOG, "port '%s': TX queue %u: out of memory on socket %d", dev->name,
-		          (unsigned)queue_id, socket);
-		return -ENOMEM;
-	}
 	q->fd = -1;
-	q->stats = stats;
+	q->stats = c->stats;
 	q->port_id = dev->port_id;
-	q->queue_id = queue_id;
-	q->nb_desc = nb_desc;
+	q->queue_id = c->id;
+	q->nb_desc = c->nb_desc;
 	q->mtu = dev->mtu;
 	memcpy(q->ifname, p->ifname, IFNAMSIZ);
-	*qdata = q;
 	return 0;
 }
 
-static void afp_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+/* The sockets were closed at stop; closing again is harmless. */
+static void afp_rx_queue_release(struct tarn__eth_dev *dev, void *q)
 {
 	(void)dev;
-	(void)queue_id;
-	rxq_close(qdata); /* already closed by stop; harmless */
-	tarn_free(qdata);
+	rxq_close(q);
 }
 
-static void afp_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+static void afp_tx_queue_release(struct tarn__eth_dev *dev, void *q)
 {
 	(void)dev;
-	(void)queue_id;
-	txq_close(qdata);
-	tarn_free(qdata);
+	txq_close(q);
 }
 
 static int promisc_apply(struct tarn__eth_dev *dev, struct afp_port *p, int on)
@@ -1517,14 +1510,12 @@ static int afp_mac_set(struct tarn__eth_dev *dev, const struct tarn_ether_addr *
 
 const struct tarn__eth_driver tarn__eth_af_packet_driver = {
 	.name = "af_packet",
+	.summary = "Linux interface through PACKET_MMAP rings",
 	.keys = afp_keys,
-	.help = "Linux interface through PACKET_MMAP rings: iface=NAME (required), qpairs=N "
-	        "(most queues), framesz=B (2048), framecnt=N (frames per ring; default the "
-	        "queue's descriptors), blocksz=B (framesz rounded up to pages), rxring=v2|v3 "
-	        "(v2), tx=mmsg|ring (mmsg), qdisc_bypass=1|0 (1)",
 	.priv_size = sizeof(struct afp_port),
-	.max_rx_queues = TARN_ETH_MAX_QUEUES,
-	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.rxq_size = sizeof(struct afp_rxq),
+	.txq_size = sizeof(struct afp_txq),
+	.rx_data_min = 1,
 	.create = afp_create,
 	.close = afp_close,
 	.rx_queue_setup = afp_rx_queue_setup,

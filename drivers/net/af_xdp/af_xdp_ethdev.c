@@ -130,18 +130,18 @@
 
 enum axdp_zc { AXDP_ZC_AUTO = 0, AXDP_ZC_ON, AXDP_ZC_OFF };
 
-/* dev->priv */
+/* dev->priv: the keys (filled by ethdev from axdp_keys), then the port. */
 struct axdp_port {
-	char ifname[IFNAMSIZ]; /* name at create (the interface may be renamed) */
-	int ifindex;
-	int ctl_fd;          /* AF_PACKET socket, protocol 0: ioctls, promiscuity */
-	uint32_t queue;      /* first device queue */
-	uint32_t queues;     /* device queues the port may use */
-	uint32_t dev_queues; /* queues of the interface at create, 0: unknown */
+	char ifname[IFNAMSIZ]; /* iface=, the name at create (it may be renamed) */
+	uint32_t queue;        /* first device queue */
+	uint32_t queues;       /* device queues the port may use */
 	enum axdp_mode mode;
 	enum axdp_zc zerocopy;
 	uint32_t busy_poll; /* SO_BUSY_POLL microseconds, 0: off */
 	int legacy;         /* attach=legacy */
+	int ifindex;
+	int ctl_fd;          /* AF_PACKET socket, protocol 0: ioctls, promiscuity */
+	uint32_t dev_queues; /* queues of the interface at create, 0: unknown */
 	struct axdp_prog *prog;
 	int attached;       /* holds an axdp_prog_attach() */
 	int promisc;        /* the PACKET_MR_PROMISC membership is held */
@@ -212,8 +212,90 @@ struct axdp_txq {
 	int socket;
 };
 
-static const char *const axdp_keys[] = { "iface",    "queue",     "queues", "mode",
-	                                 "zerocopy", "busy_poll", "attach", NULL };
+static const struct tarn__key_word axdp_modes[] = {
+	{ "auto", AXDP_MODE_AUTO, "native when the driver has XDP, else generic", 0 },
+	{ "native", AXDP_MODE_NATIVE, "the driver's XDP", 0 },
+	{ "generic", AXDP_MODE_GENERIC, "skb-based XDP, any interface", 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key_word axdp_zerocopy[] = {
+	{ "auto", AXDP_ZC_AUTO, "zero copy when the driver can", 0 },
+	{ "on", AXDP_ZC_ON, "zero copy or fail", 0 },
+	{ "1", AXDP_ZC_ON, NULL, 1 },
+	{ "off", AXDP_ZC_OFF, "copy mode", 0 },
+	{ "0", AXDP_ZC_OFF, NULL, 1 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key_word axdp_attach[] = {
+	{ "link", 0, "a bpf_link: the kernel detaches the program when the process ends", 0 },
+	{ "legacy", 1, "netlink", 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key axdp_keys[] = {
+	{ .name = "iface",
+	  .type = TARN__KEY_CUSTOM,
+	  TARN__KEY_AT(struct axdp_port, ifname),
+	  .parse = tarn__eth_key_ifname,
+	  .metavar = "NAME",
+	  .values = TARN__ETH_IFNAME_VALUES,
+	  .help = "the network interface to attach to",
+	  .doc = "In the network namespace of the thread that creates the port",
+	  .flags = TARN__KEY_REQUIRED },
+	{ .name = "queue",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct axdp_port, queue),
+	  .max = 65535,
+	  .metavar = "Q",
+	  .help = "the first device queue",
+	  .doc = "Port queue i is device queue Q + i" },
+	{ .name = "queues",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct axdp_port, queues),
+	  .min = 1,
+	  .max = TARN_ETH_MAX_QUEUES,
+	  .def = 1,
+	  .help = "device queues the port may use, its queue pairs",
+	  .doc = "Device queues Q .. Q+N-1, all within the interface's queues, claimed at "
+	         "create: a queue setup beyond them is refused, another port cannot take them",
+	  .flags = TARN__ETH_KEY_QUEUES },
+	{ .name = "mode",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct axdp_port, mode),
+	  .def = AXDP_MODE_AUTO,
+	  .words = axdp_modes,
+	  .help = "how the XDP program is attached",
+	  .doc = "native: XDP_FLAGS_DRV_MODE (veth has it); generic: XDP_FLAGS_SKB_MODE" },
+	{ .name = "zerocopy",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct axdp_port, zerocopy),
+	  .def = AXDP_ZC_AUTO,
+	  .words = axdp_zerocopy,
+	  .help = "zero copy, the driver writing into the pool's mbufs, or copy mode",
+	  .doc = "on: bind with XDP_ZEROCOPY, the NIC DMAs into the pool (start fails where the "
+	         "driver or the memory cannot); off: XDP_COPY; auto: the kernel chooses, zero "
+	         "copy where the driver has it and the pool is in physically contiguous "
+	         "hugepages. 1 and 0 are taken for on and off" },
+	{ .name = "busy_poll",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct axdp_port, busy_poll),
+	  .max = 1000000,
+	  .metavar = "USECS",
+	  .help = "SO_BUSY_POLL microseconds with SO_PREFER_BUSY_POLL; 0: off",
+	  .doc = "With a budget of 64 on each socket: an empty RX burst drives the device's NAPI "
+	         "from the polling thread. Above net.core.busy_read it needs CAP_NET_ADMIN" },
+	{ .name = "attach",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct axdp_port, legacy),
+	  .def = 0,
+	  .words = axdp_attach,
+	  .help = "how the program is attached",
+	  .doc = "legacy (ip link set dev X xdp) is for kernels without XDP links: the program "
+	         "stays after a crash, and the next create on the interface removes it" },
+	{ .name = NULL },
+};
 
 /* ------------------------------------------------------------------------ */
 /* Layout: mbuf <-> UMEM address <-> object index (fast path) */
@@ -1117,98 +1199,12 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Control path: keys, create, close */
 
-/* A word a key may take and what it stands for. */
-struct axdp_word {
-	const char *word;
-	int value;
-};
-
-/* Key `key` of `spec` as one of `words` (ended by a NULL word) into `*value`,
- * left as is when the key is absent. 0, or -EINVAL for another word (logged
- * with what `expected` says). */
-static int spec_word(const struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
-                     const char *key, const struct axdp_word *words, const char *expected,
-                     int *value)
-{
-	const char *s = tarn__eth_spec_get(spec, key);
-
-	if (s == NULL)
-		return 0;
-	for (const struct axdp_word *w = words; w->word != NULL; w++) {
-		if (strcmp(s, w->word) == 0) {
-			*value = w->value;
-			return 0;
-		}
-	}
-	TARN__ERR(AXDP_LOG, "port spec '%s': %s '%s': expected %s", dev->spec, key, s, expected);
-	return -EINVAL;
-}
-
-static int parse_keys(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
-                      struct axdp_port *p)
-{
-	uint64_t v;
-	int rc = tarn__lif_spec_iface(dev, spec, "af_xdp", p->ifname);
-
-	if (rc < 0)
-		return rc;
-	v = 0;
-	rc = tarn__eth_spec_get_u64(spec, "queue", 0, 65535, &v);
-	if (rc < 0)
-		return rc;
-	p->queue = (uint32_t)v;
-	v = 1;
-	rc = tarn__eth_spec_get_u64(spec, "queues", 1, TARN_ETH_MAX_QUEUES, &v);
-	if (rc < 0)
-		return rc;
-	p->queues = (uint32_t)v;
-	v = 0;
-	rc = tarn__eth_spec_get_u64(spec, "busy_poll", 0, 1000000, &v);
-	if (rc < 0)
-		return rc;
-	p->busy_poll = (uint32_t)v;
-
-	static const struct axdp_word modes[] = { { "auto", AXDP_MODE_AUTO },
-		                                  { "native", AXDP_MODE_NATIVE },
-		                                  { "generic", AXDP_MODE_GENERIC },
-		                                  { NULL, 0 } };
-	static const struct axdp_word zerocopy[] = {
-		{ "auto", AXDP_ZC_AUTO }, { "on", AXDP_ZC_ON }, { "1", AXDP_ZC_ON },
-		{ "off", AXDP_ZC_OFF },   { "0", AXDP_ZC_OFF }, { NULL, 0 }
-	};
-	static const struct axdp_word attach[] = { { "link", 0 }, { "legacy", 1 }, { NULL, 0 } };
-	int mode = AXDP_MODE_AUTO, zc = AXDP_ZC_AUTO, legacy = 0;
-
-	rc = spec_word(dev, spec, "mode", modes,
-	               "auto (native when the driver has XDP, else generic), native or generic",
-	               &mode);
-	if (rc < 0)
-		return rc;
-	rc = spec_word(dev, spec, "zerocopy", zerocopy,
-	               "auto (zero copy when the driver can), on or off", &zc);
-	if (rc < 0)
-		return rc;
-	rc = spec_word(dev, spec, "attach", attach,
-	               "link (a bpf_link: the kernel detaches the program when the process ends) "
-	               "or legacy (netlink)",
-	               &legacy);
-	if (rc < 0)
-		return rc;
-	p->mode = (enum axdp_mode)mode;
-	p->zerocopy = (enum axdp_zc)zc;
-	p->legacy = legacy;
-	return 0;
-}
-
 static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
 	struct axdp_port *p = dev->priv;
 	int rc;
 
 	p->ctl_fd = -1;
-	rc = parse_keys(dev, spec, p);
-	if (rc < 0)
-		return rc;
 
 	/* AF_XDP at all, and the right to use it. */
 	int xfd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -1352,108 +1348,64 @@ static int check_frame(const struct tarn__eth_dev *dev, uint32_t chunk, uint32_t
 	return 0;
 }
 
-static int axdp_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                               void **qdata)
+/* ethdev checked the queue against queues= and the pool's data room (at
+ * least AXDP_MIN_CHUNK, headroom included: a frame is the whole data room). */
+static int axdp_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct axdp_port *p = dev->priv;
+	struct axdp_rxq *q = qd;
 	char what[32];
 
-	if (queue_id >= p->queues) {
+	if (tarn_mempool_memzone(c->mp) == NULL) {
 		TARN__ERR(AXDP_LOG,
-		          "port '%s': RX queue %u: the port has queues=%u (device queues %u..%u)",
-		          dev->name, (unsigned)queue_id, p->queues, p->queue,
-		          p->queue + p->queues - 1);
+		          "port '%s': RX queue %u: pool '%s' is not in tarn memory (its memzone is "
+		          "the UMEM)",
+		          dev->name, (unsigned)c->id, tarn_mempool_name(c->mp));
 		return -EINVAL;
 	}
-	const int room = tarn_pktmbuf_data_room_size(mp);
-	if (room < (int)AXDP_MIN_CHUNK || tarn_mempool_memzone(mp) == NULL) {
-		TARN__ERR(AXDP_LOG,
-		          "port '%s': RX queue %u: pool '%s' %s: an AF_XDP frame is an mbuf's data "
-		          "room, at least %u bytes (e.g. TARN_MBUF_DEFAULT_BUF_SIZE)",
-		          dev->name, (unsigned)queue_id, tarn_mempool_name(mp),
-		          room < 0 ? "is not an mbuf pool" : "has a smaller data room",
-		          AXDP_MIN_CHUNK);
-		return -EINVAL;
-	}
-	const uint32_t chunk = (uint32_t)room < AXDP_MAX_CHUNK ? (uint32_t)room : AXDP_MAX_CHUNK;
-	snprintf(what, sizeof(what), "RX queue %u", (unsigned)queue_id);
+	const uint32_t room = (uint32_t)tarn_pktmbuf_data_room_size(c->mp);
+	const uint32_t chunk = room < AXDP_MAX_CHUNK ? room : AXDP_MAX_CHUNK;
+	snprintf(what, sizeof(what), "RX queue %u", (unsigned)c->id);
 	int rc = check_frame(dev, chunk, dev->mtu, what);
 	if (rc < 0)
 		return rc;
-	if (nb_desc > tarn_mempool_size(mp))
+	if (c->nb_desc > tarn_mempool_size(c->mp))
 		TARN__WARN(
 		    AXDP_LOG,
 		    "port '%s': RX queue %u: %u descriptors but pool '%s' has only %u mbufs: "
 		    "the fill ring takes what there is (rx_nombuf counts the rest)",
-		    dev->name, (unsigned)queue_id, nb_desc, tarn_mempool_name(mp),
-		    tarn_mempool_size(mp));
-	struct axdp_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(AXDP_LOG, "port '%s': RX queue %u: out of memory on socket %d", dev->name,
-		          (unsigned)queue_id, socket);
-		return -ENOMEM;
-	}
+		    dev->name, (unsigned)c->id, c->nb_desc, tarn_mempool_name(c->mp),
+		    tarn_mempool_size(c->mp));
 	q->fd = -1;
-	q->mp = mp;
-	q->stats = stats;
+	q->mp = c->mp;
+	q->stats = c->stats;
 	q->port_id = dev->port_id;
-	q->queue_id = queue_id;
-	q->dev_queue = p->queue + queue_id;
-	q->socket = socket;
-	q->nb_desc = nb_desc;
-	q->ring_size = ring_size_for(nb_desc);
+	q->queue_id = c->id;
+	q->dev_queue = p->queue + c->id;
+	q->socket = c->socket;
+	q->nb_desc = c->nb_desc;
+	q->ring_size = ring_size_for(c->nb_desc);
 	q->chunk = chunk;
 	q->frame_len = chunk - AXDP_XDP_HEADROOM;
-	q->batch =
-	    nb_desc / 2 < AXDP_FILL_BATCH ? (nb_desc / 2 ? nb_desc / 2 : 1) : AXDP_FILL_BATCH;
+	q->batch = c->nb_desc / 2 < AXDP_FILL_BATCH ? (c->nb_desc / 2 ? c->nb_desc / 2 : 1)
+	                                            : AXDP_FILL_BATCH;
 	q->rearm = ((uint64_t)1 << 16) | ((uint64_t)1 << 32) | ((uint64_t)dev->port_id << 48);
-	*qdata = q;
 	return 0;
 }
 
-static int axdp_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn__eth_qstats *stats, void **qdata)
+static int axdp_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
-	struct axdp_port *p = dev->priv;
+	struct axdp_txq *q = qd;
 
-	if (queue_id >= p->queues) {
-		TARN__ERR(AXDP_LOG,
-		          "port '%s': TX queue %u: the port has queues=%u (device queues %u..%u)",
-		          dev->name, (unsigned)queue_id, p->queues, p->queue,
-		          p->queue + p->queues - 1);
-		return -EINVAL;
-	}
-	struct axdp_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(AXDP_LOG, "port '%s': TX queue %u: out of memory on socket %d", dev->name,
-		          (unsigned)queue_id, socket);
-		return -ENOMEM;
-	}
 	q->fd = -1;
-	q->stats = stats;
+	q->stats = c->stats;
 	q->port_id = dev->port_id;
-	q->queue_id = queue_id;
-	q->socket = socket;
-	q->nb_desc = nb_desc;
-	q->ring_size = ring_size_for(nb_desc);
+	q->queue_id = c->id;
+	q->socket = c->socket;
+	q->nb_desc = c->nb_desc;
+	q->ring_size = ring_size_for(c->nb_desc);
 	q->mtu = dev->mtu;
-	*qdata = q;
 	return 0;
-}
-
-static void axdp_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
-	(void)dev;
-	(void)queue_id;
-	tarn_free(qdata); /* its socket was closed at stop */
-}
-
-static void axdp_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
-	(void)dev;
-	(void)queue_id;
-	tarn_free(qdata);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1588,23 +1540,20 @@ static int axdp_mac_set(struct tarn__eth_dev *dev, const struct tarn_ether_addr 
 
 const struct tarn__eth_driver tarn__eth_af_xdp_driver = {
 	.name = "af_xdp",
+	.summary = "Linux interface through AF_XDP sockets whose UMEM is the RX queue's mbuf pool",
 	.keys = axdp_keys,
-	.help = "Linux interface through AF_XDP sockets whose UMEM is the RX queue's mbuf pool: "
-	        "iface=NAME (required), queue=Q (first device queue, 0), queues=N (device "
-	        "queues the port may use, 1), mode=auto|native|generic (auto), "
-	        "zerocopy=auto|on|off (auto), busy_poll=USECS (0: off), attach=link|legacy "
-	        "(link)",
 	.priv_size = sizeof(struct axdp_port),
-	.max_rx_queues = TARN_ETH_MAX_QUEUES,
-	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.rxq_size = sizeof(struct axdp_rxq),
+	.txq_size = sizeof(struct axdp_txq),
+	/* A frame is an mbuf's whole data room, at least AXDP_MIN_CHUNK. */
+	.rx_data_min = AXDP_MIN_CHUNK - TARN_PKTMBUF_HEADROOM,
+	.rx_data_what = "an AF_XDP frame",
 	.create = axdp_create,
 	.close = axdp_close,
-	.rx_queue_setup = axdp_rx_queue_setup,
-	.tx_queue_setup = axdp_tx_queue_setup,
-	.rx_queue_release = axdp_rx_queue_release,
-	.tx_queue_release = axdp_tx_queue_release,
 	.start = axdp_start,
 	.stop = axdp_stop,
+	.rx_queue_setup = axdp_rx_queue_setup,
+	.tx_queue_setup = axdp_tx_queue_setup,
 	.link_get = axdp_link_get,
 	.promisc_set = axdp_promisc_set,
 	.mtu_set = axdp_mtu_set,

@@ -256,34 +256,12 @@ void tarn__lif_log_gone(const struct tarn__eth_dev *dev, const struct tarn__lif 
 	          (unsigned)dev->port_id, dev->name, l->ifname, l->ifindex);
 }
 
-int tarn__lif_spec_iface(const struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
-                         const char *drv, char ifname[IFNAMSIZ])
-{
-	const char *iface = tarn__eth_spec_get(spec, "iface");
-
-	if (iface == NULL) {
-		TARN__ERR(TARN__ETH_LOG,
-		          "port spec '%s': %s needs iface=NAME, the network interface to attach to",
-		          dev->spec, drv);
-		return -EINVAL;
-	}
-	if (strlen(iface) >= IFNAMSIZ || strchr(iface, '/') != NULL) {
-		TARN__ERR(TARN__ETH_LOG,
-		          "port spec '%s': iface '%s' is not an interface name (at most %d "
-		          "characters, no '/')",
-		          dev->spec, iface, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	snprintf(ifname, IFNAMSIZ, "%s", iface);
-	return 0;
-}
-
 int tarn__lif_numa_node(const char *ifname)
 {
 	char path[IFNAMSIZ + 48];
 	int node = -1;
 
-	/* The name went through tarn__lif_spec_iface (no '/') or is the
+	/* The name went through tarn__eth_key_ifname (no '/') or is the
 	 * kernel's own. */
 	snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node", ifname);
 	FILE *f = fopen(path, "re");

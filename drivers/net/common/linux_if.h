@@ -3,8 +3,8 @@
  * Linux network interface helpers shared by the af_packet, af_xdp and tap
  * drivers (internal, never installed): ioctls on an interface found by its
  * index (it may be renamed), link state and speed, promiscuous mode through
- * a PACKET_MR_PROMISC membership, MTU and MAC address, the device's NUMA
- * node, and the iface= key. Compiled into libtarn when one of them is built.
+ * a PACKET_MR_PROMISC membership, MTU and MAC address, and the device's
+ * NUMA node. Compiled into libtarn when one of them is built.
  */
 #ifndef TARN_DRIVERS_NET_LINUX_IF_H
 #define TARN_DRIVERS_NET_LINUX_IF_H
@@ -82,10 +82,5 @@ void tarn__lif_log_gone(const struct tarn__eth_dev *dev, const struct tarn__lif 
  * namespace shows it), or TARN_SOCKET_ANY (-1) when it has none (veth,
  * tap), the kernel does not know it, or tarn has no such socket. */
 int tarn__lif_numa_node(const char *ifname);
-
-/* The iface= key of `spec` into `ifname` (driver `drv` for the message).
- * 0 or -EINVAL (logged). */
-int tarn__lif_spec_iface(const struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec,
-                         const char *drv, char ifname[IFNAMSIZ]);
 
 #endif

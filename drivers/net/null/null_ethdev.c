@@ -22,9 +22,9 @@
 #define NULL_DEFAULT_SIZE 64
 #define NULL_MAX_SIZE     (TARN_ETH_MAX_MTU + TARN_ETHER_HDR_LEN)
 
-/* dev->priv */
+/* dev->priv: its one key. */
 struct null_port {
-	uint32_t size;
+	uint32_t size; /* size=: bytes of each received packet */
 };
 
 struct null_rxq {
@@ -39,7 +39,18 @@ struct null_txq {
 	struct tarn__eth_qstats *stats;
 } TARN_CACHE_ALIGNED;
 
-static const char *const null_keys[] = { "size", NULL };
+static const struct tarn__key null_keys[] = {
+	{ .name = "size",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct null_port, size),
+	  .min = TARN_ETHER_HDR_LEN,
+	  .max = NULL_MAX_SIZE,
+	  .def = NULL_DEFAULT_SIZE,
+	  .help = "bytes of each received packet, Ethernet/IPv4/UDP headers included",
+	  .doc = "The RX pool's mbufs must hold it after the headroom (one segment per "
+	         "packet)" },
+	{ .name = NULL },
+};
 
 /* ------------------------------------------------------------------------ */
 /* Fast path */
@@ -132,20 +143,15 @@ static void make_header(uint8_t *h, const struct tarn_ether_addr *dst, uint32_t 
 	/* UDP checksum 0: none */
 }
 
+/* The RX pool must hold a whole packet in one mbuf: ethdev checks it. */
 static int null_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
-	struct null_port *np = dev->priv;
-	uint64_t size = NULL_DEFAULT_SIZE;
-	int rc = tarn__eth_spec_get_u64(spec, "size", TARN_ETHER_HDR_LEN, NULL_MAX_SIZE, &size);
-	if (rc < 0)
-		return rc;
-	np->size = (uint32_t)size;
-	return 0;
-}
+	const struct null_port *np = dev->priv;
 
-static void null_close(struct tarn__eth_dev *dev)
-{
-	(void)dev;
+	(void)spec;
+	dev->rx_data_min = np->size;
+	snprintf(dev->rx_data_what, sizeof(dev->rx_data_what), "size=%u", np->size);
+	return 0;
 }
 
 /* The MAC address may have changed since the queues were set up. */
@@ -159,76 +165,38 @@ static int null_start(struct tarn__eth_dev *dev)
 	return 0;
 }
 
-static int null_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                               void **qdata)
+static int null_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
-	struct null_port *np = dev->priv;
-	(void)nb_desc;
-	if (!tarn_pktmbuf_pool_is_mbuf_pool(mp)) {
-		TARN__ERR(NULL_LOG, "port %u: RX queue %u: pool '%s' is not an mbuf pool",
-		          (unsigned)dev->port_id, (unsigned)queue_id, tarn_mempool_name(mp));
-		return -EINVAL;
-	}
-	int room = tarn_pktmbuf_data_room_size(mp);
-	uint32_t headroom =
-	    (uint32_t)room < TARN_PKTMBUF_HEADROOM ? (uint32_t)room : TARN_PKTMBUF_HEADROOM;
-	if (room < 0 || (uint32_t)room - headroom < np->size) {
-		TARN__ERR(NULL_LOG,
-		          "port %u: RX queue %u: size=%u does not fit the %d-byte buffers of "
-		          "pool '%s' (%u bytes after the headroom)",
-		          (unsigned)dev->port_id, (unsigned)queue_id, np->size, room,
-		          tarn_mempool_name(mp),
-		          room < 0 ? 0 : (unsigned)((uint32_t)room - headroom));
-		return -EINVAL;
-	}
-	struct null_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL)
-		return -ENOMEM;
-	q->mp = mp;
-	q->stats = stats;
+	const struct null_port *np = dev->priv;
+	struct null_rxq *q = qd;
+
+	q->mp = c->mp;
+	q->stats = c->stats;
 	q->size = np->size;
 	q->port_id = dev->port_id;
 	make_header(q->hdr, &dev->mac, np->size);
-	*qdata = q;
 	return 0;
 }
 
-static int null_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn__eth_qstats *stats, void **qdata)
+static int null_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
-	(void)dev;
-	(void)queue_id;
-	(void)nb_desc;
-	struct null_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL)
-		return -ENOMEM;
-	q->stats = stats;
-	*qdata = q;
-	return 0;
-}
+	struct null_txq *q = qd;
 
-static void null_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
 	(void)dev;
-	(void)queue_id;
-	tarn_free(qdata); /* holds no packets */
+	q->stats = c->stats;
+	return 0;
 }
 
 const struct tarn__eth_driver tarn__eth_null_driver = {
 	.name = "null",
+	.summary = "source and sink, RX makes packets and TX frees them",
 	.keys = null_keys,
-	.help = "source and sink: size=N (bytes of each received packet, 14 .. 9614, default "
-	        "64; Ethernet/IPv4/UDP header); TX frees",
 	.priv_size = sizeof(struct null_port),
-	.max_rx_queues = TARN_ETH_MAX_QUEUES,
-	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.rxq_size = sizeof(struct null_rxq),
+	.txq_size = sizeof(struct null_txq),
 	.create = null_create,
-	.close = null_close,
 	.rx_queue_setup = null_rx_queue_setup,
 	.tx_queue_setup = null_tx_queue_setup,
-	.rx_queue_release = null_queue_release,
-	.tx_queue_release = null_queue_release,
 	.start = null_start,
 	.rx_burst = null_rx_burst,
 	.tx_burst = null_tx_burst,

@@ -84,19 +84,21 @@ struct pcap_rec {
 	uint32_t len;
 };
 
-/* dev->priv */
+/* dev->priv: the keys (filled by ethdev from pcap_keys), then the port. */
 struct pcap_port {
+	char rx_path[TARN_ETH_VALUE_MAX]; /* rx_pcap=, "" for none */
+	char tx_path[TARN_ETH_VALUE_MAX]; /* tx_pcap=, "" for none */
+	char iface[IFNAMSIZ];             /* iface=, "" for none */
+	uint64_t loops;                   /* loop=: passes; 0: forever */
+	int rate_recorded;                /* rate=recorded */
 	enum pcap_mode mode;
 	uint16_t port_id;
 	/* ---- rx_pcap ---- */
 	FILE *rx_file;
-	char rx_path[TARN_ETH_VALUE_MAX];
 	int swapped, nsec;
 	uint32_t snaplen;
 	uint64_t nb_records;
 	uint64_t first_ts_ns;
-	uint64_t loops; /* passes; 0: forever */
-	int rate_recorded;
 	/* Replay state: only the RX polling thread touches it while the port
 	 * runs; start() resets wall_base while it is stopped. */
 	struct pcap_rec rec; /* the record header read, its data not yet */
@@ -109,9 +111,7 @@ struct pcap_port {
 	/* ---- tx_pcap ---- */
 	pcap_t *tx_dead;
 	pcap_dumper_t *dumper;
-	char tx_path[TARN_ETH_VALUE_MAX];
 	/* ---- iface ---- */
-	char iface[IFNAMSIZ];
 	pcap_t *live_rx, *live_tx;
 };
 
@@ -137,7 +137,51 @@ struct pcap_txq {
 	int err_logged;
 } TARN_CACHE_ALIGNED;
 
-static const char *const pcap_keys[] = { "rx_pcap", "tx_pcap", "iface", "loop", "rate", NULL };
+static const struct tarn__key_word pcap_rates[] = {
+	{ "max", 0, NULL, 0 },
+	{ "recorded", 1, NULL, 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct tarn__key pcap_keys[] = {
+	{ .name = "rx_pcap",
+	  .type = TARN__KEY_STR,
+	  TARN__KEY_AT(struct pcap_port, rx_path),
+	  .metavar = "FILE",
+	  .def_text = "none: RX receives nothing",
+	  .help = "RX replays the packets of this classic pcap file",
+	  .doc = "Checked whole at create: a bad header or record is refused with its offset" },
+	{ .name = "tx_pcap",
+	  .type = TARN__KEY_STR,
+	  TARN__KEY_AT(struct pcap_port, tx_path),
+	  .metavar = "FILE",
+	  .def_text = "none: TX frees the packets and counts them as sent",
+	  .help = "TX writes every packet to this pcap file, created or truncated" },
+	{ .name = "iface",
+	  .type = TARN__KEY_CUSTOM,
+	  TARN__KEY_AT(struct pcap_port, iface),
+	  .parse = tarn__eth_key_ifname,
+	  .metavar = "NAME",
+	  .values = TARN__ETH_IFNAME_VALUES,
+	  .help = "RX captures and TX injects on this live interface",
+	  .doc = "Excludes rx_pcap and tx_pcap" },
+	{ .name = "loop",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct pcap_port, loops),
+	  .max = UINT32_MAX,
+	  .def = 1,
+	  .help = "passes over rx_pcap; 0: forever" },
+	{ .name = "rate",
+	  .type = TARN__KEY_ENUM,
+	  TARN__KEY_AT(struct pcap_port, rate_recorded),
+	  .def = 0,
+	  .words = pcap_rates,
+	  .help = "replay rx_pcap as fast as asked (max) or at the pace of its timestamps "
+	          "(recorded)",
+	  .doc = "recorded: each packet when its timestamp, relative to the pass's first "
+	         "packet, has come" },
+	{ .name = NULL },
+};
 
 /* ------------------------------------------------------------------------ */
 /* Packets and mbufs */
@@ -305,7 +349,6 @@ static int rx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const c
 	uint8_t h[PCAP_FILE_HDR_LEN];
 	struct stat st;
 
-	snprintf(pp->rx_path, sizeof(pp->rx_path), "%s", path);
 	int fd = TARN__FAULT("pcap-open", EMFILE) ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -698,7 +741,6 @@ static uint16_t pcap_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 static int tx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp, const char *path)
 {
 	struct stat st;
-	snprintf(pp->tx_path, sizeof(pp->tx_path), "%s", path);
 	if (pp->rx_file != NULL && stat(path, &st) == 0) {
 		struct stat rx;
 		if (fstat(fileno(pp->rx_file), &rx) == 0 && rx.st_dev == st.st_dev &&
@@ -834,80 +876,69 @@ static void port_free(struct pcap_port *pp)
 	pp->live_tx = NULL;
 }
 
-static int pcap_create_port(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
+/* What the key table cannot say: which keys go together. */
+static int keys_check(const struct tarn__eth_dev *dev, const struct pcap_port *pp,
+                      const struct tarn__eth_spec *spec)
 {
-	struct pcap_port *pp = dev->priv;
-	const char *rx = tarn__eth_spec_get(spec, "rx_pcap");
-	const char *tx = tarn__eth_spec_get(spec, "tx_pcap");
-	const char *iface = tarn__eth_spec_get(spec, "iface");
-	const char *rate = tarn__eth_spec_get(spec, "rate");
-	uint64_t loops = 1;
-	int rc;
+	const int rx = pp->rx_path[0] != '\0', tx = pp->tx_path[0] != '\0';
+	const int iface = pp->iface[0] != '\0';
 
-	pp->port_id = dev->port_id;
-	if (rx == NULL && tx == NULL && iface == NULL) {
+	if (!rx && !tx && !iface) {
 		TARN__ERR(PCAP_LOG,
 		          "port spec '%s': pcap needs rx_pcap=FILE, tx_pcap=FILE or iface=NAME",
 		          dev->spec);
 		return -EINVAL;
 	}
-	if (iface != NULL && (rx != NULL || tx != NULL)) {
+	if (iface && (rx || tx)) {
 		TARN__ERR(PCAP_LOG,
 		          "port spec '%s': iface excludes rx_pcap and tx_pcap (use two ports)",
 		          dev->spec);
 		return -EINVAL;
 	}
-	if (rx == NULL && (tarn__eth_spec_get(spec, "loop") != NULL || rate != NULL)) {
+	if (!rx && (tarn__eth_spec_get(spec, "loop") != NULL ||
+	            tarn__eth_spec_get(spec, "rate") != NULL)) {
 		TARN__ERR(PCAP_LOG, "port spec '%s': loop and rate go with rx_pcap", dev->spec);
 		return -EINVAL;
 	}
-	rc = tarn__eth_spec_get_u64(spec, "loop", 0, UINT32_MAX, &loops);
+	return 0;
+}
+
+static int pcap_create_port(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
+{
+	struct pcap_port *pp = dev->priv;
+	int rc = keys_check(dev, pp, spec);
+
 	if (rc < 0)
 		return rc;
-	pp->loops = loops;
-	if (rate != NULL && strcmp(rate, "max") != 0 && strcmp(rate, "recorded") != 0) {
-		TARN__ERR(PCAP_LOG, "port spec '%s': rate=%s: expected max or recorded", dev->spec,
-		          rate);
-		return -EINVAL;
-	}
-	pp->rate_recorded = rate != NULL && strcmp(rate, "recorded") == 0;
-
-	if (iface != NULL) {
-		if (strlen(iface) >= IFNAMSIZ) {
-			TARN__ERR(PCAP_LOG,
-			          "port spec '%s': iface '%s' is longer than %d characters",
-			          dev->spec, iface, IFNAMSIZ - 1);
-			return -EINVAL;
-		}
+	pp->port_id = dev->port_id;
+	if (pp->iface[0] != '\0') {
 		pp->mode = PCAP_MODE_IFACE;
-		snprintf(pp->iface, sizeof(pp->iface), "%s", iface);
-		rc = live_open(dev, iface, 0, &pp->live_rx);
+		rc = live_open(dev, pp->iface, 0, &pp->live_rx);
 		if (rc == 0)
-			rc = live_open(dev, iface, 1, &pp->live_tx);
-		if (rc < 0) {
+			rc = live_open(dev, pp->iface, 1, &pp->live_tx);
+		if (rc < 0)
 			port_free(pp);
-			return rc;
-		}
-		return 0;
+		return rc;
 	}
 	pp->mode = PCAP_MODE_FILE;
-	if (rx != NULL) {
-		rc = rx_file_open(dev, pp, rx);
+	if (pp->rx_path[0] != '\0') {
+		rc = rx_file_open(dev, pp, pp->rx_path);
 		if (rc < 0)
 			return rc;
 	}
-	if (tx != NULL) {
-		rc = tx_file_open(dev, pp, tx);
+	if (pp->tx_path[0] != '\0') {
+		rc = tx_file_open(dev, pp, pp->tx_path);
 		if (rc < 0) {
 			port_free(pp);
 			return rc;
 		}
 	}
-	if (rx != NULL)
+	if (pp->rx_path[0] != '\0')
 		TARN__INFO(PCAP_LOG,
 		           "pcap port %u: rx_pcap %s: %" PRIu64 " packets, %s, loop %" PRIu64 "%s",
-		           (unsigned)dev->port_id, rx, pp->nb_records, pp->nsec ? "ns" : "us",
-		           loops, pp->rate_recorded ? ", recorded rate" : "");
+		           (unsigned)dev->port_id, pp->rx_path, pp->nb_records,
+		           pp->nsec ? "ns" : "us", pp->loops,
+		           pp->rate_recorded ? ", recorded rate" : "");
 	return 0;
 }
 
@@ -922,75 +953,41 @@ static void pcap_close_port(struct tarn__eth_dev *dev)
 /* ------------------------------------------------------------------------ */
 /* Queues, start, stop, control */
 
-static int pcap_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                               void **qdata)
+/* ethdev checked the pool: an Ethernet header fits after the headroom. */
+static int pcap_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
-	(void)nb_desc;
-	int room = tarn_pktmbuf_data_room_size(mp);
-	if (room < 0) {
-		TARN__ERR(PCAP_LOG, "pcap port %u: RX queue %u: the pool is not an mbuf pool",
-		          (unsigned)dev->port_id, (unsigned)queue_id);
-		return -EINVAL;
-	}
-	room -= room < TARN_PKTMBUF_HEADROOM ? room : TARN_PKTMBUF_HEADROOM;
-	if (room < TARN_ETHER_HDR_LEN) {
-		TARN__ERR(PCAP_LOG,
-		          "pcap port %u: RX queue %u: the pool's mbufs hold %d bytes after the "
-		          "headroom, less than an Ethernet header",
-		          (unsigned)dev->port_id, (unsigned)queue_id, room);
-		return -EINVAL;
-	}
-	struct pcap_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(PCAP_LOG, "pcap port %u: RX queue %u: out of memory on socket %d",
-		          (unsigned)dev->port_id, (unsigned)queue_id, socket);
-		return -ENOMEM;
-	}
+	struct pcap_rxq *q = qd;
+
 	q->pp = dev->priv;
-	q->mp = mp;
-	q->stats = stats;
+	q->mp = c->mp;
+	q->stats = c->stats;
 	q->port_id = dev->port_id;
-	q->room = (uint16_t)room;
-	*qdata = q;
+	q->room = (uint16_t)(tarn_pktmbuf_data_room_size(c->mp) - TARN_PKTMBUF_HEADROOM);
 	return 0;
 }
 
-static int pcap_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn__eth_qstats *stats, void **qdata)
+/* A chained packet is made contiguous in `lin` for pcap_dump/pcap_inject. */
+static int pcap_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
-	(void)nb_desc;
-	struct pcap_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
+	struct pcap_txq *q = qd;
 	uint8_t *lin = TARN__FAULT("pcap-malloc", ENOMEM) ? NULL : malloc(PCAP_TX_SNAPLEN);
-	if (q == NULL || lin == NULL) {
-		tarn_free(q);
-		free(lin);
+
+	if (lin == NULL) {
 		TARN__ERR(PCAP_LOG, "pcap port %u: TX queue %u: out of memory",
-		          (unsigned)dev->port_id, (unsigned)queue_id);
+		          (unsigned)dev->port_id, (unsigned)c->id);
 		return -ENOMEM;
 	}
 	q->pp = dev->priv;
-	q->stats = stats;
+	q->stats = c->stats;
 	q->lin = lin;
 	q->port_id = dev->port_id;
-	*qdata = q;
 	return 0;
 }
 
-static void pcap_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+static void pcap_tx_queue_release(struct tarn__eth_dev *dev, void *qd)
 {
 	(void)dev;
-	(void)queue_id;
-	tarn_free(qdata);
-}
-
-static void pcap_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
-	struct pcap_txq *q = qdata;
-	(void)dev;
-	(void)queue_id;
-	free(q->lin);
-	tarn_free(q);
+	free(((struct pcap_txq *)qd)->lin);
 }
 
 static int pcap_start(struct tarn__eth_dev *dev)
@@ -1067,18 +1064,19 @@ static int pcap_promisc_set(struct tarn__eth_dev *dev, int on)
 
 const struct tarn__eth_driver tarn__eth_pcap_driver = {
 	.name = "pcap",
+	.summary = "capture files and live interfaces (libpcap)",
 	.keys = pcap_keys,
-	.help = "capture files and live interfaces (libpcap): rx_pcap=FILE (replay), "
-	        "loop=N (passes, 0: forever, default 1), rate=max|recorded, tx_pcap=FILE "
-	        "(write TX), or iface=NAME (live capture and inject)",
 	.priv_size = sizeof(struct pcap_port),
+	.rxq_size = sizeof(struct pcap_rxq),
+	.txq_size = sizeof(struct pcap_txq),
 	.max_rx_queues = 1,
 	.max_tx_queues = 1,
+	.rx_data_min = TARN_ETHER_HDR_LEN,
+	.rx_data_what = "an Ethernet header",
 	.create = pcap_create_port,
 	.close = pcap_close_port,
 	.rx_queue_setup = pcap_rx_queue_setup,
 	.tx_queue_setup = pcap_tx_queue_setup,
-	.rx_queue_release = pcap_rx_queue_release,
 	.tx_queue_release = pcap_tx_queue_release,
 	.start = pcap_start,
 	.stop = pcap_stop,

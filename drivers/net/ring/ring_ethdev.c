@@ -42,11 +42,13 @@ struct ring_cable {
 	struct tarn_ring *rings[2][TARN_ETH_MAX_QUEUES];
 };
 
-/* dev->priv */
+/* dev->priv: the keys, then the port's place on its cable. */
 struct ring_port {
+	char peer[TARN_NAME_SIZE]; /* peer=: the ring port to cable to, "" for none */
+	uint32_t loop;             /* loop=1: TX queue i feeds own RX queue i */
+	uint32_t count_bytes;      /* bytes=1 (default): count ibytes/obytes */
 	struct ring_cable *cable;
 	int side;
-	int count_bytes; /* bytes=1 (default): count ibytes/obytes */
 };
 
 /* Data of one queue, handed to the burst functions. */
@@ -56,10 +58,34 @@ struct ring_queue {
 	int count_bytes;
 } TARN_CACHE_ALIGNED;
 
+static const struct tarn__key ring_keys[] = {
+	{ .name = "peer",
+	  .type = TARN__KEY_STR,
+	  TARN__KEY_AT(struct ring_port, peer),
+	  .metavar = "NAME",
+	  .help = "cable to ring port NAME: TX queue i feeds the other's RX queue i",
+	  .doc = "Without peer or loop the port's far end is free and a later port may name it "
+	         "as its peer; what it transmits meanwhile waits in the cable" },
+	{ .name = "loop",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct ring_port, loop),
+	  .max = 1,
+	  .metavar = "0|1",
+	  .help = "1: TX queue i feeds own RX queue i" },
+	{ .name = "bytes",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct ring_port, count_bytes),
+	  .max = 1,
+	  .def = 1,
+	  .metavar = "0|1",
+	  .help = "count ibytes/obytes; 0: packets only, as DPDK's net_ring",
+	  .doc = "Reading each packet's length is most of the per-packet cost of an in-memory "
+	         "port" },
+	{ .name = NULL },
+};
+
 static struct ring_cable *cables;
 static unsigned cable_seq;
-
-static const char *const ring_keys[] = { "peer", "loop", "bytes", NULL };
 
 /* ------------------------------------------------------------------------ */
 /* Fast path */
@@ -195,46 +221,46 @@ static struct ring_cable *cable_find(const char *name, int *side)
 /* ------------------------------------------------------------------------ */
 /* Control path */
 
+/* Take the free side of the cable of ring port `rp->peer`. */
+static int cable_join(struct tarn__eth_dev *dev, struct ring_port *rp)
+{
+	int s;
+	struct ring_cable *c = cable_find(rp->peer, &s);
+
+	if (c == NULL) {
+		TARN__ERR(RING_LOG, "port spec '%s': no ring port named '%s' to cable to",
+		          dev->spec, rp->peer);
+		return -ENOENT;
+	}
+	if (c->loop || c->end[1 - s] != NULL) {
+		TARN__ERR(RING_LOG, "port spec '%s': ring port '%s' is already cabled%s", dev->spec,
+		          rp->peer, c->loop ? " to itself (loop=1)" : "");
+		return -EBUSY;
+	}
+	c->end[1 - s] = dev;
+	rp->cable = c;
+	rp->side = 1 - s;
+	return 0;
+}
+
 static int ring_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
 	struct ring_port *rp = dev->priv;
-	const char *peer = tarn__eth_spec_get(spec, "peer");
-	uint64_t loop = 0, bytes = 1;
-	int rc = tarn__eth_spec_get_u64(spec, "loop", 0, 1, &loop);
 
-	if (rc == 0)
-		rc = tarn__eth_spec_get_u64(spec, "bytes", 0, 1, &bytes);
-	if (rc < 0)
-		return rc;
-	rp->count_bytes = (int)bytes;
-	if (peer != NULL && loop) {
+	(void)spec;
+	if (rp->peer[0] != '\0' && rp->loop) {
 		TARN__ERR(RING_LOG, "port spec '%s': peer and loop=1 exclude each other",
 		          dev->spec);
 		return -EINVAL;
 	}
-	if (peer != NULL) {
-		int s;
-		struct ring_cable *c = cable_find(peer, &s);
-		if (c == NULL) {
-			TARN__ERR(RING_LOG, "port spec '%s': no ring port named '%s' to cable to",
-			          dev->spec, peer);
-			return -ENOENT;
-		}
-		if (c->loop || c->end[1 - s] != NULL) {
-			TARN__ERR(RING_LOG, "port spec '%s': ring port '%s' is already cabled%s",
-			          dev->spec, peer, c->loop ? " to itself (loop=1)" : "");
-			return -EBUSY;
-		}
-		c->end[1 - s] = dev;
-		rp->cable = c;
-		rp->side = 1 - s;
-		return 0;
-	}
+	if (rp->peer[0] != '\0')
+		return cable_join(dev, rp);
+	/* A new cable, this port at side 0. */
 	struct ring_cable *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->id = cable_seq++;
-	c->loop = (int)loop;
+	c->loop = (int)rp->loop;
 	c->end[0] = dev;
 	c->next = cables;
 	cables = c;
@@ -254,78 +280,54 @@ static void ring_close(struct tarn__eth_dev *dev)
 	rp->cable = NULL;
 }
 
-static int queue_make(struct tarn__eth_dev *dev, int d, uint16_t queue_id, uint32_t nb_desc,
-                      int socket, struct tarn__eth_qstats *stats, void **qdata)
+/* Queue `q` reads or writes the ring of direction `d`. */
+static int queue_make(struct tarn__eth_dev *dev, int d, struct ring_queue *q,
+                      const struct tarn__eth_qconf *c)
 {
 	struct ring_port *rp = dev->priv;
-	struct ring_queue *q = tarn_malloc_socket(sizeof(*q), 0, socket);
 
-	if (q == NULL) {
-		TARN__ERR(RING_LOG, "port %u: queue %u: out of memory on socket %d",
-		          (unsigned)dev->port_id, (unsigned)queue_id, socket);
+	q->ring = cable_ring(dev, rp->cable, d, c->id, c->nb_desc, c->socket);
+	if (q->ring == NULL)
 		return -ENOMEM;
-	}
-	q->ring = cable_ring(dev, rp->cable, d, queue_id, nb_desc, socket);
-	if (q->ring == NULL) {
-		tarn_free(q);
-		return -ENOMEM;
-	}
-	q->stats = stats;
-	q->count_bytes = rp->count_bytes;
-	*qdata = q;
+	q->stats = c->stats;
+	q->count_bytes = (int)rp->count_bytes;
 	return 0;
 }
 
-static int ring_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                               void **qdata)
+/* RX: packets arrive allocated by the sender, the pool is not used. */
+static int ring_rx_queue_setup(struct tarn__eth_dev *dev, void *q, const struct tarn__eth_qconf *c)
 {
 	struct ring_port *rp = dev->priv;
-	(void)mp; /* packets arrive allocated by the sender */
-	int d = rp->cable->loop ? 0 : 1 - rp->side;
-	return queue_make(dev, d, queue_id, nb_desc, socket, stats, qdata);
+	return queue_make(dev, rp->cable->loop ? 0 : 1 - rp->side, q, c);
 }
 
-static int ring_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                               int socket, struct tarn__eth_qstats *stats, void **qdata)
+static int ring_tx_queue_setup(struct tarn__eth_dev *dev, void *q, const struct tarn__eth_qconf *c)
 {
 	struct ring_port *rp = dev->priv;
-	return queue_make(dev, rp->side, queue_id, nb_desc, socket, stats, qdata);
+	return queue_make(dev, rp->side, q, c);
 }
 
-static void ring_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
-	struct ring_queue *q = qdata;
-	(void)dev;
-	(void)queue_id;
-	/* This port is the ring's only consumer and it is stopped. */
-	ring_drain(q->ring);
-	tarn_free(q);
-}
-
-static void ring_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+/* This port is the ring's only consumer and it is stopped: what waits in
+ * it goes back to its pools. (What a TX queue sent stays in its ring, for
+ * the peer.) */
+static void ring_rx_queue_release(struct tarn__eth_dev *dev, void *q)
 {
 	(void)dev;
-	(void)queue_id;
-	/* What was sent stays in the ring for the peer. */
-	tarn_free(qdata);
+	ring_drain(((struct ring_queue *)q)->ring);
 }
 
 const struct tarn__eth_driver tarn__eth_ring_driver = {
 	.name = "ring",
+	.summary = "in-memory port",
 	.keys = ring_keys,
-	.help = "in-memory port: peer=NAME (cable to ring port NAME: TX queue i feeds the "
-	        "other's RX queue i), loop=0|1 (TX queue i feeds own RX queue i), bytes=1|0 (count "
-	        "ibytes/obytes; 0: packets only, as DPDK's net_ring)",
 	.priv_size = sizeof(struct ring_port),
-	.max_rx_queues = TARN_ETH_MAX_QUEUES,
-	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.rxq_size = sizeof(struct ring_queue),
+	.txq_size = sizeof(struct ring_queue),
 	.create = ring_create,
 	.close = ring_close,
 	.rx_queue_setup = ring_rx_queue_setup,
 	.tx_queue_setup = ring_tx_queue_setup,
 	.rx_queue_release = ring_rx_queue_release,
-	.tx_queue_release = ring_tx_queue_release,
 	.rx_burst = ring_rx_burst,
 	.tx_burst = ring_tx_burst,
 };

@@ -77,10 +77,11 @@
 /* Nominal speed reported while the link is up (a tap has none). */
 #define TAP_SPEED_MBPS 10000
 
-/* dev->priv */
+/* dev->priv: the keys (filled by ethdev from tap_keys), then the port. */
 struct tap_port {
-	char ifname[IFNAMSIZ]; /* name at create, for log lines */
-	unsigned nb_fds;       /* queue pairs (queues=N) */
+	char ifname[IFNAMSIZ]; /* iface=, "" for tarn_tapP; the name at create */
+	uint32_t queues;       /* queues=: queue pairs, a descriptor each */
+	unsigned nb_fds;       /* descriptors open */
 	int fd[TARN_ETH_MAX_QUEUES];
 	int created; /* the driver made the interface (deleted at close) */
 	int multi_queue;
@@ -124,7 +125,27 @@ struct tap_txq {
 	char ifname[IFNAMSIZ];
 } TARN_CACHE_ALIGNED;
 
-static const char *const tap_keys[] = { "iface", "queues", NULL };
+static const struct tarn__key tap_keys[] = {
+	{ .name = "iface",
+	  .type = TARN__KEY_CUSTOM,
+	  TARN__KEY_AT(struct tap_port, ifname),
+	  .parse = tarn__eth_key_ifname,
+	  .metavar = "NAME",
+	  .values = TARN__ETH_IFNAME_VALUES,
+	  .def_text = "tarn_tapP, P the port id",
+	  .help = "the interface: created, or attached to if it exists and is a tap" },
+	{ .name = "queues",
+	  .type = TARN__KEY_UINT,
+	  TARN__KEY_AT(struct tap_port, queues),
+	  .min = 1,
+	  .max = TARN_ETH_MAX_QUEUES,
+	  .def = 1,
+	  .help = "queue pairs, a descriptor each; more than 1 makes a multi-queue tap",
+	  .doc = "A multi-queue tap is IFF_MULTI_QUEUE; an existing tap must have been made so "
+	         "(ip tuntap add NAME mode tap multi_queue)",
+	  .flags = TARN__ETH_KEY_QUEUES },
+	{ .name = NULL },
+};
 
 /* ------------------------------------------------------------------------ */
 /* Fast path */
@@ -495,31 +516,6 @@ static int ctl_err(const struct tarn__eth_dev *dev, const char *what, int rc)
 /* ------------------------------------------------------------------------ */
 /* Create and close */
 
-/* Interface names the kernel takes: 1..IFNAMSIZ-1 printable characters, no
- * '/', ':' or white space, not "." or ".."; '%' would be a template. */
-static int name_check(const char *spec, const char *name)
-{
-	size_t len = strlen(name);
-	if (len >= IFNAMSIZ) {
-		TARN__ERR(TAP_LOG, "port spec '%s': iface '%s' is %zu characters long (at most %d)",
-		          spec, name, len, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	int bad = len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-	for (size_t i = 0; i < len; i++)
-		if (!isgraph((unsigned char)name[i]) || name[i] == '/' || name[i] == ':' ||
-		    name[i] == '%')
-			bad = 1;
-	if (bad) {
-		TARN__ERR(TAP_LOG,
-		          "port spec '%s': iface '%s' is not a valid interface name (no '/', ':', "
-		          "'%%', not '.' or '..')",
-		          spec, name);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* The tun flags of an existing interface (sysfs), -ENOENT if it is not a
  * tun/tap device, -EIO if they cannot be read. */
 static long tun_flags(const char *name)
@@ -619,23 +615,13 @@ static int fd_open(struct tarn__eth_dev *dev, struct tap_port *tp, unsigned i)
 static int tap_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *spec)
 {
 	struct tap_port *tp = dev->priv;
-	uint64_t queues = 1;
+	const uint32_t queues = tp->queues;
+	const char *name = tp->ifname;
 	int rc;
 
 	tp->ctl_sock = -1;
-	rc = tarn__eth_spec_get_u64(spec, "queues", 1, TARN_ETH_MAX_QUEUES, &queues);
-	if (rc < 0)
-		return rc;
-	const char *name = tarn__eth_spec_get(spec, "iface");
-	char defname[IFNAMSIZ];
-	if (name == NULL) {
-		snprintf(defname, sizeof(defname), "tarn_tap%u", (unsigned)dev->port_id);
-		name = defname;
-	}
-	rc = name_check(dev->spec, name);
-	if (rc < 0)
-		return rc;
-	snprintf(tp->ifname, sizeof(tp->ifname), "%s", name);
+	if (tp->ifname[0] == '\0')
+		snprintf(tp->ifname, sizeof(tp->ifname), "tarn_tap%u", (unsigned)dev->port_id);
 
 	/* Attach to an existing interface, or create it. */
 	tp->created = if_nametoindex(name) == 0;
@@ -752,100 +738,51 @@ static void rxq_set_vec(struct tap_rxq *q, uint32_t mtu)
 	__atomic_store_n(&q->use_readv, mtu + TAP_FRAME_OVERHEAD >= q->room, __ATOMIC_RELAXED);
 }
 
-static int queue_check(struct tarn__eth_dev *dev, const char *dir, uint16_t queue_id)
+/* ethdev checked the queue against queues= and the pool (an Ethernet header
+ * fits after the headroom). nb_desc is not used: the kernel queues frames
+ * (the interface's txqueuelen). */
+static int tap_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct tap_port *tp = dev->priv;
-	if (queue_id < tp->nb_fds)
-		return 0;
-	TARN__ERR(TAP_LOG,
-	          "tap port %u: %s queue %u: the port has %u queue pair%s (add queues=N to the "
-	          "spec, N up to %d)",
-	          (unsigned)dev->port_id, dir, (unsigned)queue_id, tp->nb_fds,
-	          tp->nb_fds > 1 ? "s" : "", TARN_ETH_MAX_QUEUES);
-	return -EINVAL;
-}
-
-static int tap_rx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                              int socket, struct tarn_mempool *mp, struct tarn__eth_qstats *stats,
-                              void **qdata)
-{
-	struct tap_port *tp = dev->priv;
-	(void)nb_desc; /* the kernel queues frames (the interface's txqueuelen) */
-	int rc = queue_check(dev, "RX", queue_id);
-	if (rc < 0)
-		return rc;
-	int room = tarn_pktmbuf_data_room_size(mp);
-	if (room < 0) {
-		TARN__ERR(TAP_LOG, "tap port %u: RX queue %u: the pool is not an mbuf pool",
-		          (unsigned)dev->port_id, (unsigned)queue_id);
-		return -EINVAL;
-	}
-	room -= room < TARN_PKTMBUF_HEADROOM ? room : TARN_PKTMBUF_HEADROOM;
-	if (room < TARN_ETHER_HDR_LEN) {
-		TARN__ERR(TAP_LOG,
-		          "tap port %u: RX queue %u: the pool's mbufs hold %d bytes after the "
-		          "headroom, less than an Ethernet header",
-		          (unsigned)dev->port_id, (unsigned)queue_id, room);
-		return -EINVAL;
-	}
-	struct tap_rxq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
+	struct tap_rxq *q = qd;
 	uint8_t *spill = malloc(TAP_SPILL_SIZE);
-	if (q == NULL || spill == NULL) {
-		tarn_free(q);
-		free(spill);
+
+	if (spill == NULL) {
 		TARN__ERR(TAP_LOG, "tap port %u: RX queue %u: out of memory",
-		          (unsigned)dev->port_id, (unsigned)queue_id);
+		          (unsigned)dev->port_id, (unsigned)c->id);
 		return -ENOMEM;
 	}
-	q->fd = tp->fd[queue_id];
+	q->fd = tp->fd[c->id];
 	q->port_id = dev->port_id;
-	q->room = (uint16_t)room;
-	q->mp = mp;
-	q->stats = stats;
+	q->room = (uint16_t)(tarn_pktmbuf_data_room_size(c->mp) - TARN_PKTMBUF_HEADROOM);
+	q->mp = c->mp;
+	q->stats = c->stats;
 	q->spill = spill;
 	snprintf(q->ifname, sizeof(q->ifname), "%s", tp->ifname);
 	rxq_set_vec(q, dev->mtu);
-	*qdata = q;
 	return 0;
 }
 
-static int tap_tx_queue_setup(struct tarn__eth_dev *dev, uint16_t queue_id, uint32_t nb_desc,
-                              int socket, struct tarn__eth_qstats *stats, void **qdata)
+static int tap_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct tap_port *tp = dev->priv;
-	(void)nb_desc;
-	int rc = queue_check(dev, "TX", queue_id);
-	if (rc < 0)
-		return rc;
-	struct tap_txq *q = tarn_malloc_socket(sizeof(*q), 0, socket);
-	if (q == NULL) {
-		TARN__ERR(TAP_LOG, "tap port %u: TX queue %u: out of memory",
-		          (unsigned)dev->port_id, (unsigned)queue_id);
-		return -ENOMEM;
-	}
-	q->fd = tp->fd[queue_id];
+	struct tap_txq *q = qd;
+
+	q->fd = tp->fd[c->id];
 	q->port_id = dev->port_id;
-	q->stats = stats;
+	q->stats = c->stats;
 	snprintf(q->ifname, sizeof(q->ifname), "%s", tp->ifname);
-	*qdata = q;
 	return 0;
 }
 
-static void tap_rx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
+/* The mbufs kept for the next reads go back to the pool. */
+static void tap_rx_queue_release(struct tarn__eth_dev *dev, void *qd)
 {
-	struct tap_rxq *q = qdata;
+	struct tap_rxq *q = qd;
+
 	(void)dev;
-	(void)queue_id;
 	tarn_pktmbuf_free_bulk(q->stash, q->nb_stash);
 	free(q->spill);
-	tarn_free(q);
-}
-
-static void tap_tx_queue_release(struct tarn__eth_dev *dev, uint16_t queue_id, void *qdata)
-{
-	(void)dev;
-	(void)queue_id;
-	tarn_free(qdata);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -942,18 +879,18 @@ static int tap_mac_set(struct tarn__eth_dev *dev, const struct tarn_ether_addr *
 
 const struct tarn__eth_driver tarn__eth_tap_driver = {
 	.name = "tap",
+	.summary = "Linux TAP interface",
 	.keys = tap_keys,
-	.help = "Linux TAP interface: iface=NAME (created, or attached to if it is a tap; "
-	        "default tarn_tapP), queues=N (queue pairs, 1-16, default 1; >1: multi-queue)",
 	.priv_size = sizeof(struct tap_port),
-	.max_rx_queues = TARN_ETH_MAX_QUEUES,
-	.max_tx_queues = TARN_ETH_MAX_QUEUES,
+	.rxq_size = sizeof(struct tap_rxq),
+	.txq_size = sizeof(struct tap_txq),
+	.rx_data_min = TARN_ETHER_HDR_LEN,
+	.rx_data_what = "an Ethernet header",
 	.create = tap_create,
 	.close = tap_close,
 	.rx_queue_setup = tap_rx_queue_setup,
 	.tx_queue_setup = tap_tx_queue_setup,
 	.rx_queue_release = tap_rx_queue_release,
-	.tx_queue_release = tap_tx_queue_release,
 	.start = tap_start,
 	.stop = tap_stop,
 	.link_get = tap_link_get,
