@@ -13,8 +13,14 @@
 #                  main lcore, and testpmd needs at least two)
 #     -b BURST     packets per burst (default 32)
 #     -s LEN       packet length (default 64)
-#     -r N         runs of each tool, alternating; the best run of each counts
-#                  (default 1)
+#     -r N         repetitions (default 1): each runs every tool once, tarn-fwd
+#                  first in odd repetitions and testpmd first in even ones;
+#                  every figure is the median over the repetitions with its
+#                  min-max, every ratio the median of the N per-repetition
+#                  ratios with their min-max, and a verdict: "below" only
+#                  when every repetition's ratio is below 1.0, "above" when
+#                  every one is at or above 1.0, else "undecided" (use -r 5
+#                  or more to tell a gap from noise)
 #     -B DIR       tarn build directory (default: build)
 #     -x KEYS      af_packet/af_xdp mode: extra keys for tarn's ports (e.g.
 #                  rxring=v3, mode=generic)
@@ -36,7 +42,8 @@
 # and is stopped after the run time (tarn-fwd by --duration, testpmd by
 # SIGINT). The rate of a run is the mean over its seconds of the sum over both
 # ports of the received packets per second (the first second left out:
-# start-up). Prints the rates in Mpps and the ratios tarn/testpmd.
+# start-up). Prints the rates in Mpps and the ratios tarn/testpmd, per
+# repetition and as medians with their spread.
 #
 # Both use pools of 8192 mbufs (2176-byte buffers) with a 256-mbuf cache.
 # testpmd runs with hugepages (-m 64) when at least 128 MiB of them are free,
@@ -72,7 +79,7 @@ cd "$(dirname "$0")/.."
 
 duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra=
 xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
-usage() { sed -n '3,69p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,76p' "$0" | sed 's/^# \{0,1\}//'; }
 while getopts "m:d:l:b:s:r:B:x:kh" o; do
 	case "$o" in
 	m) mode=$OPTARG ;;
@@ -247,65 +254,115 @@ run_testpmd() {
 	echo "$(tr -d '\033' <"$out" | awk '/Rx-pps:/ { s += $2; if (++k % 2 == 0) { print s; s = 0 } }' | mean_mpps)${w:+ $w}"
 }
 
-best() { sort -g | tail -1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+# Figures of every repetition, by key: all[KEY]="v1 v2 ...".
+declare -A all
+record() { local v; for v in "$@"; do all[$v]+="${!v} "; done; }
+# spread KEY: "MEDIAN MIN MAX" of the repetitions' figures (nan left out).
+spread() {
+	tr ' ' '\n' <<<"${all[$1]}" | awk 'NF && $1 != "nan" { v[n++] = $1 } END {
+		if (!n) { print "nan nan nan"; exit }
+		for (i = 1; i < n; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		m = n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+		printf "%.3f %.3f %.3f\n", m, v[0], v[n - 1] }'
+}
+# fig KEY: "MEDIAN (MIN-MAX)" of KEY's figures (the median alone for one run).
+fig() {
+	local m lo hi
+	read -r m lo hi < <(spread "$1")
+	[ "$runs" -gt 1 ] && echo "$m ($lo-$hi)" || echo "$m"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "nan" && b > 0) printf "%.3f", a / b; else print "nan" }'; }
+# ratios OUT A B: all[OUT] = the per-repetition ratios all[A]/all[B].
+ratios() {
+	local -a a b
+	local i
+	read -ra a <<<"${all[$2]}"
+	read -ra b <<<"${all[$3]}"
+	all[$1]=
+	for i in "${!a[@]}"; do all[$1]+="$(ratio "${a[$i]}" "${b[$i]}") "; done
+}
+# rfig A B: the median of the per-repetition ratios A/B, their min-max and
+# the verdict ("below": every one below 1.0; "above": every one at or above).
+rfig() {
+	local m lo hi v
+	ratios "r_$1_$2" "$1" "$2"
+	read -r m lo hi < <(spread "r_$1_$2")
+	v=$(awk -v lo="$lo" -v hi="$hi" 'BEGIN { if (lo == "nan") print "no figure"; else if (hi < 1) print "below"; else if (lo >= 1) print "above"; else print "undecided" }')
+	[ "$runs" -gt 1 ] && echo "$m ($lo-$hi, $v)" || echo "$m"
+}
+# order I: the tools' order in repetition I: tarn-fwd first in odd ones.
+tarn_first() { [ $(($1 % 2)) = 1 ]; }
+spread_note() {
+	[ "$runs" -gt 1 ] && echo "  medians over $runs repetitions (min-max); a ratio's verdict is \"below\" only when all $runs were below 1.0"
+	return 0
+}
 if [ "$mode" = af_xdp ]; then
-	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
+	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
 	echo "  tarn-fwd: 2 af_xdp ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_xdp vdevs (queue 0, busy_budget=$xdp_budget, --eth-peer = interface MACs), $memdesc"
 	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2.5 s: per second / per second of the tool's CPU time]"
-	declare -A all
 	for i in $(seq 1 "$runs"); do
-		read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
-		read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
-		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc]; dpdk-testpmd $p Mpps [$pw, $pc]"
-		for v in t tw tc p pw pc; do all[$v]+="${!v} "; done
+		if tarn_first "$i"; then
+			read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
+			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+		else
+			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+			read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
+		fi
+		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc]; dpdk-testpmd $p Mpps [$pw, $pc]; ratio $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), $(ratio "$tc" "$pc")]"
+		record t tw tc p pw pc
 	done
-	for v in t tw tc p pw pc; do declare "$v=$(printf '%s\n' ${all[$v]} | best)"; done
-	echo "tarn-fwd (af_xdp):                   $t Mpps [$tw, $tc per CPU-second]"
-	echo "dpdk-testpmd (net_af_xdp):           $p Mpps [$pw, $pc per CPU-second]"
-	echo "ratio tarn/testpmd:                  $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), per CPU-second $(ratio "$tc" "$pc")]"
+	spread_note
+	echo "tarn-fwd (af_xdp):                   $(fig t) Mpps [$(fig tw), $(fig tc) per CPU-second]"
+	echo "dpdk-testpmd (net_af_xdp):           $(fig p) Mpps [$(fig pw), $(fig pc) per CPU-second]"
+	echo "ratio tarn/testpmd:                  $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
 	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
 	exit 0
 fi
 if [ "$mode" = af_packet ]; then
-	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
+	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
 	echo "  tarn-fwd: 2 af_packet ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_packet vdevs (framecnt=1024, qdisc_bypass=1, --eth-peer = interface MACs), $memdesc"
 	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2.5 s: per second / per second of the tool's CPU time]"
-	declare -A all
 	for i in $(seq 1 "$runs"); do
-		read -r t tw tc < <(run_tarn_afp "$i" mmsg) && [ -n "$t" ] || exit 1
-		read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
-		read -r r rw rc < <(run_tarn_afp "$i" ring) && [ -n "$r" ] || exit 1
-		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc] (defaults: TX by sendmmsg), $r Mpps [$rw, $rc] (tx=ring); dpdk-testpmd $p Mpps [$pw, $pc]"
-		for v in t tw tc p pw pc r rw rc; do all[$v]+="${!v} "; done
+		if tarn_first "$i"; then
+			read -r t tw tc < <(run_tarn_afp "$i" mmsg) && [ -n "$t" ] || exit 1
+			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+			read -r r rw rc < <(run_tarn_afp "$i" ring) && [ -n "$r" ] || exit 1
+		else
+			read -r r rw rc < <(run_tarn_afp "$i" ring) && [ -n "$r" ] || exit 1
+			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+			read -r t tw tc < <(run_tarn_afp "$i" mmsg) && [ -n "$t" ] || exit 1
+		fi
+		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc] (defaults: TX by sendmmsg), $r Mpps [$rw, $rc] (tx=ring); dpdk-testpmd $p Mpps [$pw, $pc]; ratio $(ratio "$t" "$p"), tx=ring $(ratio "$r" "$p")"
+		record t tw tc p pw pc r rw rc
 	done
-	for v in t tw tc p pw pc r rw rc; do declare "$v=$(printf '%s\n' ${all[$v]} | best)"; done
-	echo "tarn-fwd, af_packet defaults:        $t Mpps [$tw, $tc per CPU-second]"
-	echo "tarn-fwd, af_packet tx=ring:         $r Mpps [$rw, $rc per CPU-second]"
-	echo "dpdk-testpmd (net_af_packet):        $p Mpps [$pw, $pc per CPU-second]"
-	echo "ratio tarn/testpmd, defaults:        $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), per CPU-second $(ratio "$tc" "$pc")]"
-	echo "ratio tarn/testpmd, tx=ring:         $(ratio "$r" "$p") [$(ratio "$rw" "$pw"), per CPU-second $(ratio "$rc" "$pc")]"
+	spread_note
+	echo "tarn-fwd, af_packet defaults:        $(fig t) Mpps [$(fig tw), $(fig tc) per CPU-second]"
+	echo "tarn-fwd, af_packet tx=ring:         $(fig r) Mpps [$(fig rw), $(fig rc) per CPU-second]"
+	echo "dpdk-testpmd (net_af_packet):        $(fig p) Mpps [$(fig pw), $(fig pc) per CPU-second]"
+	echo "ratio tarn/testpmd, defaults:        $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
+	echo "ratio tarn/testpmd, tx=ring:         $(rfig r p) [$(rfig rw pw), per CPU-second $(rfig rc pc)]"
 	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
 	exit 0
 fi
-echo "compare-testpmd: io forwarding, 2 ports, lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs run(s) each"
+echo "compare-testpmd: io forwarding, 2 ports, lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
 echo "  tarn-fwd: 2 cabled ring ports;  dpdk-testpmd: 2 net_ring vdevs, $memdesc"
-t_all=() u_all=() p_all=()
 for i in $(seq 1 "$runs"); do
-	t=$(run_tarn "$i" 1) || exit 1
-	p=$(run_testpmd "$i") || exit 1
-	u=$(run_tarn "$i" 0) || exit 1
-	echo "  run $i: tarn-fwd $t Mpps (bytes counted), $u Mpps (bytes=0); dpdk-testpmd $p Mpps"
-	t_all+=("$t")
-	u_all+=("$u")
-	p_all+=("$p")
+	if tarn_first "$i"; then
+		t=$(run_tarn "$i" 1) || exit 1
+		p=$(run_testpmd "$i") || exit 1
+		u=$(run_tarn "$i" 0) || exit 1
+	else
+		u=$(run_tarn "$i" 0) || exit 1
+		p=$(run_testpmd "$i") || exit 1
+		t=$(run_tarn "$i" 1) || exit 1
+	fi
+	echo "  run $i: tarn-fwd $t Mpps (bytes counted), $u Mpps (bytes=0); dpdk-testpmd $p Mpps; ratio like for like $(ratio "$u" "$p")"
+	record t u p
 done
-t=$(printf '%s\n' "${t_all[@]}" | best)
-u=$(printf '%s\n' "${u_all[@]}" | best)
-p=$(printf '%s\n' "${p_all[@]}" | best)
-echo "tarn-fwd, packets only (bytes=0):   $u Mpps"
-echo "tarn-fwd, packets and bytes:        $t Mpps"
-echo "dpdk-testpmd (net_ring, packets):   $p Mpps"
-echo "ratio tarn/testpmd, like for like:  $(ratio "$u" "$p")"
-echo "ratio tarn/testpmd, tarn with bytes: $(ratio "$t" "$p")"
+spread_note
+echo "tarn-fwd, packets only (bytes=0):   $(fig u) Mpps"
+echo "tarn-fwd, packets and bytes:        $(fig t) Mpps"
+echo "dpdk-testpmd (net_ring, packets):   $(fig p) Mpps"
+echo "ratio tarn/testpmd, like for like:  $(rfig u p)"
+echo "ratio tarn/testpmd, tarn with bytes: $(rfig t p)"
 [ "$keep" = 0 ] || echo "raw outputs in $tmp"

@@ -14,7 +14,9 @@
 #include <stdio.h>
 
 struct bench_ctx {
-	double seconds;     /* measuring time per row and side (--seconds, default 1.0) */
+	double seconds;     /* measuring time per row, side and repetition (--seconds,
+	                       default 1.0) */
+	unsigned repeat;    /* --repeat N: repetitions of every row (default 1) */
 	int json;           /* --json: rows as a JSON list on stdout, no table */
 	unsigned lcores[2]; /* tarn lcore ids == DPDK lcore ids of the two bench CPUs */
 	unsigned n_lcores;  /* 1 or 2 usable lcores (2 when the machine has them) */
@@ -34,17 +36,23 @@ struct bench_param {
 	uint64_t num;
 };
 
+/* Most repetitions of a row (--repeat). */
+#define BENCH_MAX_REPEAT 100 /* tarn-bench --help says 100 */
+
 /* One result row. `params` are the row's parameters (cache size, bulk, ...)
  * in the order JSON prints them, after "family" and "label"; `label` is the
- * table text for the same parameters. dpdk_ops_per_s <= 0 means "not
+ * table text for the same parameters. A family measures the row
+ * ctx->repeat times, each time on both sides (alternating), and adds each
+ * repetition with bench_row_add_rep(); a DPDK rate <= 0 means "not
  * measured". */
 struct bench_row {
 	const char *family; /* "mempool", "ring", ... */
 	char label[128];
 	struct bench_param params[BENCH_MAX_PARAMS];
 	unsigned n_params;
-	double tarn_ops_per_s;
-	double dpdk_ops_per_s;
+	unsigned n_reps;
+	double tarn_rep[BENCH_MAX_REPEAT]; /* ops/s of each repetition */
+	double dpdk_rep[BENCH_MAX_REPEAT];
 };
 
 /* Add a parameter to `row` (at most BENCH_MAX_PARAMS: more are a bug, and
@@ -52,8 +60,13 @@ struct bench_row {
 void bench_param_uint(struct bench_row *row, const char *key, uint64_t v);
 void bench_param_str(struct bench_row *row, const char *key, const char *s);
 
-/* Print a row (table line, or JSON element) and remember it for the summary
- * (geometric mean of ratios, rows below 1.0). */
+/* Add one repetition's rates to `row` (at most BENCH_MAX_REPEAT: more are a
+ * bug, and abort the benchmark with a message). */
+void bench_row_add_rep(struct bench_row *row, double tarn_ops_per_s, double dpdk_ops_per_s);
+
+/* Print a row (table line, or JSON element): the medians over its
+ * repetitions, the ratio's spread and verdict (stats.h); and remember it for
+ * the summary (geometric mean of the median ratios, rows below 1.0). */
 void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row);
 /* Print a table header for a family (nothing in JSON mode). */
 void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols);

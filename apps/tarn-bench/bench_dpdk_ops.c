@@ -209,18 +209,26 @@ static int ops_family(const struct bench_ctx *ctx, const char *family, const cha
 				struct ops_run rt = { .mp = mt, .bulk = bulks[bi] };
 				struct ops_run rd = { .mp = md, .bulk = bulks[bi] };
 				rt.seconds = rd.seconds = ctx->seconds / SLICES;
-				struct ops_total tt, td;
-				memset(&tt, 0, sizeof(tt));
-				memset(&td, 0, sizeof(td));
-				for (unsigned s = 0; s < SLICES && rc == 0; s++) {
-					rc = ops_slice(ctx, &rt, lcores, &tt);
+				for (unsigned r = 0; r < ctx->repeat && rc == 0; r++) {
+					/* the first side alternates between repetitions */
+					struct ops_run *first = r % 2 ? &rd : &rt;
+					struct ops_run *second = r % 2 ? &rt : &rd;
+					struct ops_total tt, td;
+					memset(&tt, 0, sizeof(tt));
+					memset(&td, 0, sizeof(td));
+					for (unsigned s = 0; s < SLICES && rc == 0; s++) {
+						rc = ops_slice(ctx, first, lcores,
+						               r % 2 ? &td : &tt);
+						if (rc == 0)
+							rc = ops_slice(ctx, second, lcores,
+							               r % 2 ? &tt : &td);
+					}
 					if (rc == 0)
-						rc = ops_slice(ctx, &rd, lcores, &td);
+						bench_row_add_rep(&row, ops_rate(&tt, lcores),
+						                  ops_rate(&td, lcores));
 				}
 				if (rc != 0)
 					break;
-				row.tarn_ops_per_s = ops_rate(&tt, lcores);
-				row.dpdk_ops_per_s = ops_rate(&td, lcores);
 				bench_row_print(ctx, &row);
 			}
 		}

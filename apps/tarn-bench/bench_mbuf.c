@@ -22,9 +22,10 @@
  *
  * Unit: ops = mbufs allocated and freed (one alloc + one free = 1).
  *
- * Each row gives each side ctx->seconds in three slices, alternating tarn,
- * DPDK, DPDK, tarn, tarn, DPDK, and keeps each side's best slice (as the ring
- * family does), after a short warm-up of both.
+ * Each repetition of a row gives each side ctx->seconds in three slices,
+ * alternating tarn, DPDK, DPDK, tarn, tarn, DPDK (DPDK first in odd
+ * repetitions), and keeps each side's best slice (as the ring family does),
+ * after a short warm-up of both.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -155,7 +156,7 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 	}
 #endif
 	const double slice = ctx->seconds / SLICES;
-	double best_t = 0, best_d = 0, r;
+	double r;
 
 	/* warm up both: caches filled, pages and lines touched, clock up */
 	r = tarn_loop(tp, op, burst, 0.02);
@@ -165,35 +166,37 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 	if (rc == 0 && dp != NULL && (r = dpdk_loop(dp, op, burst, 0.02)) < 0)
 		rc = (int)r;
 #endif
-	for (int s = 0; rc == 0 && s < SLICES; s++) {
-		for (int k = 0; rc == 0 && k < 2; k++) {
-			/* alternate which side goes first in a slice */
-			if (((s + k) % 2) == 0) {
-				r = tarn_loop(tp, op, burst, slice);
+	for (unsigned rep = 0; rc == 0 && rep < ctx->repeat; rep++) {
+		double best_t = 0, best_d = 0;
+		for (int s = 0; rc == 0 && s < SLICES; s++) {
+			for (int k = 0; rc == 0 && k < 2; k++) {
+				/* alternate which side goes first in a slice */
+				if (((s + k + (int)rep) % 2) == 0) {
+					r = tarn_loop(tp, op, burst, slice);
+					if (r < 0)
+						rc = (int)r;
+					else if (r > best_t)
+						best_t = r;
+					continue;
+				}
+#ifdef TARN_BENCH_HAVE_DPDK
+				if (dp == NULL)
+					continue;
+				r = dpdk_loop(dp, op, burst, slice);
 				if (r < 0)
 					rc = (int)r;
-				else if (r > best_t)
-					best_t = r;
-				continue;
-			}
-#ifdef TARN_BENCH_HAVE_DPDK
-			if (dp == NULL)
-				continue;
-			r = dpdk_loop(dp, op, burst, slice);
-			if (r < 0)
-				rc = (int)r;
-			else if (r > best_d)
-				best_d = r;
+				else if (r > best_d)
+					best_d = r;
 #endif
+			}
 		}
+		if (rc == 0)
+			bench_row_add_rep(&row, best_t, best_d > 0 ? best_d : -1);
 	}
-	if (rc == 0) {
-		row.tarn_ops_per_s = best_t;
-		row.dpdk_ops_per_s = best_d > 0 ? best_d : -1;
+	if (rc == 0)
 		bench_row_print(ctx, &row);
-	} else {
+	else
 		fprintf(stderr, "mbuf bench: %s: %s\n", row.label, tarn_strerror(rc));
-	}
 	if (tarn_mempool_free(tp, 0) != 0) {
 		fprintf(stderr, "mbuf bench: %s: mbufs left in use\n", row.label);
 		tarn_mempool_free(tp, TARN_MEMPOOL_FREE_FORCE);

@@ -11,9 +11,9 @@
  * operation per object got and put back: objects per second, summed over the
  * lcores.
  *
- * Each side runs ~seconds in all, in slices that alternate with the other
- * side's (see run_row()), so a change in the machine's background load hits
- * both alike.
+ * Each side runs ~seconds per repetition, in slices that alternate with the
+ * other side's (see run_row()), so a change in the machine's background load
+ * hits both alike.
  *
  * Both sides use a pool of (lcores x (MAX_KEEP + cache max)) - 1 objects
  * (lcores counted as at least 2: DPDK wants n >= 1.5 x cache size) of
@@ -229,29 +229,37 @@ static double side_rate(const struct side_total *tot, unsigned lcores)
 }
 
 /*
- * Measure a row: ctx->seconds per side, in SLICES alternating slices (tarn,
- * DPDK, tarn, DPDK, ...) so that both sides see the same background load
- * of the machine; each side's rate is its objects over its time.
+ * Measure a row ctx->repeat times. In each repetition each side runs
+ * ctx->seconds in SLICES slices alternating with the other side's (tarn,
+ * DPDK, tarn, DPDK, ... in even repetitions, DPDK first in odd ones) so that
+ * both see the same background load of the machine; a side's rate in a
+ * repetition is its objects over its time.
  */
 #define SLICES 4
 
 static int run_row(const struct bench_ctx *ctx, struct mp_run *tarn_run, struct mp_run *dpdk_run,
                    unsigned lcores, struct bench_row *row)
 {
-	struct side_total tt, dt;
-	memset(&tt, 0, sizeof(tt));
-	memset(&dt, 0, sizeof(dt));
 	tarn_run->seconds = ctx->seconds / SLICES;
 	if (dpdk_run != NULL)
 		dpdk_run->seconds = ctx->seconds / SLICES;
-	for (unsigned s = 0; s < SLICES; s++) {
-		if (run_slice(ctx, tarn_run, lcores, &tt) < 0)
-			return -1;
-		if (dpdk_run != NULL && run_slice(ctx, dpdk_run, lcores, &dt) < 0)
-			return -1;
+	for (unsigned r = 0; r < ctx->repeat; r++) {
+		struct side_total tt, dt;
+		memset(&tt, 0, sizeof(tt));
+		memset(&dt, 0, sizeof(dt));
+		for (unsigned s = 0; s < SLICES; s++) {
+			if (dpdk_run != NULL && r % 2 == 1 &&
+			    run_slice(ctx, dpdk_run, lcores, &dt) < 0)
+				return -1;
+			if (run_slice(ctx, tarn_run, lcores, &tt) < 0)
+				return -1;
+			if (dpdk_run != NULL && r % 2 == 0 &&
+			    run_slice(ctx, dpdk_run, lcores, &dt) < 0)
+				return -1;
+		}
+		bench_row_add_rep(row, side_rate(&tt, lcores),
+		                  dpdk_run != NULL ? side_rate(&dt, lcores) : 0);
 	}
-	row->tarn_ops_per_s = side_rate(&tt, lcores);
-	row->dpdk_ops_per_s = dpdk_run != NULL ? side_rate(&dt, lcores) : 0;
 	return 0;
 }
 

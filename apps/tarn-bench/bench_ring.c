@@ -24,8 +24,9 @@
  * enqueued and then dequeued (so one enqueue N + dequeue N counts N). The
  * same convention and the same harness code serve both sides.
  *
- * Each row gives each side ctx->seconds in three slices, alternating
- * tarn, DPDK, tarn, DPDK, ... and keeps each side's best slice: on a shared
+ * Each repetition of a row gives each side ctx->seconds in three slices,
+ * alternating tarn, DPDK, DPDK, tarn, ... (DPDK first in odd repetitions)
+ * and keeps each side's best slice: on a shared
  * or noisy machine this compares the two at their best rather than whoever
  * had the bad luck of a neighbour's burst.
  *
@@ -319,7 +320,6 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 		return 0;
 
 	const double slice = ctx->seconds / SLICES;
-	double best_t = 0, best_d = 0;
 	/* warm up both (page faults, caches, frequency) */
 	if (run_slice(ctx, IMPL_TARN, mode, bulk, shape, 0.02) < 0)
 		return -EIO;
@@ -327,31 +327,34 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 	if (ctx->dpdk && run_slice(ctx, IMPL_DPDK, mode, bulk, shape, 0.02) < 0)
 		return -EIO;
 #endif
-	for (int s = 0; s < SLICES; s++) {
-		for (int k = 0; k < 2; k++) {
-			/* alternate which side goes first in a slice */
-			const enum ring_impl impl = ((s + k) % 2) ? IMPL_DPDK : IMPL_TARN;
-			double r;
+	for (unsigned rep = 0; rep < ctx->repeat; rep++) {
+		double best_t = 0, best_d = 0;
+		for (int s = 0; s < SLICES; s++) {
+			for (int k = 0; k < 2; k++) {
+				/* alternate which side goes first in a slice */
+				const enum ring_impl impl =
+				    ((s + k + (int)rep) % 2) ? IMPL_DPDK : IMPL_TARN;
+				double r;
 
-			if (impl == IMPL_DPDK) {
+				if (impl == IMPL_DPDK) {
 #ifdef BENCH_RING_DPDK
-				if (!ctx->dpdk)
+					if (!ctx->dpdk)
+						continue;
+					r = run_slice(ctx, IMPL_DPDK, mode, bulk, shape, slice);
+					if (r < 0)
+						return (int)r;
+					best_d = r > best_d ? r : best_d;
+#endif
 					continue;
-				r = run_slice(ctx, IMPL_DPDK, mode, bulk, shape, slice);
+				}
+				r = run_slice(ctx, IMPL_TARN, mode, bulk, shape, slice);
 				if (r < 0)
 					return (int)r;
-				best_d = r > best_d ? r : best_d;
-#endif
-				continue;
+				best_t = r > best_t ? r : best_t;
 			}
-			r = run_slice(ctx, IMPL_TARN, mode, bulk, shape, slice);
-			if (r < 0)
-				return (int)r;
-			best_t = r > best_t ? r : best_t;
 		}
+		bench_row_add_rep(&row, best_t, best_d > 0 ? best_d : -1);
 	}
-	row.tarn_ops_per_s = best_t;
-	row.dpdk_ops_per_s = best_d > 0 ? best_d : -1;
 	bench_row_print(ctx, &row);
 	return 0;
 }

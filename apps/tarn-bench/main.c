@@ -2,14 +2,15 @@
 /*
  * tarn-bench - micro-benchmarks of tarn, with DPDK side by side.
  *
- *   tarn-bench [--json] [--seconds S] [--filter STR] [--socket N] [--no-dpdk]
- *              [--help] mempool|ring|mbuf|dpdk-ops|all
+ *   tarn-bench [--json] [--seconds S] [--repeat N] [--filter STR] [--socket N]
+ *              [--no-dpdk] [--help] mempool|ring|mbuf|dpdk-ops|all
  *
  * Starts tarn on the first two CPUs this process may run on (one when there
  * is only one), then, in the same process and on the same CPUs, DPDK's EAL
  * (when built with libdpdk and not --no-dpdk). Each row runs on tarn and on
- * DPDK back to back; the table gives both rates and their ratio, and a
- * summary gives the geometric mean of the ratios.
+ * DPDK back to back, --repeat times; the table gives both rates and their
+ * ratio (medians over the repetitions, with the ratio's spread and a verdict),
+ * and a summary gives the geometric mean of the ratios.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 
 #include "bench.h"
 #include "json_priv.h"
+#include "stats.h"
 
 #ifdef TARN_BENCH_HAVE_DPDK
 #include <rte_eal.h>
@@ -40,13 +42,15 @@
 struct seen_row {
 	const char *family;
 	char label[128];
-	double ratio; /* NAN: no DPDK figure */
-	int cached;   /* the row has a "cache" parameter > 0 */
+	struct bench_spread ratio; /* n == 0: no DPDK figure */
+	enum bench_verdict verdict;
+	int cached; /* the row has a "cache" parameter > 0 */
 };
 
 static struct seen_row seen[MAX_ROWS];
 static unsigned n_seen;
 static unsigned n_json;
+static unsigned repeat_used = 1; /* ctx->repeat, for the summary */
 
 double bench_now(void)
 {
@@ -75,6 +79,18 @@ void bench_param_str(struct bench_row *row, const char *key, const char *s)
 	bench_param_add(row, &(struct bench_param){ .key = key, .str = s != NULL ? s : "" });
 }
 
+void bench_row_add_rep(struct bench_row *row, double tarn_ops_per_s, double dpdk_ops_per_s)
+{
+	if (row->n_reps == BENCH_MAX_REPEAT) {
+		fprintf(stderr, "tarn-bench: row '%s': more than %d repetitions\n", row->label,
+		        BENCH_MAX_REPEAT);
+		abort();
+	}
+	row->tarn_rep[row->n_reps] = tarn_ops_per_s;
+	row->dpdk_rep[row->n_reps] = dpdk_ops_per_s;
+	row->n_reps++;
+}
+
 /* A row is "cached" when it has a numeric parameter "cache" above 0. */
 static int row_cached(const struct bench_row *row)
 {
@@ -84,10 +100,49 @@ static int row_cached(const struct bench_row *row)
 	return 0;
 }
 
-/* One row as a JSON object: family, label, the parameters, the rates. */
-static void row_json(FILE *f, const struct bench_row *row, double ratio)
+/* The seed of a row's bootstrap: a hash of its family and label (FNV-1a), so
+ * that the same figures give the same interval. */
+static uint64_t row_seed(const struct bench_row *row)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = row->family; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	for (const char *p = row->label; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/* What the repetitions of a row say: medians of the two rates, the
+ * per-repetition ratios' spread. */
+struct row_summary {
+	double tarn, dpdk; /* median rates; dpdk <= 0: not measured */
+	double ratios[BENCH_MAX_REPEAT];
+	struct bench_spread ratio;
+	enum bench_verdict verdict;
+};
+
+static void row_summarise(const struct bench_row *row, struct row_summary *rs)
+{
+	double d[BENCH_MAX_REPEAT];
+	unsigned nd = 0;
+	rs->tarn = bench_median(row->tarn_rep, row->n_reps);
+	for (unsigned i = 0; i < row->n_reps; i++) {
+		const int have = row->dpdk_rep[i] > 0;
+		rs->ratios[i] = have ? row->tarn_rep[i] / row->dpdk_rep[i] : NAN;
+		if (have)
+			d[nd++] = row->dpdk_rep[i];
+	}
+	rs->dpdk = nd ? bench_median(d, nd) : 0;
+	bench_spread(rs->ratios, row->n_reps, row_seed(row), &rs->ratio);
+	rs->verdict = bench_verdict(&rs->ratio);
+}
+
+/* One row as a JSON object: family, label, the parameters, the median rates
+ * and ratio, the ratio's spread and verdict, and every repetition. */
+static void row_json(FILE *f, const struct bench_row *row, const struct row_summary *rs)
 {
 	struct tarn__json j;
+	const int have_dpdk = rs->ratio.n > 0;
 	tarn__json_init(&j, f, TARN__JSON_SPACED);
 	tarn__json_object_open(&j, NULL);
 	tarn__json_string(&j, "family", row->family);
@@ -99,14 +154,39 @@ static void row_json(FILE *f, const struct bench_row *row, double ratio)
 		else
 			tarn__json_uint(&j, p->key, p->num);
 	}
-	tarn__json_double(&j, "tarn_ops_per_s", row->tarn_ops_per_s, 0);
-	if (row->dpdk_ops_per_s > 0) {
-		tarn__json_double(&j, "dpdk_ops_per_s", row->dpdk_ops_per_s, 0);
-		tarn__json_double(&j, "ratio", ratio, 4);
+	tarn__json_uint(&j, "repeat", row->n_reps);
+	tarn__json_double(&j, "tarn_ops_per_s", rs->tarn, 0);
+	if (have_dpdk) {
+		tarn__json_double(&j, "dpdk_ops_per_s", rs->dpdk, 0);
+		tarn__json_double(&j, "ratio", rs->ratio.median, 4);
+		tarn__json_double(&j, "ratio_min", rs->ratio.min, 4);
+		tarn__json_double(&j, "ratio_max", rs->ratio.max, 4);
+		tarn__json_double(&j, "ratio_ci95_lo", rs->ratio.ci_lo, 4); /* NaN: null */
+		tarn__json_double(&j, "ratio_ci95_hi", rs->ratio.ci_hi, 4);
+		tarn__json_string(&j, "verdict", bench_verdict_name(rs->verdict));
 	} else {
 		tarn__json_null(&j, "dpdk_ops_per_s");
 		tarn__json_null(&j, "ratio");
+		tarn__json_null(&j, "ratio_min");
+		tarn__json_null(&j, "ratio_max");
+		tarn__json_null(&j, "ratio_ci95_lo");
+		tarn__json_null(&j, "ratio_ci95_hi");
+		tarn__json_null(&j, "verdict");
 	}
+	tarn__json_array_open(&j, "reps");
+	for (unsigned i = 0; i < row->n_reps; i++) {
+		tarn__json_object_open(&j, NULL);
+		tarn__json_double(&j, "tarn_ops_per_s", row->tarn_rep[i], 0);
+		if (row->dpdk_rep[i] > 0) {
+			tarn__json_double(&j, "dpdk_ops_per_s", row->dpdk_rep[i], 0);
+			tarn__json_double(&j, "ratio", rs->ratios[i], 4);
+		} else {
+			tarn__json_null(&j, "dpdk_ops_per_s");
+			tarn__json_null(&j, "ratio");
+		}
+		tarn__json_close(&j);
+	}
+	tarn__json_close(&j);
 	if (tarn__json_finish(&j) < 0)
 		fprintf(stderr, "tarn-bench: row '%s': JSON writer misused\n", row->label);
 }
@@ -115,37 +195,59 @@ void bench_table_header(const struct bench_ctx *ctx, const char *family, const c
 {
 	if (ctx->json)
 		return;
-	fprintf(ctx->out, "\n%s\n%-56s %12s %12s %8s\n", family, cols, "tarn Mops/s",
+	fprintf(ctx->out, "\n%s\n%-56s %12s %12s %8s", family, cols, "tarn Mops/s",
 	        ctx->dpdk ? "dpdk Mops/s" : "", ctx->dpdk ? "ratio" : "");
+	if (ctx->dpdk && ctx->repeat > 1)
+		fprintf(ctx->out, "  %-11s  %-15s  %s", "min-max", "95% CI", "verdict");
+	fprintf(ctx->out, "\n");
 	fflush(ctx->out);
 }
 
 void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
 {
-	const int have_dpdk = row->dpdk_ops_per_s > 0;
-	const double ratio = have_dpdk ? row->tarn_ops_per_s / row->dpdk_ops_per_s : NAN;
+	struct row_summary rs;
+	row_summarise(row, &rs);
+	const int have_dpdk = rs.ratio.n > 0;
 	if (ctx->json) {
 		fprintf(ctx->out, "%s\n  ", n_json++ ? "," : "");
-		row_json(ctx->out, row, ratio);
+		row_json(ctx->out, row, &rs);
+	} else if (have_dpdk && row->n_reps > 1) {
+		char ci[32] = "";
+		if (!isnan(rs.ratio.ci_lo))
+			snprintf(ci, sizeof(ci), "[%.3f,%.3f]", rs.ratio.ci_lo, rs.ratio.ci_hi);
+		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f  %.3f-%.3f  %-15s  %s\n", row->label,
+		        rs.tarn / 1e6, rs.dpdk / 1e6, rs.ratio.median, rs.ratio.min, rs.ratio.max,
+		        ci, bench_verdict_name(rs.verdict));
 	} else if (have_dpdk) {
-		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label,
-		        row->tarn_ops_per_s / 1e6, row->dpdk_ops_per_s / 1e6, ratio,
-		        ratio < 1.0 ? "  <" : "");
+		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label, rs.tarn / 1e6,
+		        rs.dpdk / 1e6, rs.ratio.median, rs.ratio.median < 1.0 ? "  <" : "");
 	} else {
-		fprintf(ctx->out, "%-56s %12.2f\n", row->label, row->tarn_ops_per_s / 1e6);
+		fprintf(ctx->out, "%-56s %12.2f\n", row->label, rs.tarn / 1e6);
 	}
 	fflush(ctx->out);
 	if (n_seen < MAX_ROWS) {
 		struct seen_row *s = &seen[n_seen++];
 		s->family = row->family;
 		snprintf(s->label, sizeof(s->label), "%s", row->label);
-		s->ratio = ratio;
+		s->ratio = rs.ratio;
+		s->verdict = rs.verdict;
 		s->cached = row_cached(row);
 	}
 }
 
-/* Per family: geometric mean of the ratios over all rows and over the cached
- * rows, and the rows below 1.0. */
+static void print_seen(FILE *out, const struct seen_row *s)
+{
+	if (s->ratio.n > 1)
+		fprintf(out, "  %s (median %.3f, %.3f-%.3f)\n", s->label, s->ratio.median,
+		        s->ratio.min, s->ratio.max);
+	else
+		fprintf(out, "  %s (%.3f)\n", s->label, s->ratio.median);
+}
+
+/* Per family: geometric mean of the (median) ratios over all rows and over
+ * the cached rows; the rows below 1.0 (every repetition below), and, with
+ * repetitions, the rows whose median is below 1.0 but whose spread reaches
+ * it. */
 static void summary(const struct bench_ctx *ctx, FILE *out)
 {
 	const char *families[8];
@@ -164,47 +266,77 @@ static void summary(const struct bench_ctx *ctx, FILE *out)
 	}
 	for (unsigned f = 0; f < nf; f++) {
 		double lsum = 0, lsum_c = 0;
-		unsigned n = 0, n_c = 0, below = 0;
+		unsigned n = 0, n_c = 0, below = 0, undecided = 0;
 		for (unsigned i = 0; i < n_seen; i++) {
-			if (strcmp(seen[i].family, families[f]) != 0 || isnan(seen[i].ratio))
+			const struct seen_row *s = &seen[i];
+			if (strcmp(s->family, families[f]) != 0 || s->ratio.n == 0)
 				continue;
-			lsum += log(seen[i].ratio);
+			lsum += log(s->ratio.median);
 			n++;
-			if (seen[i].cached) {
-				lsum_c += log(seen[i].ratio);
+			if (s->cached) {
+				lsum_c += log(s->ratio.median);
 				n_c++;
 			}
-			below += seen[i].ratio < 1.0;
+			below += s->verdict == BENCH_BELOW;
+			undecided += s->verdict == BENCH_UNDECIDED && s->ratio.median < 1.0;
 		}
-		fprintf(out, "\nsummary %s: geometric mean of tarn/dpdk over %u rows: %.3f",
-		        families[f], n, n ? exp(lsum / n) : NAN);
+		fprintf(out, "\nsummary %s: geometric mean of %starn/dpdk over %u rows: %.3f",
+		        families[f], repeat_used > 1 ? "the median " : "", n,
+		        n ? exp(lsum / n) : NAN);
 		if (n_c)
 			fprintf(out, "; over the %u cached rows: %.3f", n_c, exp(lsum_c / n_c));
 		fprintf(out, "\n");
+		if (repeat_used > 1)
+			fprintf(out, "rows below 1.0 in all %u repetitions: ", repeat_used);
+		else
+			fprintf(out, "rows below 1.0 (one repetition: --repeat N tells a gap from "
+			             "noise): ");
 		if (below == 0) {
-			fprintf(out, "rows below 1.0: none\n");
-			continue;
+			fprintf(out, "none\n");
+		} else {
+			fprintf(out, "%u\n", below);
+			for (unsigned i = 0; i < n_seen; i++)
+				if (strcmp(seen[i].family, families[f]) == 0 &&
+				    seen[i].verdict == BENCH_BELOW)
+					print_seen(out, &seen[i]);
 		}
-		fprintf(out, "rows below 1.0 (%u):\n", below);
-		for (unsigned i = 0; i < n_seen; i++)
-			if (strcmp(seen[i].family, families[f]) == 0 && seen[i].ratio < 1.0)
-				fprintf(out, "  %s (%.3f)\n", seen[i].label, seen[i].ratio);
+		if (repeat_used > 1) {
+			fprintf(out, "rows with a median below 1.0 whose spread reaches 1.0: ");
+			if (undecided == 0) {
+				fprintf(out, "none\n");
+				continue;
+			}
+			fprintf(out, "%u\n", undecided);
+			for (unsigned i = 0; i < n_seen; i++)
+				if (strcmp(seen[i].family, families[f]) == 0 &&
+				    seen[i].verdict == BENCH_UNDECIDED &&
+				    seen[i].ratio.median < 1.0)
+					print_seen(out, &seen[i]);
+		}
 	}
 }
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                   */
 
+_Static_assert(BENCH_MAX_REPEAT == 100, "usage() and --repeat's message say 100");
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: tarn-bench [--json] [--seconds S] [--filter STR] [--socket N]\n"
-	        "                  [--no-dpdk] [tarn options] [--help]\n"
+	        "usage: tarn-bench [--json] [--seconds S] [--repeat N] [--filter STR]\n"
+	        "                  [--socket N] [--no-dpdk] [tarn options] [--help]\n"
 	        "                  mempool|ring|mbuf|dpdk-ops|all\n"
 	        "\n"
 	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
 	        "to back and prints both rates in millions of operations per second and\n"
-	        "their ratio tarn/dpdk, then the geometric mean of the ratios.\n"
+	        "their ratio tarn/dpdk, then the geometric mean of the ratios. With\n"
+	        "--repeat N each row is measured N times (the two sides alternating within\n"
+	        "each repetition): the rates and the ratio are medians, min-max is the\n"
+	        "spread of the N ratios, 95%% CI a bootstrap interval of their median (from\n"
+	        "3 repetitions), and the verdict says \"below\" only when every repetition\n"
+	        "was below 1.0, \"above\" when every one was at or above, else\n"
+	        "\"undecided\" (noise cannot be told from a gap).\n"
 	        "\n"
 	        "  mempool       DPDK's mempool_perf_autotest matrix: cache 0 and 512,\n"
 	        "                1 and 2 lcores, get/put bulk 1, 4, 32, keep 32 and 128\n"
@@ -216,7 +348,8 @@ static void usage(FILE *out)
 	        "  all           all of them\n"
 	        "\n"
 	        "  --json        print rows as a JSON list on stdout (summary on stderr)\n"
-	        "  --seconds S   measuring time per row and side (default 1.0)\n"
+	        "  --seconds S   measuring time per row, side and repetition (default 1.0)\n"
+	        "  --repeat N    measure every row N times, 1 to 100 (default 1)\n"
 	        "  --filter STR  run only rows whose label contains STR\n"
 	        "  --socket N    put the pools and rings on NUMA socket N (default: the\n"
 	        "                socket of the lcore that creates them); with taskset this\n"
@@ -353,6 +486,7 @@ int main(int argc, char **argv)
 	struct bench_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.seconds = 1.0;
+	ctx.repeat = 1;
 	ctx.out = stdout;
 	int no_dpdk = 0;
 	ctx.socket = TARN_SOCKET_ANY;
@@ -373,6 +507,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "repeat", required_argument, NULL, 'r' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "no-dpdk", no_argument, NULL, 'n' },
 		{ "socket", required_argument, NULL, 'S' },
@@ -395,6 +530,19 @@ int main(int argc, char **argv)
 				                 "above 0 (at most 3600)",
 				                 optarg);
 			ctx.seconds = s;
+			break;
+		}
+		case 'r': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || v < 1 ||
+			    v > BENCH_MAX_REPEAT)
+				return bad_usage("--repeat '%s': expected a number of repetitions "
+				                 "from 1 to 100",
+				                 optarg);
+			ctx.repeat = (unsigned)v;
+			repeat_used = ctx.repeat;
 			break;
 		}
 		case 'f':
@@ -518,9 +666,11 @@ int main(int argc, char **argv)
 		else
 			snprintf(where, sizeof(where), "lcore socket %d, pools local",
 			         tarn_lcore_socket(ctx.lcores[0]));
-		fprintf(ctx.out, "tarn-bench %s: lcores %s (%s), %.2f s per row and side, %s, %s\n",
-		        tarn_version(), lc, where, ctx.seconds,
-		        ctx.dpdk ? "DPDK side by side" : "tarn only",
+		fprintf(ctx.out,
+		        "tarn-bench %s: lcores %s (%s), %.2f s per row and side, %u repetition%s, "
+		        "%s, %s\n",
+		        tarn_version(), lc, where, ctx.seconds, ctx.repeat,
+		        ctx.repeat > 1 ? "s" : "", ctx.dpdk ? "DPDK side by side" : "tarn only",
 		        huge ? "hugepages" : "no hugepages");
 	}
 	if (ctx.json)
