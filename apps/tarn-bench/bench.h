@@ -50,6 +50,9 @@ struct bench_row {
 	char label[128];
 	struct bench_param params[BENCH_MAX_PARAMS];
 	unsigned n_params;
+	int time_unit; /* the rates are operations (starts) per second, shown as
+	                  milliseconds per operation: table in ms, JSON with
+	                  tarn_ms/dpdk_ms beside the rates */
 	unsigned n_reps;
 	double tarn_rep[BENCH_MAX_REPEAT]; /* ops/s of each repetition */
 	double dpdk_rep[BENCH_MAX_REPEAT];
@@ -68,8 +71,11 @@ void bench_row_add_rep(struct bench_row *row, double tarn_ops_per_s, double dpdk
  * repetitions, the ratio's spread and verdict (stats.h); and remember it for
  * the summary (geometric mean of the median ratios, rows below 1.0). */
 void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row);
-/* Print a table header for a family (nothing in JSON mode). */
+/* Print a table header for a family (nothing in JSON mode): rates in Mops/s,
+ * or with _unit, in `unit` ("ms" for time_unit rows). */
 void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols);
+void bench_table_header_unit(const struct bench_ctx *ctx, const char *family, const char *cols,
+                             const char *unit);
 /* Monotonic seconds. */
 double bench_now(void);
 
@@ -77,6 +83,14 @@ double bench_now(void);
 int bench_mempool(const struct bench_ctx *ctx);
 int bench_ring(const struct bench_ctx *ctx);
 int bench_mbuf(const struct bench_ctx *ctx);
+/* Start-up (bench_startup.c): each start a child process; `huge`: both on
+ * hugepages; `dpdk`: run DPDK's side too. Runs before the parent starts tarn
+ * or DPDK. */
+int bench_startup(const struct bench_ctx *ctx, int huge, int dpdk);
+/* In a child started by bench_startup() (TARN_BENCH__STARTUP=`side` in its
+ * environment): play `side`, report, and return the exit status.
+ * `t_main`: CLOCK_MONOTONIC ns when main() was entered. */
+int bench_startup_child(const char *side, uint64_t t_main);
 /* rte_mempool on the plugin's "tarn"/"tarn_stack" ops against "ring_mp_mc"
  * (bench_dpdk_ops.c); -ENOTSUP without DPDK. */
 int bench_dpdk_ops(const struct bench_ctx *ctx);

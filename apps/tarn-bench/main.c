@@ -3,7 +3,7 @@
  * tarn-bench - micro-benchmarks of tarn, with DPDK side by side.
  *
  *   tarn-bench [--json] [--seconds S] [--repeat N] [--filter STR] [--socket N]
- *              [--no-dpdk] [--help] mempool|ring|mbuf|dpdk-ops|all
+ *              [--no-dpdk] [--help] mempool|ring|mbuf|dpdk-ops|startup|all
  *
  * Starts tarn on the first two CPUs this process may run on (one when there
  * is only one), then, in the same process and on the same CPUs, DPDK's EAL
@@ -115,7 +115,8 @@ static uint64_t row_seed(const struct bench_row *row)
 /* What the repetitions of a row say: medians of the two rates, the
  * per-repetition ratios' spread. */
 struct row_summary {
-	double tarn, dpdk; /* median rates; dpdk <= 0: not measured */
+	double tarn, dpdk;       /* median rates; dpdk <= 0: not measured */
+	double tarn_ms, dpdk_ms; /* time_unit rows: median ms per operation */
 	double ratios[BENCH_MAX_REPEAT];
 	struct bench_spread ratio;
 	enum bench_verdict verdict;
@@ -133,6 +134,17 @@ static void row_summarise(const struct bench_row *row, struct row_summary *rs)
 			d[nd++] = row->dpdk_rep[i];
 	}
 	rs->dpdk = nd ? bench_median(d, nd) : 0;
+	if (row->time_unit) {
+		double t[BENCH_MAX_REPEAT];
+		for (unsigned i = 0; i < row->n_reps; i++)
+			t[i] = 1e3 / row->tarn_rep[i];
+		rs->tarn_ms = bench_median(t, row->n_reps);
+		nd = 0;
+		for (unsigned i = 0; i < row->n_reps; i++)
+			if (row->dpdk_rep[i] > 0)
+				t[nd++] = 1e3 / row->dpdk_rep[i];
+		rs->dpdk_ms = nd ? bench_median(t, nd) : NAN;
+	}
 	bench_spread(rs->ratios, row->n_reps, row_seed(row), &rs->ratio);
 	rs->verdict = bench_verdict(&rs->ratio);
 }
@@ -155,9 +167,14 @@ static void row_json(FILE *f, const struct bench_row *row, const struct row_summ
 			tarn__json_uint(&j, p->key, p->num);
 	}
 	tarn__json_uint(&j, "repeat", row->n_reps);
-	tarn__json_double(&j, "tarn_ops_per_s", rs->tarn, 0);
+	const int dec = row->time_unit ? 3 : 0;
+	tarn__json_double(&j, "tarn_ops_per_s", rs->tarn, dec);
+	if (row->time_unit) {
+		tarn__json_double(&j, "tarn_ms", rs->tarn_ms, 3);
+		tarn__json_double(&j, "dpdk_ms", rs->dpdk_ms, 3); /* NaN: null */
+	}
 	if (have_dpdk) {
-		tarn__json_double(&j, "dpdk_ops_per_s", rs->dpdk, 0);
+		tarn__json_double(&j, "dpdk_ops_per_s", rs->dpdk, dec);
 		tarn__json_double(&j, "ratio", rs->ratio.median, 4);
 		tarn__json_double(&j, "ratio_min", rs->ratio.min, 4);
 		tarn__json_double(&j, "ratio_max", rs->ratio.max, 4);
@@ -176,9 +193,16 @@ static void row_json(FILE *f, const struct bench_row *row, const struct row_summ
 	tarn__json_array_open(&j, "reps");
 	for (unsigned i = 0; i < row->n_reps; i++) {
 		tarn__json_object_open(&j, NULL);
-		tarn__json_double(&j, "tarn_ops_per_s", row->tarn_rep[i], 0);
+		tarn__json_double(&j, "tarn_ops_per_s", row->tarn_rep[i], dec);
+		if (row->time_unit) {
+			tarn__json_double(&j, "tarn_ms", 1e3 / row->tarn_rep[i], 3);
+			if (row->dpdk_rep[i] > 0)
+				tarn__json_double(&j, "dpdk_ms", 1e3 / row->dpdk_rep[i], 3);
+			else
+				tarn__json_null(&j, "dpdk_ms");
+		}
 		if (row->dpdk_rep[i] > 0) {
-			tarn__json_double(&j, "dpdk_ops_per_s", row->dpdk_rep[i], 0);
+			tarn__json_double(&j, "dpdk_ops_per_s", row->dpdk_rep[i], dec);
 			tarn__json_double(&j, "ratio", rs->ratios[i], 4);
 		} else {
 			tarn__json_null(&j, "dpdk_ops_per_s");
@@ -191,16 +215,25 @@ static void row_json(FILE *f, const struct bench_row *row, const struct row_summ
 		fprintf(stderr, "tarn-bench: row '%s': JSON writer misused\n", row->label);
 }
 
-void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols)
+void bench_table_header_unit(const struct bench_ctx *ctx, const char *family, const char *cols,
+                             const char *unit)
 {
 	if (ctx->json)
 		return;
-	fprintf(ctx->out, "\n%s\n%-56s %12s %12s %8s", family, cols, "tarn Mops/s",
-	        ctx->dpdk ? "dpdk Mops/s" : "", ctx->dpdk ? "ratio" : "");
+	char t[32], d[32];
+	snprintf(t, sizeof(t), "tarn %s", unit);
+	snprintf(d, sizeof(d), "dpdk %s", unit);
+	fprintf(ctx->out, "\n%s\n%-56s %12s %12s %8s", family, cols, t, ctx->dpdk ? d : "",
+	        ctx->dpdk ? "ratio" : "");
 	if (ctx->dpdk && ctx->repeat > 1)
 		fprintf(ctx->out, "  %-11s  %-15s  %s", "min-max", "95% CI", "verdict");
 	fprintf(ctx->out, "\n");
 	fflush(ctx->out);
+}
+
+void bench_table_header(const struct bench_ctx *ctx, const char *family, const char *cols)
+{
+	bench_table_header_unit(ctx, family, cols, "Mops/s");
 }
 
 void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
@@ -208,6 +241,9 @@ void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
 	struct row_summary rs;
 	row_summarise(row, &rs);
 	const int have_dpdk = rs.ratio.n > 0;
+	/* what the table shows: Mops/s, or ms per operation */
+	const double tv = row->time_unit ? rs.tarn_ms : rs.tarn / 1e6;
+	const double dv = row->time_unit ? rs.dpdk_ms : rs.dpdk / 1e6;
 	if (ctx->json) {
 		fprintf(ctx->out, "%s\n  ", n_json++ ? "," : "");
 		row_json(ctx->out, row, &rs);
@@ -216,13 +252,13 @@ void bench_row_print(const struct bench_ctx *ctx, const struct bench_row *row)
 		if (!isnan(rs.ratio.ci_lo))
 			snprintf(ci, sizeof(ci), "[%.3f,%.3f]", rs.ratio.ci_lo, rs.ratio.ci_hi);
 		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f  %.3f-%.3f  %-15s  %s\n", row->label,
-		        rs.tarn / 1e6, rs.dpdk / 1e6, rs.ratio.median, rs.ratio.min, rs.ratio.max,
-		        ci, bench_verdict_name(rs.verdict));
+		        tv, dv, rs.ratio.median, rs.ratio.min, rs.ratio.max, ci,
+		        bench_verdict_name(rs.verdict));
 	} else if (have_dpdk) {
-		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label, rs.tarn / 1e6,
-		        rs.dpdk / 1e6, rs.ratio.median, rs.ratio.median < 1.0 ? "  <" : "");
+		fprintf(ctx->out, "%-56s %12.2f %12.2f %8.3f%s\n", row->label, tv, dv,
+		        rs.ratio.median, rs.ratio.median < 1.0 ? "  <" : "");
 	} else {
-		fprintf(ctx->out, "%-56s %12.2f\n", row->label, rs.tarn / 1e6);
+		fprintf(ctx->out, "%-56s %12.2f\n", row->label, tv);
 	}
 	fflush(ctx->out);
 	if (n_seen < MAX_ROWS) {
@@ -326,7 +362,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: tarn-bench [--json] [--seconds S] [--repeat N] [--filter STR]\n"
 	        "                  [--socket N] [--no-dpdk] [tarn options] [--help]\n"
-	        "                  mempool|ring|mbuf|dpdk-ops|all\n"
+	        "                  mempool|ring|mbuf|dpdk-ops|startup|all\n"
 	        "\n"
 	        "Runs each benchmark row on tarn and on DPDK (same process, same CPUs) back\n"
 	        "to back and prints both rates in millions of operations per second and\n"
@@ -345,7 +381,11 @@ static void usage(FILE *out)
 	        "  dpdk-ops      rte_mempool on the DPDK plugin's \"tarn\" and \"tarn_stack\" ops\n"
 	        "                against the same on \"ring_mp_mc\": cache 0 and 512, 1 and 2\n"
 	        "                lcores, bulk 1, 4, 32 (needs DPDK)\n"
-	        "  all           all of them\n"
+	        "  startup       start-up, each start a new process: tarn_init() and a\n"
+	        "                pktmbuf pool of 65535 mbufs (cache 256) against\n"
+	        "                rte_eal_init() and rte_pktmbuf_pool_create(); times in ms\n"
+	        "                (init, pool create, both, exec to pool ready, teardown)\n"
+	        "  all           all of them (startup first)\n"
 	        "\n"
 	        "  --json        print rows as a JSON list on stdout (summary on stderr)\n"
 	        "  --seconds S   measuring time per row, side and repetition (default 1.0)\n"
@@ -483,6 +523,13 @@ static int dpdk_start(const struct bench_ctx *ctx, int huge)
 
 int main(int argc, char **argv)
 {
+	const double t_main = bench_now();
+	/* A child of the start-up benchmark (bench_startup.c) plays its part
+	 * and nothing else. */
+	const char *startup_side = getenv("TARN_BENCH__STARTUP");
+	if (startup_side != NULL)
+		return bench_startup_child(startup_side, (uint64_t)(t_main * 1e9));
+
 	struct bench_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.seconds = 1.0;
@@ -572,14 +619,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return bad_usage("%s", "which benchmark? mempool, ring, mbuf, dpdk-ops or all");
+		return bad_usage("%s",
+		                 "which benchmark? mempool, ring, mbuf, dpdk-ops, startup or all");
 	const char *family = argv[optind];
 	if (strcmp(family, "mempool") != 0 && strcmp(family, "ring") != 0 &&
 	    strcmp(family, "mbuf") != 0 && strcmp(family, "dpdk-ops") != 0 &&
-	    strcmp(family, "all") != 0)
-		return bad_usage(
-		    "unknown benchmark '%s' (expected mempool, ring, mbuf, dpdk-ops or all)",
-		    family);
+	    strcmp(family, "startup") != 0 && strcmp(family, "all") != 0)
+		return bad_usage("unknown benchmark '%s' (expected mempool, ring, mbuf, dpdk-ops, "
+		                 "startup or all)",
+		                 family);
 	if (optind + 1 < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind + 1]);
 
@@ -630,11 +678,55 @@ int main(int argc, char **argv)
 		        (unsigned long long)(huge_free >> 20),
 		        (unsigned long long)(HUGE_NEEDED >> 20));
 	}
+	int dpdk_built = 0;
+#ifdef TARN_BENCH_HAVE_DPDK
+	dpdk_built = 1;
+#endif
+	char lc[32];
 	if (ctx.n_lcores == 2)
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
+		snprintf(lc, sizeof(lc), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
 	else
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "%u", ctx.lcores[0]);
-	int rc = tarn_init(&cfg);
+		snprintf(lc, sizeof(lc), "%u", ctx.lcores[0]);
+	if (ctx.json)
+		fprintf(ctx.out, "[");
+
+	/* Start-up first, before this process starts tarn or DPDK: its
+	 * children then have the machine's memory to themselves. */
+	int rc = 0;
+	if (strcmp(family, "startup") == 0 || strcmp(family, "all") == 0) {
+		ctx.dpdk = dpdk_built && !no_dpdk;
+		if (!ctx.json)
+			fprintf(ctx.out,
+			        "tarn-bench %s: start-up on lcores %s, %u repetition%s, %s, %s\n",
+			        tarn_version(), lc, ctx.repeat, ctx.repeat > 1 ? "s" : "",
+			        ctx.dpdk ? "DPDK side by side" : "tarn only",
+			        huge ? "hugepages" : "no hugepages");
+		else if (!dpdk_built && !no_dpdk)
+			fprintf(stderr, "tarn-bench: built without DPDK: tarn figures only\n");
+		rc = bench_startup(&ctx, huge, ctx.dpdk);
+		if (strcmp(family, "startup") == 0) {
+			if (ctx.json)
+				fprintf(ctx.out, "\n]\n");
+			summary(&ctx, ctx.json ? stderr : ctx.out);
+			if (rc < 0)
+				fprintf(stderr, "tarn-bench: startup benchmark failed: %s\n",
+				        tarn_strerror(rc));
+			return rc < 0 ? 1 : 0;
+		}
+		ctx.dpdk = 0;
+		if (rc < 0) {
+			fprintf(stderr, "tarn-bench: startup benchmark failed: %s\n",
+			        tarn_strerror(rc));
+			if (ctx.json)
+				fprintf(ctx.out, "\n]\n");
+			return 1;
+		}
+		if (!ctx.json)
+			fprintf(ctx.out, "\n");
+	}
+
+	snprintf(cfg.lcores, sizeof(cfg.lcores), "%s", lc);
+	rc = tarn_init(&cfg);
 	if (rc < 0) {
 		fprintf(stderr, "tarn-bench: tarn_init failed: %s\n", tarn_strerror(rc));
 		return 1;
@@ -654,11 +746,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tarn-bench: built without DPDK: tarn figures only\n");
 #endif
 	if (!ctx.json) {
-		char lc[32];
-		if (ctx.n_lcores == 2)
-			snprintf(lc, sizeof(lc), "%u,%u", ctx.lcores[0], ctx.lcores[1]);
-		else
-			snprintf(lc, sizeof(lc), "%u", ctx.lcores[0]);
 		char where[96];
 		if (ctx.socket >= 0)
 			snprintf(where, sizeof(where), "lcore socket %d, pools on socket %d",
@@ -673,10 +760,7 @@ int main(int argc, char **argv)
 		        ctx.repeat > 1 ? "s" : "", ctx.dpdk ? "DPDK side by side" : "tarn only",
 		        huge ? "hugepages" : "no hugepages");
 	}
-	if (ctx.json)
-		fprintf(ctx.out, "[");
 
-	rc = 0;
 	if (strcmp(family, "mempool") == 0 || strcmp(family, "all") == 0)
 		rc = bench_mempool(&ctx);
 	if (rc == 0 && (strcmp(family, "ring") == 0 || strcmp(family, "all") == 0))

@@ -73,6 +73,22 @@ for extra in [[], ["--no-dpdk"]]:
         if abs(max(ratios) - 1) > 1e-3 and abs(min(ratios) - 1) > 1e-3:
             check(row["verdict"] == want, "verdict %s, expected %s" % (row["verdict"], want))
 
+# startup: one start of each side per repetition, times in ms beside the rates
+r = run(["--json", "--repeat", "2", "--filter", "init + pool create", "startup"])
+check(r.returncode == 0, "startup run: exit %d: %s" % (r.returncode, r.stderr))
+if r.returncode == 0:
+    rows = json.loads(r.stdout)
+    check([x["phase"] for x in rows] == ["init_pool", "init_pool_cpu"],
+          "--filter picks the two rows: %r" % [x["label"] for x in rows])
+    for row in rows:
+        check(row["repeat"] == 2 and len(row["reps"]) == 2, "2 repetitions: %r" % row)
+        for x in row["reps"]:
+            check(x["tarn_ms"] > 0 and abs(x["tarn_ms"] * x["tarn_ops_per_s"] - 1000) < 1,
+                  "tarn_ms is 1000 / tarn_ops_per_s: %r" % x)
+            if x["dpdk_ms"] is not None:
+                check(abs(x["ratio"] - x["dpdk_ms"] / x["tarn_ms"]) < 2e-3,
+                      "a start-up ratio is DPDK's time over tarn's: %r" % x)
+
 # the table: the spread columns and the summary's wording
 r = run(["--repeat", "2", "--seconds", "0.01", "--filter", "spsc bulk 32, 1 lcore", "ring"])
 check(r.returncode == 0, "table run: exit %d: %s" % (r.returncode, r.stderr))
