@@ -2,6 +2,7 @@
 """What a test run left behind.
 
     scripts/leftovers.py snapshot FILE            before the run
+    scripts/leftovers.py track FILE PID           during it (root): the run's pids
     scripts/leftovers.py check FILE [--grace S]   after it: one line per leftover
 
 A test leaves nothing behind. `check` compares the machine with the snapshot
@@ -19,18 +20,24 @@ during the run and is still there:
   TARN_TEST_RUN value the snapshot saw (the test command sets it; daemons
   such as a tmux server keep it).
 
-Others may use the machine at the same time (this machine is shared): a
-name that carries the pid of a process still alive that is not part of this
-run (tv<pid>h0, tarn-ns-<pid>, <prefix>.tarnseg.<pid>.*), or a file or
-runtime directory that such a process holds (open, mapped, or a UNIX socket
-bound in it), belongs to that process and is not counted; the rest counts
-if it is still there after --grace seconds (default 10), unless its name
-says its process is gone. Exit: 0 nothing
-left, 1 something left, 2 bad usage.
+Others may use the machine at the same time (this machine is shared). A
+name that carries a pid (tv<pid>h0, tarn-ns-<pid>, <prefix>.tarnseg.<pid>.*,
+a runtime directory ending in -<pid>) is this run's when that pid is a live
+process with the run's TARN_TEST_RUN or, once gone, when `track` saw it
+forked inside the run (as root, `track FILE PID` follows every fork under
+PID through the kernel's process events connector and writes the pids to
+FILE.pids; without it a gone pid counts as this run's). A file or runtime
+directory without a pid belongs to whoever holds it (open, mapped, or a
+UNIX socket bound in it); the rest counts if it is still there after
+--grace seconds (default 10). Exit: 0 nothing left, 1 something left, 2 bad
+usage.
 """
 import json
 import os
 import re
+import signal
+import socket
+import struct
 import sys
 import time
 
@@ -138,14 +145,15 @@ PID_NAMES = [
     (re.compile(r"^tt(\d+)[a-z]$"), 1000000),
     (re.compile(r"^tpv(\d+)[ab]$"), 1000000),
     (re.compile(r"^tarnflt(\d+)$"), 10000000),
-    (re.compile(r"^tarn-dpdk-test-(\d+)$"), 0),
-    (re.compile(r"^tarn-plugin-test-(\d+)$"), 0),
+    # a DPDK or tarn runtime directory named after its process
+    (re.compile(r"-(\d{3,})$"), 0),
 ]
 
 
-def owner(name, token, live):
-    """Whose is `name`: None (no pid in it), "dead" (its process is gone),
-    "ours" (a live process of this run) or "other" (of someone else)."""
+def owner(name, token, live, tracked):
+    """Whose is `name`: None (no pid in it), "dead" (its process, one of
+    this run's, is gone), "ours" (a live process of this run) or "other"
+    (of someone else, live or, when `tracked` is the run's pid set, gone)."""
     for rx, mod in PID_NAMES:
         m = rx.search(name)
         if not m:
@@ -153,9 +161,72 @@ def owner(name, token, live):
         n = int(m.group(1))
         pids = [p for p in live if (p % mod if mod else p) == n]
         if not pids:
+            if tracked is not None and not any((p % mod if mod else p) == n for p in tracked):
+                return "other"
             return "dead"
         return "ours" if all(environ_has(p, token) for p in pids) else "other"
     return None
+
+
+# The kernel's process events (linux/cn_proc.h), as root.
+NETLINK_CONNECTOR, CN_IDX_PROC, CN_VAL_PROC = 11, 1, 1
+PROC_CN_MCAST_LISTEN, PROC_EVENT_FORK = 1, 1
+
+
+def track(path, root):
+    """Write to `path` every pid forked under `root` (one a line) until
+    `root` is gone or a signal; "lost" if events were dropped, "unavailable"
+    if the connector cannot be used."""
+    out = open(path, "w", buffering=1)
+    try:
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        s.bind((0, CN_IDX_PROC))
+        op = struct.pack("I", PROC_CN_MCAST_LISTEN)
+        cn = struct.pack("IIIIHH", CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(op), 0) + op
+        s.send(struct.pack("IHHII", 16 + len(cn), 3, 0, 0, 0) + cn)  # NLMSG_DONE
+    except OSError as e:
+        out.write(f"unavailable {e}\n")
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    mine = {root}
+    out.write(f"{root}\n")
+    s.settimeout(1.0)
+    while os.path.exists(f"/proc/{root}"):
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:  # ENOBUFS: events dropped, the set may miss pids
+            out.write("lost\n")
+            continue
+        off = 0
+        while off + 16 <= len(d):  # one or more netlink messages
+            ln = struct.unpack_from("I", d, off)[0]
+            if ln < 16:
+                break
+            if ln >= 36 + 32 and struct.unpack_from("I", d, off + 36)[0] == PROC_EVENT_FORK:
+                ppid, ptgid, cpid, ctgid = struct.unpack_from("IIII", d, off + 52)
+                if (ptgid in mine or ppid in mine) and ctgid not in mine:
+                    mine.add(ctgid)
+                    out.write(f"{ctgid}\n")
+            off += (ln + 3) & ~3
+    return 0
+
+
+def tracked_pids(path):
+    """The run's pids from `track`, or None when it did not follow them all."""
+    try:
+        with open(path) as fh:
+            lines = fh.read().split()
+    except OSError:
+        return None
+    if not lines or "lost" in lines or lines[0] == "unavailable":
+        return None
+    return {int(x) for x in lines if x.isdigit()}
 
 
 def holders(paths):
@@ -204,18 +275,19 @@ def holders(paths):
     return out
 
 
-def leftovers(before, token, only):
+def leftovers(before, token, only, tracked):
     now = state()
     live = [int(p) for p in listdir("/proc") if p.isdigit()]
     cand = []  # (kind, path, owner by name)
     for f in sorted(set(now["huge"]) - set(before["huge"])):
-        cand.append(("hugetlbfs file", f, owner(os.path.basename(f), token, live)))
+        cand.append(("hugetlbfs file", f, owner(os.path.basename(f), token, live, tracked)))
     for f in sorted(set(now["runtime"]) - set(before["runtime"])):
-        cand.append(("runtime directory", f, owner(os.path.basename(f), token, live)))
+        cand.append(("runtime directory", f,
+                     owner(os.path.basename(f), token, live, tracked)))
     for n in sorted(set(now["netns"]) - set(before["netns"])):
-        cand.append(("network namespace", n, owner(n, token, live)))
+        cand.append(("network namespace", n, owner(n, token, live, tracked)))
     for n in sorted(set(now["ifaces"]) - set(before["ifaces"])):
-        cand.append(("network interface", n, owner(n, token, live)))
+        cand.append(("network interface", n, owner(n, token, live, tracked)))
     if only:
         cand = [c for c in cand if re.search(only, f"{c[0]} {c[1]}")]
     # no pid in the name: whoever holds the file or directory
@@ -241,7 +313,7 @@ def leftovers(before, token, only):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("snapshot", "check"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("snapshot", "check", "track"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
     path = sys.argv[2]
@@ -251,6 +323,11 @@ def main():
         with open(path, "w") as fh:
             json.dump(s, fh)
         return 0
+    if sys.argv[1] == "track":
+        if len(sys.argv) != 4 or not sys.argv[3].isdigit():
+            print("leftovers.py track FILE PID", file=sys.stderr)
+            return 2
+        return track(path + ".pids", int(sys.argv[3]))
     grace = 10.0
     if len(sys.argv) == 5 and sys.argv[3] == "--grace":
         grace = float(sys.argv[4])
@@ -263,9 +340,10 @@ def main():
     # The self-test (scripts/test-selftest.sh) counts only its own leftovers
     # on a machine others use: TARN_LEFTOVER_ONLY, a regular expression.
     only = os.environ.get("TARN_LEFTOVER_ONLY")
+    tracked = tracked_pids(path + ".pids")
     end = time.monotonic() + grace
     while True:
-        found = leftovers(before, token, only)
+        found = leftovers(before, token, only, tracked)
         # what carries a dead pid is left for sure; the rest may be on its way out
         if all(certain for certain, _ in found) or time.monotonic() >= end:
             break

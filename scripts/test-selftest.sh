@@ -104,7 +104,14 @@ if a[0] == "test":
         p = subprocess.Popen(["sleep", "60"], start_new_session=True)
         open(os.environ["FAKE_PLAN"] + ".leaked", "w").write(str(p.pid))
     if plan.get("leak_huge"):
-        open(plan["leak_huge"], "w").close()
+        # named after a process of the run that is gone, as a killed one's
+        p = subprocess.Popen(["true"])
+        p.wait()
+        name = plan["leak_huge"].replace("PID", str(p.pid))
+        open(name, "w").close()
+        open(os.environ["FAKE_PLAN"] + ".leaked-huge", "w").write(name)
+    if plan.get("other_huge"):
+        open(plan["other_huge"], "w").close()
     sys.exit(1 if any(t.get("result", "OK") not in ("OK", "SKIP") for t in plan["tests"]) else 0)
 sys.exit(2)
 EOF
@@ -242,13 +249,19 @@ grep -q "left behind: process .* sleep 60" <<<"$last_out" && pass "  ...named: $
 	fail "  the leaked process is not named"
 huge=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
 if [ "$(id -u)" = 0 ] && [ -n "$huge" ] && [ -w "$huge" ]; then
-	# a pid that no process has (the highest possible one, if free)
-	dead=$(($(cat /proc/sys/kernel/pid_max) - 1))
-	[ -d "/proc/$dead" ] && dead=$((dead - 1))
-	huge_leak="$huge/tarn-selftest.tarnseg.$dead.0.0"
-	run_case "a hugetlbfs file left" "$((P + 3)) passed, 1 failed, 2 skipped" 1 ", \"leak_huge\": \"$huge_leak\""
+	run_case "a hugetlbfs file left" "$((P + 3)) passed, 1 failed, 2 skipped" 1 \
+		", \"leak_huge\": \"$huge/tarn-selftest.tarnseg.PID.0.0\""
+	huge_leak=$(cat "$tmp/plan.leaked-huge" 2>/dev/null)
 	grep -q "left behind: hugetlbfs file $huge_leak" <<<"$last_out" && pass "  ...named: $huge_leak" ||
 		fail "  the hugetlbfs file is not named"
+	rm -f "$huge_leak"
+	# The same name with the pid of a process that was never this run's
+	# (another user's, gone): not counted.
+	other=$(($(cat /proc/sys/kernel/pid_max) - 1))
+	[ -d "/proc/$other" ] && other=$((other - 1))
+	huge_leak="$huge/tarn-selftest.tarnseg.$other.0.0"
+	run_case "another user's hugetlbfs file (not this run's)" "$((P + 3)) passed, 0 failed, 2 skipped" 0 \
+		", \"other_huge\": \"$huge_leak\""
 	rm -f "$huge_leak"
 else
 	skip "a hugetlbfs file left: needs root and a writable hugetlbfs mount"

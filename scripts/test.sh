@@ -96,6 +96,14 @@ if ! scripts/setup.sh; then
 fi
 snap=build-test.leftovers.json
 python3 scripts/leftovers.py snapshot "$snap" || failed 1 "scripts/leftovers.py snapshot failed"
+# As root, the pids of this run (every fork under this script), so that what
+# others leave on a shared machine meanwhile is not counted as ours.
+tracker=
+if [ "$(id -u)" -eq 0 ]; then
+	python3 scripts/leftovers.py track "$snap" $$ &
+	tracker=$!
+	for _ in $(seq 100); do [ -s "$snap.pids" ] && break; sleep 0.1; done
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	scripts/hugepages.sh 256
@@ -180,6 +188,7 @@ if wanted numa && [[ " $configs " == *" gcc "* ]]; then
 fi
 
 echo "=== leftovers"
+[ -z "$tracker" ] || { kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null; }
 if [ -f "$snap" ]; then
 	left=$(python3 scripts/leftovers.py check "$snap" --grace "${TARN_LEFTOVER_GRACE:-10}")
 	lrc=$?
@@ -191,7 +200,7 @@ if [ -f "$snap" ]; then
 	1) ;;
 	*) failed 1 "scripts/leftovers.py check failed (exit $lrc)" ;;
 	esac
-	rm -f "$snap"
+	rm -f "$snap" "$snap.pids"
 fi
 
 echo "=== results"
