@@ -113,8 +113,28 @@ static inline uint64_t fwd_read(const uint64_t *c)
 /*
  * --soak (soak.c): random bursts, generation and consumption on every
  * stream, pauses at random times that check every counter and the pool, and
- * a final check that nothing was lost. What it needs from main.c:
+ * a final check that nothing was lost.
  */
+
+/* What the soak keeps between its calls; only soak.c reads or writes it. */
+struct soak_state {
+	int dst[TARN_MAX_ETHPORTS];          /* index of the port that receives what port i sends */
+	uint64_t drained[TARN_MAX_ETHPORTS]; /* packets the soak drained from port i */
+	uint64_t rng;                        /* the main lcore's generator */
+	struct tarn_mempool *pools[FWD_MAX_STREAMS + 1]; /* every pool the streams use */
+	unsigned nb_pools;
+	unsigned pauses, restarts, drains, reassigns, flushes;
+	unsigned failures;
+	double seconds;
+	uint64_t left;      /* packets left in cables with no receiving end at the end */
+	uint64_t in_flight; /* packets in the rings at the last check */
+	unsigned cpus;
+	uint16_t nb_rxq;
+	int fault_done;               /* TARN_FWD_SOAK_FAULT injected */
+	struct tarn_mbuf *fault_kept; /* TARN_FWD_SOAK_FAULT=leak: the mbuf kept */
+};
+
+/* What the soak needs from tarn-fwd (filled by main.c), and its state. */
 struct soak_ctx {
 	const uint16_t *ports; /* port ids, in --port order */
 	unsigned nb_ports;
@@ -129,7 +149,9 @@ struct soak_ctx {
 	uint64_t seed;
 	int json; /* --json: no human lines on stdout */
 	int (*got_signal)(void);
-	void (*print_period)(double elapsed);
+	void (*print_period)(void *arg, double elapsed);
+	void *arg; /* print_period()'s */
+	struct soak_state st;
 };
 
 /* A seed from the clock. */
@@ -137,12 +159,12 @@ uint64_t soak_default_seed(void);
 /* Check the configuration (ring ports, a forwarding mode), find the cables,
  * seed the streams. 0 or FWD_EXIT_USAGE (message printed). `c` must live
  * until soak_report(). */
-int soak_setup(const struct soak_ctx *c);
+int soak_setup(struct soak_ctx *c);
 /* Run the soak until the duration or a signal; drain the ports and check
  * at the end. Returns the seconds it ran. */
-double soak_run(void);
+double soak_run(struct soak_ctx *c);
 /* After the ports closed: check the pool's `in_use` count, print the result
  * (human or JSON). FWD_EXIT_OK or FWD_EXIT_FAIL. */
-int soak_report(unsigned in_use_after_close, unsigned pool_size, int json);
+int soak_report(struct soak_ctx *c, unsigned in_use_after_close, unsigned pool_size, int json);
 
 #endif /* TARN_FWD_H */

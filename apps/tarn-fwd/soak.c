@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "fwd.h"
+#include "json_priv.h"
 
 #define SOAK_PROG "tarn-fwd: soak"
 /* Rounds the main lcore forwards between two looks at the clock. */
@@ -45,22 +46,6 @@
 #define SOAK_MAX_CPUS 4096
 /* Rounds counted locally before they are reported to telemetry. */
 #define SOAK_POLL_REPORT 1024
-
-static struct {
-	const struct soak_ctx *c;
-	int dst[TARN_MAX_ETHPORTS];          /* index of the port that receives what port i sends */
-	uint64_t drained[TARN_MAX_ETHPORTS]; /* packets the soak drained from port i */
-	uint64_t rng;                        /* the main lcore's generator */
-	struct tarn_mempool *pools[FWD_MAX_STREAMS + 1]; /* every pool the streams use */
-	unsigned nb_pools;
-	unsigned pauses, restarts, drains, reassigns, flushes;
-	unsigned failures;
-	double seconds;
-	uint64_t left;      /* packets left in cables with no receiving end at the end */
-	uint64_t in_flight; /* packets in the rings at the last check */
-	unsigned cpus;
-	uint16_t nb_rxq;
-} S;
 
 /* ------------------------------------------------------------------------ */
 /* Random numbers */
@@ -180,7 +165,7 @@ static inline unsigned soak_stream_run(struct fwd_stream *s, enum fwd_mode mode,
 
 /* Run the streams of `lcore` for `iterations` rounds, or until the stop
  * flag (iterations 0). */
-static void soak_loop(uint32_t lcore, unsigned iterations)
+static void soak_loop(struct soak_ctx *c, uint32_t lcore, unsigned iterations)
 {
 	/* received + generated: up to two bursts */
 	struct tarn_mbuf *pkts[2 * FWD_MAX_BURST];
@@ -188,7 +173,7 @@ static void soak_loop(uint32_t lcore, unsigned iterations)
 	const unsigned burst = fwd.burst, pkt_len = fwd.pkt_len;
 	unsigned n, it = 0, polls = 0, busy = 0;
 	struct fwd_stream *ss = fwd_lcore_streams(lcore, &n);
-	const int main_lcore = S.c->main_forwards;
+	const int main_lcore = c->main_forwards;
 
 	if (n == 0)
 		return;
@@ -213,7 +198,7 @@ static void soak_loop(uint32_t lcore, unsigned iterations)
 
 static int soak_lcore_main(void *arg)
 {
-	soak_loop((uint32_t)(uintptr_t)arg, 0);
+	soak_loop(arg, tarn_lcore_id(), 0);
 	return 0;
 }
 
@@ -242,13 +227,12 @@ static int spec_value(const char *spec, const char *key, char *out, size_t size)
 	return -1;
 }
 
-int soak_setup(const struct soak_ctx *c)
+int soak_setup(struct soak_ctx *c)
 {
 	struct tarn_eth_dev_info info[TARN_MAX_ETHPORTS];
 
-	memset(&S, 0, sizeof(S));
+	memset(&c->st, 0, sizeof(c->st));
 	memset(info, 0, sizeof(info));
-	S.c = c;
 	if (fwd.mode != FWD_IO && fwd.mode != FWD_MAC && fwd.mode != FWD_MACSWAP) {
 		fprintf(stderr,
 		        SOAK_PROG ": --soak forwards: --fwd must be io, mac or macswap (not %s)\n",
@@ -266,25 +250,25 @@ int soak_setup(const struct soak_ctx *c)
 			return FWD_EXIT_USAGE;
 		}
 	}
-	S.nb_rxq = info[0].nb_rx_queues;
+	c->st.nb_rxq = info[0].nb_rx_queues;
 	/* Cables: who receives what port i sends. */
 	for (unsigned i = 0; i < c->nb_ports; i++) {
 		char v[TARN_NAME_SIZE];
-		S.dst[i] = -1;
+		c->st.dst[i] = -1;
 		if (spec_value(info[i].spec, "loop", v, sizeof(v)) == 0 && strcmp(v, "1") == 0) {
-			S.dst[i] = (int)i;
+			c->st.dst[i] = (int)i;
 			continue;
 		}
 		if (spec_value(info[i].spec, "peer", v, sizeof(v)) == 0) {
 			for (unsigned j = 0; j < c->nb_ports; j++)
 				if (strcmp(info[j].name, v) == 0)
-					S.dst[i] = (int)j;
+					c->st.dst[i] = (int)j;
 			continue;
 		}
 		for (unsigned j = 0; j < c->nb_ports; j++)
 			if (j != i && spec_value(info[j].spec, "peer", v, sizeof(v)) == 0 &&
 			    strcmp(v, info[i].name) == 0)
-				S.dst[i] = (int)j;
+				c->st.dst[i] = (int)j;
 	}
 	/* Distinct CPUs of the lcores (the main one included). */
 	uint32_t l;
@@ -294,7 +278,7 @@ int soak_setup(const struct soak_ctx *c)
 		int cpu = tarn_lcore_cpu(l);
 		if (cpu >= 0 && cpu < SOAK_MAX_CPUS && !seen[cpu]) {
 			seen[cpu] = 1;
-			S.cpus++;
+			c->st.cpus++;
 		}
 	}
 	if (!c->json) {
@@ -304,16 +288,16 @@ int soak_setup(const struct soak_ctx *c)
 		fflush(stdout);
 	}
 	/* The pools packets come from: fwd.pool and the streams' own. */
-	S.pools[S.nb_pools++] = fwd.pool;
+	c->st.pools[c->st.nb_pools++] = fwd.pool;
 	for (unsigned i = 0; i < fwd.nb_streams; i++) {
 		struct tarn_mempool *mp = fwd.streams[i].pool;
 		unsigned k = 0;
-		while (k < S.nb_pools && S.pools[k] != mp)
+		while (k < c->st.nb_pools && c->st.pools[k] != mp)
 			k++;
-		if (mp != NULL && k == S.nb_pools)
-			S.pools[S.nb_pools++] = mp;
+		if (mp != NULL && k == c->st.nb_pools)
+			c->st.pools[c->st.nb_pools++] = mp;
 	}
-	S.rng = seed_state(c->seed, 0xffffffffu);
+	c->st.rng = seed_state(c->seed, 0xffffffffu);
 	for (unsigned i = 0; i < fwd.nb_streams; i++)
 		fwd.streams[i].rng = seed_state(c->seed, i);
 	return 0;
@@ -322,9 +306,10 @@ int soak_setup(const struct soak_ctx *c)
 /* ------------------------------------------------------------------------ */
 /* Checks (all threads but the main one quiet) */
 
-static void fail(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct soak_ctx *c, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void fail(const char *where, const char *fmt, ...)
+static void fail(struct soak_ctx *c, const char *where, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, SOAK_PROG ": FAILED at %s: ", where);
@@ -332,27 +317,26 @@ static void fail(const char *where, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	S.failures++;
+	c->st.failures++;
 }
 
 /* Every check; `st` is filled with the port counters. */
-static void check_all(const char *where, struct tarn_eth_stats *st)
+static void check_all(struct soak_ctx *c, const char *where, struct tarn_eth_stats *st)
 {
-	const struct soak_ctx *c = S.c;
 	uint64_t s_tx[TARN_MAX_ETHPORTS] = { 0 }, s_rx[TARN_MAX_ETHPORTS] = { 0 },
 	         s_dr[TARN_MAX_ETHPORTS] = { 0 };
 	uint64_t sum_op = 0, sum_ip = 0;
 
 	for (unsigned i = 0; i < c->nb_ports; i++)
 		if (tarn_eth_stats_get(c->ports[i], &st[i]) < 0)
-			fail(where, "cannot read the counters of port %u", i);
+			fail(c, where, "cannot read the counters of port %u", i);
 	for (unsigned i = 0; i < fwd.nb_streams; i++) {
 		const struct fwd_stream *s = &fwd.streams[i];
 		const uint64_t rx = fwd_read(&s->rx), gen = fwd_read(&s->gen),
 		               tx = fwd_read(&s->tx), dr = fwd_read(&s->dropped),
 		               co = fwd_read(&s->consumed);
 		if (rx + gen != tx + dr + co)
-			fail(where,
+			fail(c, where,
 			     "stream %u (port %u q%u -> port %u q%u): rx %" PRIu64
 			     " + generated %" PRIu64 " != tx %" PRIu64 " + dropped %" PRIu64
 			     " + consumed %" PRIu64,
@@ -369,21 +353,21 @@ static void check_all(const char *where, struct tarn_eth_stats *st)
 	}
 	for (unsigned p = 0; p < c->nb_ports; p++) {
 		if (s_tx[p] != st[p].opackets)
-			fail(where,
+			fail(c, where,
 			     "port %u: the streams sent %" PRIu64 ", the port counted %" PRIu64, p,
 			     s_tx[p], st[p].opackets);
 		if (s_dr[p] != st[p].oerrors)
-			fail(where,
+			fail(c, where,
 			     "port %u: the streams dropped %" PRIu64 " refused packets, the port "
 			     "counted %" PRIu64 " oerrors",
 			     p, s_dr[p], st[p].oerrors);
-		if (s_rx[p] + S.drained[p] != st[p].ipackets)
-			fail(where,
+		if (s_rx[p] + c->st.drained[p] != st[p].ipackets)
+			fail(c, where,
 			     "port %u: the streams received %" PRIu64
 			     " and the soak drained %" PRIu64 ", the port counted %" PRIu64,
-			     p, s_rx[p], S.drained[p], st[p].ipackets);
+			     p, s_rx[p], c->st.drained[p], st[p].ipackets);
 		if (st[p].imissed != 0 || st[p].ierrors != 0 || st[p].rx_nombuf != 0)
-			fail(where,
+			fail(c, where,
 			     "port %u: imissed %" PRIu64 " ierrors %" PRIu64 " rx_nombuf %" PRIu64
 			     " (a ring port has none)",
 			     p, st[p].imissed, st[p].ierrors, st[p].rx_nombuf);
@@ -391,58 +375,57 @@ static void check_all(const char *where, struct tarn_eth_stats *st)
 		sum_ip += st[p].ipackets;
 	}
 	if (sum_ip > sum_op) {
-		fail(where, "ports received %" PRIu64 " packets, more than the %" PRIu64 " sent",
+		fail(c, where, "ports received %" PRIu64 " packets, more than the %" PRIu64 " sent",
 		     sum_ip, sum_op);
 		return;
 	}
-	S.in_flight = sum_op - sum_ip;
+	c->st.in_flight = sum_op - sum_ip;
 	uint64_t in_use = 0;
-	for (unsigned k = 0; k < S.nb_pools; k++)
-		in_use += tarn_mempool_in_use_count(S.pools[k]);
-	if (in_use != S.in_flight)
-		fail(where,
+	for (unsigned k = 0; k < c->st.nb_pools; k++)
+		in_use += tarn_mempool_in_use_count(c->st.pools[k]);
+	if (in_use != c->st.in_flight)
+		fail(c, where,
 		     "%" PRIu64 " mbufs in use, but %" PRIu64 " packets in the rings (sent %" PRIu64
 		     " - received %" PRIu64 "): %s",
-		     in_use, S.in_flight, sum_op, sum_ip,
-		     in_use > S.in_flight ? "mbufs lost" : "mbufs counted twice");
-	for (unsigned k = 0; k < S.nb_pools; k++)
-		if (tarn_mempool_check(S.pools[k]) != 0)
-			fail(where, "tarn_mempool_check(%s) failed (see the log line above)",
-			     tarn_mempool_name(S.pools[k]));
+		     in_use, c->st.in_flight, sum_op, sum_ip,
+		     in_use > c->st.in_flight ? "mbufs lost" : "mbufs counted twice");
+	for (unsigned k = 0; k < c->st.nb_pools; k++)
+		if (tarn_mempool_check(c->st.pools[k]) != 0)
+			fail(c, where, "tarn_mempool_check(%s) failed (see the log line above)",
+			     tarn_mempool_name(c->st.pools[k]));
 }
 
 /* Give every thread's cached mbufs back to their pool (threads quiet). */
-static void flush_all(void)
+static void flush_all(struct soak_ctx *c)
 {
-	for (unsigned k = 0; k < S.nb_pools; k++)
-		tarn_mempool_cache_flush(S.pools[k], TARN_MEMPOOL_FLUSH_ALL);
+	for (unsigned k = 0; k < c->st.nb_pools; k++)
+		tarn_mempool_cache_flush(c->st.pools[k], TARN_MEMPOOL_FLUSH_ALL);
 }
 
 /* Receive and free everything waiting on every RX queue of every port. */
-static void drain_all(void)
+static void drain_all(struct soak_ctx *c)
 {
 	struct tarn_mbuf *pkts[FWD_MAX_BURST];
-	for (unsigned p = 0; p < S.c->nb_ports; p++)
-		for (uint16_t q = 0; q < S.nb_rxq; q++) {
+	for (unsigned p = 0; p < c->nb_ports; p++)
+		for (uint16_t q = 0; q < c->st.nb_rxq; q++) {
 			uint16_t n;
-			while ((n = tarn_eth_rx_burst(S.c->ports[p], q, pkts, FWD_MAX_BURST)) > 0) {
+			while ((n = tarn_eth_rx_burst(c->ports[p], q, pkts, FWD_MAX_BURST)) > 0) {
 				tarn_pktmbuf_free_bulk(pkts, n);
-				S.drained[p] += n;
+				c->st.drained[p] += n;
 			}
 		}
 }
 
 /* Give the streams to lcores at random (an lcore may get none), keeping
  * them sorted by lcore as fwd.c expects. */
-static void reassign(void)
+static void reassign(struct soak_ctx *c)
 {
-	const struct soak_ctx *c = S.c;
 	struct fwd_stream tmp[FWD_MAX_STREAMS];
 	const unsigned n = fwd.nb_streams;
 
 	memcpy(tmp, fwd.streams, n * sizeof(tmp[0]));
 	for (unsigned i = 0; i < n; i++)
-		tmp[i].lcore = c->lcores[rng_below(&S.rng, c->nb_lcores)];
+		tmp[i].lcore = c->lcores[rng_below(&c->st.rng, c->nb_lcores)];
 	pthread_mutex_lock(c->lock);
 	unsigned k = 0;
 	for (unsigned li = 0; li < c->nb_lcores; li++)
@@ -452,20 +435,19 @@ static void reassign(void)
 	pthread_mutex_unlock(c->lock);
 }
 
-static void lcores_stop(void)
+static void lcores_stop(struct soak_ctx *c)
 {
 	__atomic_store_n(&fwd_stop_flag, 1, __ATOMIC_RELAXED);
-	if (!S.c->main_forwards)
+	if (!c->main_forwards)
 		tarn_lcore_wait_all();
 }
 
-static void lcores_start(void)
+static void lcores_start(struct soak_ctx *c)
 {
 	__atomic_store_n(&fwd_stop_flag, 0, __ATOMIC_RELAXED);
-	if (!S.c->main_forwards)
-		for (unsigned i = 0; i < S.c->nb_lcores; i++)
-			tarn_lcore_launch(S.c->lcores[i], soak_lcore_main,
-			                  (void *)(uintptr_t)S.c->lcores[i]);
+	if (!c->main_forwards)
+		for (unsigned i = 0; i < c->nb_lcores; i++)
+			tarn_lcore_launch(c->lcores[i], soak_lcore_main, c);
 }
 
 /*
@@ -474,27 +456,25 @@ static void lcores_start(void)
  * "leak" keeps one mbuf from the pool, "drop" receives one packet and
  * frees it without counting it.
  */
-static void inject_fault(void)
+static void inject_fault(struct soak_ctx *c)
 {
-	static int done;
-	static struct tarn_mbuf *kept;
 	const char *f = getenv("TARN_FWD_SOAK_FAULT");
 
-	if (done || f == NULL || f[0] == '\0')
+	if (c->st.fault_done || f == NULL || f[0] == '\0')
 		return;
-	done = 1;
+	c->st.fault_done = 1;
 	if (strcmp(f, "leak") == 0) {
-		kept = tarn_pktmbuf_alloc(fwd.pool);
+		c->st.fault_kept = tarn_pktmbuf_alloc(fwd.pool);
 		fprintf(stderr, SOAK_PROG ": TARN_FWD_SOAK_FAULT=leak: keeping one mbuf (%s)\n",
-		        kept != NULL ? "done" : "the pool is empty");
+		        c->st.fault_kept != NULL ? "done" : "the pool is empty");
 	} else if (strcmp(f, "drop") == 0) {
 		struct tarn_mbuf *m = NULL;
-		for (unsigned p = 0; p < S.c->nb_ports && m == NULL; p++)
-			for (uint16_t q = 0; q < S.nb_rxq && m == NULL; q++)
-				if (tarn_eth_rx_burst(S.c->ports[p], q, &m, 1) == 0)
+		for (unsigned p = 0; p < c->nb_ports && m == NULL; p++)
+			for (uint16_t q = 0; q < c->st.nb_rxq && m == NULL; q++)
+				if (tarn_eth_rx_burst(c->ports[p], q, &m, 1) == 0)
 					m = NULL;
 		if (m == NULL) {
-			done = 0; /* nothing waiting: at the next pause */
+			c->st.fault_done = 0; /* nothing waiting: at the next pause */
 			return;
 		}
 		tarn_pktmbuf_free(m);
@@ -506,45 +486,44 @@ static void inject_fault(void)
 }
 
 /* One pause: check, shake, check again. */
-static void pause_once(double t)
+static void pause_once(struct soak_ctx *c, double t)
 {
-	const struct soak_ctx *c = S.c;
 	struct tarn_eth_stats st[TARN_MAX_ETHPORTS];
 	char where[64];
 
-	S.pauses++;
-	snprintf(where, sizeof(where), "pause %u (%.2f s)", S.pauses, t);
-	inject_fault();
-	check_all(where, st);
-	const uint64_t r = rng_next(&S.rng);
+	c->st.pauses++;
+	snprintf(where, sizeof(where), "pause %u (%.2f s)", c->st.pauses, t);
+	inject_fault(c);
+	check_all(c, where, st);
+	const uint64_t r = rng_next(&c->st.rng);
 	int acted = 0;
 	if (r & 1) {
-		flush_all();
-		S.flushes++;
+		flush_all(c);
+		c->st.flushes++;
 		acted = 1;
 	}
 	if (r & 2) {
 		for (unsigned p = 0; p < c->nb_ports; p++)
 			if (tarn_eth_dev_stop(c->ports[p]) < 0)
-				fail(where, "port %u: stop failed", p);
+				fail(c, where, "port %u: stop failed", p);
 		for (unsigned p = 0; p < c->nb_ports; p++)
 			if (tarn_eth_dev_start(c->ports[p]) < 0)
-				fail(where, "port %u: start failed", p);
-		S.restarts++;
+				fail(c, where, "port %u: start failed", p);
+		c->st.restarts++;
 		acted = 1;
 	}
 	if ((r & 4) && !c->main_forwards && c->nb_lcores > 1) {
-		reassign();
-		S.reassigns++;
+		reassign(c);
+		c->st.reassigns++;
 		acted = 1;
 	}
 	if (((r >> 3) & 7) == 0) {
-		drain_all();
-		S.drains++;
+		drain_all(c);
+		c->st.drains++;
 		acted = 1;
 	}
 	if (acted)
-		check_all(where, st);
+		check_all(c, where, st);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -563,26 +542,25 @@ static void soak_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static double next_pause(double t)
+static double next_pause(struct soak_ctx *c, double t)
 {
-	if (S.c->cycle <= 0)
+	if (c->cycle <= 0)
 		return 1e300;
-	return t + S.c->cycle * (double)rng_below(&S.rng, 1000001) / 1e6;
+	return t + c->cycle * (double)rng_below(&c->st.rng, 1000001) / 1e6;
 }
 
-double soak_run(void)
+double soak_run(struct soak_ctx *c)
 {
-	const struct soak_ctx *c = S.c;
 	const double t0 = soak_now();
-	double np = next_pause(t0), next_stats = t0 + c->stats_period;
+	double np = next_pause(c, t0), next_stats = t0 + c->stats_period;
 
 	if (c->got_signal())
 		return 0;
 	__atomic_store_n(c->running, 1, __ATOMIC_RELAXED);
-	lcores_start();
-	while (S.failures == 0) {
+	lcores_start(c);
+	while (c->st.failures == 0) {
 		if (c->main_forwards)
-			soak_loop(c->lcores[0], SOAK_MAIN_ROUNDS);
+			soak_loop(c, c->lcores[0], SOAK_MAIN_ROUNDS);
 		else
 			soak_sleep_ms(10);
 		const double t = soak_now();
@@ -591,109 +569,145 @@ double soak_run(void)
 		if (c->duration > 0 && t - t0 >= c->duration)
 			break;
 		if (c->stats_period > 0 && t >= next_stats) {
-			c->print_period(t - t0);
+			c->print_period(c->arg, t - t0);
 			next_stats += c->stats_period;
 			if (next_stats < t)
 				next_stats = t + c->stats_period;
 		}
 		if (t >= np) {
-			lcores_stop();
-			pause_once(t - t0);
-			if (S.failures != 0 || c->got_signal())
+			lcores_stop(c);
+			pause_once(c, t - t0);
+			if (c->st.failures != 0 || c->got_signal())
 				break;
-			lcores_start();
-			np = next_pause(soak_now());
+			lcores_start(c);
+			np = next_pause(c, soak_now());
 		}
 	}
-	lcores_stop();
+	lcores_stop(c);
 	__atomic_store_n(c->running, 0, __ATOMIC_RELAXED);
-	S.seconds = soak_now() - t0;
+	c->st.seconds = soak_now() - t0;
 
 	/* The end: empty every queue, then everything must add up, and every
 	 * cable must have delivered what went into it. */
 	struct tarn_eth_stats st[TARN_MAX_ETHPORTS];
-	inject_fault();
-	drain_all();
-	flush_all();
-	check_all("the end", st);
+	inject_fault(c);
+	drain_all(c);
+	flush_all(c);
+	check_all(c, "the end", st);
 	for (unsigned p = 0; p < c->nb_ports; p++) {
-		const int d = S.dst[p];
+		const int d = c->st.dst[p];
 		if (d < 0) {
-			S.left += st[p].opackets;
+			c->st.left += st[p].opackets;
 			continue;
 		}
 		if (st[p].opackets != st[d].ipackets || st[p].obytes != st[d].ibytes)
-			fail("the end",
+			fail(c, "the end",
 			     "cable port %u -> port %d: sent %" PRIu64 " packets %" PRIu64
 			     " bytes, received %" PRIu64 " packets %" PRIu64 " bytes",
 			     p, d, st[p].opackets, st[p].obytes, st[d].ipackets, st[d].ibytes);
 	}
-	return S.seconds;
+	return c->st.seconds;
 }
 
-int soak_report(unsigned in_use_after_close, unsigned pool_size, int json)
-{
-	const struct soak_ctx *c = S.c;
-	uint64_t rx = 0, gen = 0, tx = 0, dropped = 0, consumed = 0, nombuf = 0, drained = 0;
+/* The streams' counters at the end. */
+struct soak_totals {
+	uint64_t rx, gen, tx, dropped, consumed, nombuf, drained, lost;
+};
 
+static void report_json(const struct soak_ctx *c, const struct soak_totals *t, int pass,
+                        unsigned in_use_after_close, unsigned pool_size)
+{
+	const struct soak_state *S = &c->st;
+	char seed[24];
+	struct tarn__json j;
+	snprintf(seed, sizeof(seed), "%" PRIu64, c->seed); /* a string: 64 bits exactly */
+	tarn__json_init(&j, stdout, TARN__JSON_COMPACT);
+	tarn__json_object_open(&j, NULL);
+	tarn__json_string(&j, "event", "soak");
+	tarn__json_string(&j, "result", pass ? "pass" : "fail");
+	tarn__json_double(&j, "duration_s", S->seconds, 3);
+	tarn__json_string(&j, "seed", seed);
+	tarn__json_uint(&j, "fwd_lcores", c->nb_lcores);
+	tarn__json_uint(&j, "cpus", S->cpus);
+	tarn__json_uint(&j, "ports", c->nb_ports);
+	tarn__json_uint(&j, "rxq", S->nb_rxq);
+	tarn__json_uint(&j, "streams", fwd.nb_streams);
+	tarn__json_uint(&j, "pauses", S->pauses);
+	tarn__json_uint(&j, "port_restarts", S->restarts);
+	tarn__json_uint(&j, "drains", S->drains);
+	tarn__json_uint(&j, "reassigns", S->reassigns);
+	tarn__json_uint(&j, "cache_flushes", S->flushes);
+	tarn__json_uint(&j, "moved", t->tx);
+	tarn__json_uint(&j, "rx", t->rx);
+	tarn__json_uint(&j, "generated", t->gen);
+	tarn__json_uint(&j, "consumed", t->consumed);
+	tarn__json_uint(&j, "dropped", t->dropped);
+	tarn__json_uint(&j, "drained", t->drained);
+	tarn__json_uint(&j, "left", S->left);
+	tarn__json_uint(&j, "nombuf", t->nombuf);
+	tarn__json_uint(&j, "lost", t->lost);
+	tarn__json_uint(&j, "mbufs", pool_size);
+	tarn__json_uint(&j, "mbufs_in_use", in_use_after_close);
+	tarn__json_uint(&j, "failed_checks", S->failures);
+	if (tarn__json_finish(&j) != 0)
+		fprintf(stderr, SOAK_PROG ": the JSON event could not be written\n");
+	putchar('\n');
+}
+
+static void report_human(const struct soak_ctx *c, const struct soak_totals *t, int pass,
+                         unsigned in_use_after_close, unsigned pool_size)
+{
+	const struct soak_state *S = &c->st;
+	printf("soak: seed %" PRIu64 ", %u forwarding lcore(s) on %u CPU(s), %u ports x %u "
+	       "queues, %u streams; %u pauses (%u port restarts, %u drains, %u reassigns, "
+	       "%u cache flushes)\n",
+	       c->seed, c->nb_lcores, S->cpus, c->nb_ports, (unsigned)S->nb_rxq, fwd.nb_streams,
+	       S->pauses, S->restarts, S->drains, S->reassigns, S->flushes);
+	printf("soak: generated %" PRIu64 ", consumed %" PRIu64 ", dropped %" PRIu64
+	       ", drained %" PRIu64 ", left %" PRIu64 ", alloc failures %" PRIu64 "\n",
+	       t->gen, t->consumed, t->dropped, t->drained, S->left, t->nombuf);
+	printf("soak: %s: %.2f s, %" PRIu64 " packets moved, lost %" PRIu64
+	       ", mbufs in use %u of %u\n",
+	       pass ? "PASS" : "FAIL", S->seconds, t->tx, t->lost, in_use_after_close, pool_size);
+}
+
+int soak_report(struct soak_ctx *c, unsigned in_use_after_close, unsigned pool_size, int json)
+{
+	struct soak_totals t = { 0 };
 	for (unsigned i = 0; i < fwd.nb_streams; i++) {
 		const struct fwd_stream *s = &fwd.streams[i];
-		rx += fwd_read(&s->rx);
-		gen += fwd_read(&s->gen);
-		tx += fwd_read(&s->tx);
-		dropped += fwd_read(&s->dropped);
-		consumed += fwd_read(&s->consumed);
-		nombuf += fwd_read(&s->nombuf);
+		t.rx += fwd_read(&s->rx);
+		t.gen += fwd_read(&s->gen);
+		t.tx += fwd_read(&s->tx);
+		t.dropped += fwd_read(&s->dropped);
+		t.consumed += fwd_read(&s->consumed);
+		t.nombuf += fwd_read(&s->nombuf);
 	}
 	for (unsigned p = 0; p < c->nb_ports; p++)
-		drained += S.drained[p];
+		t.drained += c->st.drained[p];
 	/* Every generated packet must have left through a counted exit: freed
 	 * by a stream (consumed, dropped), drained by the soak, or left in a
 	 * cable nobody receives from (freed when the port closed). */
-	const uint64_t out = consumed + dropped + drained + S.left;
+	const uint64_t out = t.consumed + t.dropped + t.drained + c->st.left;
 	/* lost: packets not accounted for, plus mbufs not back in the pool */
-	const uint64_t lost = (gen > out ? gen - out : out - gen) + in_use_after_close;
-	if (gen != out)
-		fail("the end",
+	t.lost = (t.gen > out ? t.gen - out : out - t.gen) + in_use_after_close;
+	if (t.gen != out)
+		fail(c, "the end",
 		     "generated %" PRIu64 " packets, %" PRIu64 " accounted for (consumed %" PRIu64
 		     " + dropped %" PRIu64 " + drained %" PRIu64 " + left %" PRIu64 ")",
-		     gen, out, consumed, dropped, drained, S.left);
+		     t.gen, out, t.consumed, t.dropped, t.drained, c->st.left);
 	if (in_use_after_close != 0)
-		fail("the end", "%u mbufs still in use after the ports closed", in_use_after_close);
-	const int pass = S.failures == 0;
-
-	if (json) {
-		printf(
-		    "{\"event\":\"soak\",\"result\":\"%s\",\"duration_s\":%.3f,\"seed\":\"%" PRIu64
-		    "\""
-		    ",\"fwd_lcores\":%u,\"cpus\":%u,\"ports\":%u,\"rxq\":%u,\"streams\":%u,"
-		    "\"pauses\":%u,\"port_restarts\":%u,\"drains\":%u,\"reassigns\":%u,"
-		    "\"cache_flushes\":%u,\"moved\":%" PRIu64 ",\"rx\":%" PRIu64
-		    ",\"generated\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"dropped\":%" PRIu64
-		    ",\"drained\":%" PRIu64 ",\"left\":%" PRIu64 ",\"nombuf\":%" PRIu64
-		    ",\"lost\":%" PRIu64
-		    ",\"mbufs\":%u,\"mbufs_in_use\":%u,\"failed_checks\":%u}\n",
-		    pass ? "pass" : "fail", S.seconds, c->seed, c->nb_lcores, S.cpus, c->nb_ports,
-		    (unsigned)S.nb_rxq, fwd.nb_streams, S.pauses, S.restarts, S.drains, S.reassigns,
-		    S.flushes, tx, rx, gen, consumed, dropped, drained, S.left, nombuf, lost,
-		    pool_size, in_use_after_close, S.failures);
-	} else {
-		printf("soak: seed %" PRIu64 ", %u forwarding lcore(s) on %u CPU(s), %u ports x %u "
-		       "queues, %u streams; %u pauses (%u port restarts, %u drains, %u reassigns, "
-		       "%u cache flushes)\n",
-		       c->seed, c->nb_lcores, S.cpus, c->nb_ports, (unsigned)S.nb_rxq,
-		       fwd.nb_streams, S.pauses, S.restarts, S.drains, S.reassigns, S.flushes);
-		printf("soak: generated %" PRIu64 ", consumed %" PRIu64 ", dropped %" PRIu64
-		       ", drained %" PRIu64 ", left %" PRIu64 ", alloc failures %" PRIu64 "\n",
-		       gen, consumed, dropped, drained, S.left, nombuf);
-		printf("soak: %s: %.2f s, %" PRIu64 " packets moved, lost %" PRIu64
-		       ", mbufs in use %u of %u\n",
-		       pass ? "PASS" : "FAIL", S.seconds, tx, lost, in_use_after_close, pool_size);
-	}
+		fail(c, "the end", "%u mbufs still in use after the ports closed",
+		     in_use_after_close);
+	const int pass = c->st.failures == 0;
+	if (json)
+		report_json(c, &t, pass, in_use_after_close, pool_size);
+	else
+		report_human(c, &t, pass, in_use_after_close, pool_size);
 	fflush(stdout);
 	if (!pass) {
-		fprintf(stderr, SOAK_PROG ": %u check(s) failed (seed %" PRIu64 ")\n", S.failures,
-		        c->seed);
+		fprintf(stderr, SOAK_PROG ": %u check(s) failed (seed %" PRIu64 ")\n",
+		        c->st.failures, c->seed);
 		return FWD_EXIT_FAIL;
 	}
 	return FWD_EXIT_OK;
