@@ -776,7 +776,7 @@ int main(int argc, char **argv)
 		fprintf(ctx.out, "\n]\n");
 	summary(&ctx, ctx.json ? stderr : ctx.out);
 	struct tarn_mem_socket_stats ms;
-	if (tarn_mem_socket_stats(tarn_socket_id(), &ms) == 0 && ms.backend != NULL)
+	if (tarn_mem_socket_stats(tarn_thread_socket(), &ms) == 0 && ms.backend != NULL)
 		fprintf(ctx.json ? stderr : ctx.out, "memory: tarn %s pages of %llu KiB; DPDK %s\n",
 		        ms.backend, (unsigned long long)(ms.page_size >> 10),
 		        !ctx.dpdk ? "not started"

@@ -79,7 +79,7 @@ static int place_socket(const struct fwd_app *app, unsigned pi, uint32_t lcore, 
 	}
 	if (ps == POOL_SOCKET_PORT) {
 		*why = "port";
-		return tarn_eth_dev_socket_id(app->port_ids[pi]);
+		return tarn_eth_dev_socket(app->port_ids[pi]);
 	}
 	if (ps == POOL_SOCKET_AUTO) {
 		int s = port_known_socket(app, pi);

@@ -460,7 +460,7 @@ int tarn_thread_register(void)
 		return -EINVAL;
 	if (tarn__lcore_id != TARN_LCORE_ID_ANY && role_of(tarn__lcore_id) != ROLE_UNUSED)
 		return (int)tarn__lcore_id;
-	int socket = tarn_socket_id();
+	int socket = tarn_thread_socket();
 	pthread_mutex_lock(&table_lock);
 	for (uint32_t i = 0; i < TARN_MAX_LCORES; i++) {
 		struct lcore *lc = &lcores[i];

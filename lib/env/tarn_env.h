@@ -312,7 +312,19 @@ TARN_API const struct tarn_config *tarn_config_get(void);
 /**@}*/
 
 /* ------------------------------------------------------------------------ */
-/** @name Topology */
+/**
+ * @name Topology
+ *
+ * "The socket of X" is spelled one way across tarn: `tarn_<X>_socket(X)`,
+ * returning a socket (NUMA node) number, or a negative errno when X is not
+ * valid: tarn_cpu_socket(), tarn_lcore_socket(), tarn_thread_socket() (the
+ * calling thread), tarn_mempool_socket(), tarn_eth_dev_socket(),
+ * tarn_mem_socket() (an address in tarn memory). The DPDK-familiar names
+ * tarn_socket_id() and tarn_eth_dev_socket_id(), and the older
+ * tarn_mem_socket_of(), stay as aliases of the same functions.
+ * (tarn_mem_node_of() is another question: the node the kernel put a page
+ * on, asked of the kernel.)
+ */
 /**@{*/
 
 /**
@@ -325,12 +337,15 @@ TARN_API int tarn_cpu_socket(unsigned cpu);
 /** @return the number of CPUs the system has (configured), >= 1. */
 TARN_API unsigned tarn_cpu_count(void);
 /**
- * @return the socket of the CPU the calling thread runs on now (its lcore's
- * socket for an lcore thread). Never fails; 0 on a one-node machine.
+ * @return the socket of the calling thread: its lcore's socket for an lcore
+ * thread (and a registered one), else that of the CPU it runs on now.
+ * Never fails; 0 on a one-node machine. Thread-safe.
  */
+TARN_API int tarn_thread_socket(void);
+/** The same as tarn_thread_socket(), under DPDK's name (rte_socket_id()). */
 TARN_API int tarn_socket_id(void);
 /**
- * Resolve a socket argument: TARN_SOCKET_ANY becomes tarn_socket_id().
+ * Resolve a socket argument: TARN_SOCKET_ANY becomes tarn_thread_socket().
  * @return the socket, or -EINVAL if `socket` is neither TARN_SOCKET_ANY nor an
  * existing socket.
  */

@@ -61,7 +61,7 @@ int tarn_cpu_socket(unsigned cpu)
 	return cpu_socket[cpu];
 }
 
-int tarn_socket_id(void)
+int tarn_thread_socket(void)
 {
 	int s = tarn__lcore_self_socket();
 	if (s >= 0)
@@ -73,10 +73,12 @@ int tarn_socket_id(void)
 	return s < 0 ? 0 : s;
 }
 
+int tarn_socket_id(void) __attribute__((alias("tarn_thread_socket")));
+
 int tarn_socket_resolve(int socket)
 {
 	if (socket == TARN_SOCKET_ANY)
-		return tarn_socket_id();
+		return tarn_thread_socket();
 	if (socket < 0 || (unsigned)socket >= tarn_socket_count())
 		return -EINVAL;
 	return socket;

@@ -599,7 +599,7 @@ int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info)
 	return 0;
 }
 
-int tarn_eth_dev_socket_id(uint16_t port_id)
+int tarn_eth_dev_socket(uint16_t port_id)
 {
 	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
 	if (dev == NULL)
@@ -608,6 +608,8 @@ int tarn_eth_dev_socket_id(uint16_t port_id)
 	pthread_mutex_unlock(&eth_lock);
 	return s;
 }
+
+int tarn_eth_dev_socket_id(uint16_t port_id) __attribute__((alias("tarn_eth_dev_socket")));
 
 /* ------------------------------------------------------------------------ */
 /* Statistics */

@@ -356,8 +356,12 @@ TARN_API int tarn_eth_dev_get_by_name(const char *name, uint16_t *port_id);
 TARN_API int tarn_eth_dev_info_get(uint16_t port_id, struct tarn_eth_dev_info *info);
 
 /**
- * @return the socket of the port's structures, or -ENODEV.
+ * @return the socket of the port's structures (the spec's `socket=`, else
+ * the socket of the thread that created it), or -ENODEV. Where its device
+ * sits is tarn_eth_dev_info.numa_node.
  */
+TARN_API int tarn_eth_dev_socket(uint16_t port_id);
+/** The same as tarn_eth_dev_socket(), under DPDK's name (rte_eth_dev_socket_id()). */
 TARN_API int tarn_eth_dev_socket_id(uint16_t port_id);
 /**@}*/
 

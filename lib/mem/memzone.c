@@ -239,10 +239,12 @@ void tarn_free(void *ptr)
 	tarn__heap_free(h->socket, &c);
 }
 
-int tarn_mem_socket_of(const void *addr)
+int tarn_mem_socket(const void *addr)
 {
 	if (addr == NULL || !tarn__mem_ready())
 		return -EINVAL;
 	const struct tarn__mem_seg *s = tarn__mem_seg_find(addr);
 	return s == NULL ? -EINVAL : s->socket;
 }
+
+int tarn_mem_socket_of(const void *addr) __attribute__((alias("tarn_mem_socket")));

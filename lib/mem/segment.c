@@ -3,7 +3,7 @@
  * segment.c - the segment table and the tier chain.
  *
  * The table is a fixed array of slots so that lock-free readers
- * (tarn_mem_virt2iova(), tarn_mem_socket_of()) never see a slot freed under
+ * (tarn_mem_virt2iova(), tarn_mem_socket()) never see a slot freed under
  * them: a slot becomes visible when its state is stored LIVE with release
  * order after every field was written, and it goes back to FREE only in
  * tarn_cleanup() or while unwinding a failed tarn_init(), when by contract no

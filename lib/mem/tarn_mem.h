@@ -158,9 +158,12 @@ TARN_API void tarn_free(void *ptr);
 
 /**
  * @return the socket of any address inside tarn memory (a memzone, a
- * tarn_malloc_socket() block), or -EINVAL (NULL, not tarn memory, not
- * initialised). Thread-safe, lock-free (wait-free).
+ * tarn_malloc_socket() block, a pool's object), the socket it was reserved
+ * on, or -EINVAL (NULL, not tarn memory, not initialised). Thread-safe,
+ * lock-free (wait-free).
  */
+TARN_API int tarn_mem_socket(const void *addr);
+/** The same as tarn_mem_socket(), under its older name. */
 TARN_API int tarn_mem_socket_of(const void *addr);
 /**@}*/
 

@@ -370,6 +370,18 @@ TEST(Topology, Basics)
 	tarn_topology_dump(nullptr);
 }
 
+// "The socket of X" is tarn_<X>_socket(); DPDK's names are aliases.
+TEST(Topology, SocketNames)
+{
+	EXPECT_EQ(tarn_thread_socket(), tarn_socket_id());
+	EXPECT_EQ(tarn_socket_resolve(TARN_SOCKET_ANY), tarn_thread_socket());
+	struct tarn_config cfg = test_config(two_lcores());
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	EXPECT_EQ(tarn_thread_socket(), tarn_lcore_socket(tarn_lcore_main()));
+	EXPECT_EQ(tarn_thread_socket(), tarn_socket_id());
+	EXPECT_EQ(tarn_cleanup(), 0);
+}
+
 TEST(Init, CleanupWithoutInitAndTwice)
 {
 	EXPECT_FALSE(tarn_initialized());

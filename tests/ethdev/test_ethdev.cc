@@ -378,6 +378,19 @@ TEST_F(EthCreate, DefaultsAndNames)
 	EXPECT_EQ(create("null"), b);
 }
 
+// "The socket of X" is tarn_<X>_socket(); tarn_eth_dev_socket_id() is DPDK's
+// name for the same.
+TEST_F(EthCreate, SocketUnderBothNames)
+{
+	uint16_t a = create("null:socket=0");
+	uint16_t b = create("null");
+	EXPECT_EQ(tarn_eth_dev_socket(a), 0);
+	EXPECT_EQ(tarn_eth_dev_socket(b), tarn_thread_socket());
+	EXPECT_EQ(tarn_eth_dev_socket_id(b), tarn_eth_dev_socket(b));
+	EXPECT_EQ(tarn_eth_dev_socket(TARN_MAX_ETHPORTS), -ENODEV);
+	EXPECT_EQ(tarn_eth_dev_socket_id(TARN_MAX_ETHPORTS), -ENODEV);
+}
+
 TEST_F(EthCreate, ErrorsNameTheProblemAndLoseNothing)
 {
 	const unsigned rings = ring_count();

@@ -364,6 +364,21 @@ TEST_F(Mem, MemzoneEveryAlignmentUpTo1G)
 	EXPECT_EQ(st.used, 0u);
 }
 
+// "The socket of X" is tarn_<X>_socket(); tarn_mem_socket_of() is an alias.
+TEST_F(Mem, SocketOfAnAddressUnderBothNames)
+{
+	const struct tarn_memzone *mz = tarn_memzone_reserve("names", 4096, 0, 0);
+	ASSERT_NE(mz, nullptr);
+	EXPECT_EQ(tarn_mem_socket(mz->addr), 0);
+	EXPECT_EQ(tarn_mem_socket((const char *)mz->addr + 4095), 0);
+	EXPECT_EQ(tarn_mem_socket_of(mz->addr), tarn_mem_socket(mz->addr));
+	int x;
+	EXPECT_EQ(tarn_mem_socket(&x), -EINVAL);
+	EXPECT_EQ(tarn_mem_socket(nullptr), -EINVAL);
+	EXPECT_EQ(tarn_mem_socket_of(nullptr), -EINVAL);
+	EXPECT_EQ(tarn_memzone_free(mz), 0);
+}
+
 TEST_F(Mem, MemzoneAnySocketIsCallersSocket)
 {
 	const struct tarn_memzone *mz = tarn_memzone_reserve("any", 64, TARN_SOCKET_ANY, 0);
