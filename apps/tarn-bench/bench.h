@@ -79,6 +79,20 @@ void bench_table_header_unit(const struct bench_ctx *ctx, const char *family, co
 /* Monotonic seconds. */
 double bench_now(void);
 
+/*
+ * Instruction counts under callgrind (valgrind --tool=callgrind): a
+ * single-threaded measured loop calls bench_insns_start() right before it
+ * and bench_insns_dump() right after, with its side ("tarn", "dpdk"), the
+ * row's family and label, and the operations it did. Callgrind then writes
+ * one dump per loop, named "tarn-bench insns SIDE|FAMILY|LABEL|ops=N",
+ * holding only that loop's instructions; scripts/bench-insns.py sums them
+ * per row and side. Outside valgrind both are a few no-op instructions.
+ * Loops of several threads do not call them (callgrind runs one thread at
+ * a time: their counts would include spinning).
+ */
+void bench_insns_start(void);
+void bench_insns_dump(const char *side, const char *family, const char *label, uint64_t ops);
+
 /* Families. Return 0 on success, a negative errno on failure. */
 int bench_mempool(const struct bench_ctx *ctx);
 int bench_ring(const struct bench_ctx *ctx);

@@ -62,12 +62,14 @@ static const char *const op_names[] = { "alloc_bulk+free_bulk", "alloc+free",
  * far larger than a burst).
  */
 #define DEFINE_LOOPS(PFX, POOL, MBUF, ALLOC_BULK, FREE_BULK, ALLOC, FREE, APPEND)                  \
-	static double PFX##_loop(POOL *mp, enum mbuf_op op, unsigned burst, double secs)           \
+	static double PFX##_loop(POOL *mp, enum mbuf_op op, unsigned burst, double secs,           \
+	                         const char *label)                                                \
 	{                                                                                          \
 		MBUF *ms[MAX_BURST];                                                               \
 		uint64_t done = 0;                                                                 \
 		const double t0 = bench_now();                                                     \
 		double t1 = t0;                                                                    \
+		bench_insns_start();                                                               \
 		do {                                                                               \
 			switch (op) {                                                              \
 			case OP_BULK:                                                              \
@@ -103,6 +105,7 @@ static const char *const op_names[] = { "alloc_bulk+free_bulk", "alloc+free",
 			done += (uint64_t)CHUNK * burst;                                           \
 			t1 = bench_now();                                                          \
 		} while (t1 - t0 < secs);                                                          \
+		bench_insns_dump(#PFX, "mbuf", label, done);                                       \
 		return (double)done / (t1 - t0);                                                   \
 	}
 
@@ -159,11 +162,11 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 	double r;
 
 	/* warm up both: caches filled, pages and lines touched, clock up */
-	r = tarn_loop(tp, op, burst, 0.02);
+	r = tarn_loop(tp, op, burst, 0.02, "warm-up");
 	if (r < 0)
 		rc = (int)r;
 #ifdef TARN_BENCH_HAVE_DPDK
-	if (rc == 0 && dp != NULL && (r = dpdk_loop(dp, op, burst, 0.02)) < 0)
+	if (rc == 0 && dp != NULL && (r = dpdk_loop(dp, op, burst, 0.02, "warm-up")) < 0)
 		rc = (int)r;
 #endif
 	for (unsigned rep = 0; rc == 0 && rep < ctx->repeat; rep++) {
@@ -172,7 +175,7 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 			for (int k = 0; rc == 0 && k < 2; k++) {
 				/* alternate which side goes first in a slice */
 				if (((s + k + (int)rep) % 2) == 0) {
-					r = tarn_loop(tp, op, burst, slice);
+					r = tarn_loop(tp, op, burst, slice, row.label);
 					if (r < 0)
 						rc = (int)r;
 					else if (r > best_t)
@@ -182,7 +185,7 @@ static int mbuf_row(const struct bench_ctx *ctx, enum mbuf_op op, unsigned burst
 #ifdef TARN_BENCH_HAVE_DPDK
 				if (dp == NULL)
 					continue;
-				r = dpdk_loop(dp, op, burst, slice);
+				r = dpdk_loop(dp, op, burst, slice, row.label);
 				if (r < 0)
 					rc = (int)r;
 				else if (r > best_d)

@@ -54,8 +54,10 @@
 
 /* What one side of a row runs. */
 struct mp_run {
-	int dpdk;   /* 0: tarn, 1: DPDK default cache, 2: DPDK hoisted cache */
-	void *pool; /* struct tarn_mempool * or struct rte_mempool * */
+	int dpdk;          /* 0: tarn, 1: DPDK default cache, 2: DPDK hoisted cache */
+	const char *label; /* the row's (instruction-count dumps) */
+	unsigned lcores;   /* lcores of the row */
+	void *pool;        /* struct tarn_mempool * or struct rte_mempool * */
 	unsigned keep, get, put;
 	double seconds;
 	int go; /* atomic: workers start when it is 1 */
@@ -149,6 +151,8 @@ static int mp_lcore(void *p)
 		__builtin_ia32_pause();
 	const double t0 = bench_now();
 	double t;
+	if (run->lcores == 1)
+		bench_insns_start();
 	do {
 		if (run->dpdk == 0)
 			rc = tarn_round(run->pool, run->keep, run->get, run->put);
@@ -163,6 +167,8 @@ static int mp_lcore(void *p)
 		objs += N_PER_LOOP;
 		t = bench_now();
 	} while (t - t0 < run->seconds);
+	if (run->lcores == 1)
+		bench_insns_dump(run->dpdk ? "dpdk" : "tarn", "mempool", run->label, objs);
 	run->lc[a->idx].objs = objs;
 	run->lc[a->idx].elapsed = bench_now() - t0;
 	run->lc[a->idx].rc = rc;
@@ -328,6 +334,8 @@ int bench_mempool(const struct bench_ctx *ctx)
 						                hoisted ? "hoisted" : "per-call");
 						struct mp_run trun = {
 							.dpdk = 0,
+							.label = row.label,
+							.lcores = lcores,
 							.pool = tmp,
 							.keep = keeps[ki],
 							.get = bulks[gi],

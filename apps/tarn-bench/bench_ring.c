@@ -67,6 +67,7 @@ enum ring_impl { IMPL_TARN, IMPL_DPDK };
 /* One measured run. */
 struct run {
 	enum ring_impl impl;
+	const char *label; /* the row's (instruction-count dumps) */
 	void *ring;
 	unsigned bulk;
 	int stop;       /* set by the main thread (relaxed atomics) */
@@ -115,6 +116,7 @@ static void wait_start(struct run *run)
 		run->per[idx].t0 = bench_now();                                                    \
 		switch (kind) {                                                                    \
 		case 0: /* one thread: enqueue then dequeue */                                     \
+			bench_insns_start();                                                       \
 			while (!stopped(run)) {                                                    \
 				if (ENQ(r, objs, n) != n)                                          \
 					return -EIO;                                               \
@@ -122,6 +124,7 @@ static void wait_start(struct run *run)
 					return -EIO;                                               \
 				moved += n;                                                        \
 			}                                                                          \
+			bench_insns_dump(#PFX, "ring", run->label, moved);                         \
 			break;                                                                     \
 		case 1: /* producer: moved counted by the consumer */                              \
 			while (!stopped(run))                                                      \
@@ -226,7 +229,7 @@ static void sleep_s(double s)
  * `shape`: 0 single thread, 1 producer + consumer, 2 threads > cores.
  */
 static double run_slice(const struct bench_ctx *ctx, enum ring_impl impl, enum ring_mode mode,
-                        unsigned bulk, int shape, double secs)
+                        unsigned bulk, int shape, double secs, const char *label)
 {
 	struct run run;
 	struct worker w[MAX_THREADS];
@@ -237,6 +240,7 @@ static double run_slice(const struct bench_ctx *ctx, enum ring_impl impl, enum r
 
 	memset(&run, 0, sizeof(run));
 	run.impl = impl;
+	run.label = label;
 	run.bulk = bulk;
 	run.ring = ring_make(ctx, impl, mode);
 	if (run.ring == NULL)
@@ -321,10 +325,10 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 
 	const double slice = ctx->seconds / SLICES;
 	/* warm up both (page faults, caches, frequency) */
-	if (run_slice(ctx, IMPL_TARN, mode, bulk, shape, 0.02) < 0)
+	if (run_slice(ctx, IMPL_TARN, mode, bulk, shape, 0.02, "warm-up") < 0)
 		return -EIO;
 #ifdef BENCH_RING_DPDK
-	if (ctx->dpdk && run_slice(ctx, IMPL_DPDK, mode, bulk, shape, 0.02) < 0)
+	if (ctx->dpdk && run_slice(ctx, IMPL_DPDK, mode, bulk, shape, 0.02, "warm-up") < 0)
 		return -EIO;
 #endif
 	for (unsigned rep = 0; rep < ctx->repeat; rep++) {
@@ -340,14 +344,15 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 #ifdef BENCH_RING_DPDK
 					if (!ctx->dpdk)
 						continue;
-					r = run_slice(ctx, IMPL_DPDK, mode, bulk, shape, slice);
+					r = run_slice(ctx, IMPL_DPDK, mode, bulk, shape, slice,
+					              row.label);
 					if (r < 0)
 						return (int)r;
 					best_d = r > best_d ? r : best_d;
 #endif
 					continue;
 				}
-				r = run_slice(ctx, IMPL_TARN, mode, bulk, shape, slice);
+				r = run_slice(ctx, IMPL_TARN, mode, bulk, shape, slice, row.label);
 				if (r < 0)
 					return (int)r;
 				best_t = r > best_t ? r : best_t;

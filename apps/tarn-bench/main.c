@@ -28,6 +28,11 @@
 #include "json_priv.h"
 #include "stats.h"
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BENCH_HAVE_CALLGRIND 1
+#endif
+
 #ifdef TARN_BENCH_HAVE_DPDK
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -57,6 +62,31 @@ double bench_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_insns_start(void)
+{
+#ifdef BENCH_HAVE_CALLGRIND
+	if (RUNNING_ON_VALGRIND)
+		CALLGRIND_ZERO_STATS;
+#endif
+}
+
+void bench_insns_dump(const char *side, const char *family, const char *label, uint64_t ops)
+{
+#ifdef BENCH_HAVE_CALLGRIND
+	if (RUNNING_ON_VALGRIND) {
+		char name[256];
+		snprintf(name, sizeof(name), "tarn-bench insns %s|%s|%s|ops=%llu", side, family,
+		         label, (unsigned long long)ops);
+		CALLGRIND_DUMP_STATS_AT(name);
+	}
+#else
+	(void)side;
+	(void)family;
+	(void)label;
+	(void)ops;
+#endif
 }
 
 static void bench_param_add(struct bench_row *row, const struct bench_param *p)
