@@ -24,6 +24,13 @@
 #     -B DIR       tarn build directory (default: build)
 #     -x KEYS      af_packet/af_xdp mode: extra keys for tarn's ports (e.g.
 #                  rxring=v3, mode=generic)
+#     -c           af_packet/af_xdp mode: count, over each run's window, what
+#                  each tool asks of the kernel per forwarded packet: system
+#                  calls (all, and the packet ones by name), wakeups its
+#                  threads issue, and its threads' voluntary and involuntary
+#                  context switches (perf stat on tracepoints, and
+#                  /proc/PID/task/*/status); printed as medians over the runs
+#                  (needs perf)
 #     -k           keep the raw outputs (printed paths)
 #
 # tarn-fwd runs `--port ring:name=p0 --port ring:name=p1,peer=p0 --fwd io
@@ -77,10 +84,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra=
+duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra='' count=0
 xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
-usage() { sed -n '3,76p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "m:d:l:b:s:r:B:x:kh" o; do
+usage() { sed -n '3,83p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "m:d:l:b:s:r:B:x:ckh" o; do
 	case "$o" in
 	m) mode=$OPTARG ;;
 	x) extra=$OPTARG ;;
@@ -90,6 +97,7 @@ while getopts "m:d:l:b:s:r:B:x:kh" o; do
 	s) len=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	B) build=$OPTARG ;;
+	c) count=1 ;;
 	k) keep=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -105,6 +113,8 @@ done
 [[ $xdp_budget =~ ^[0-9]+$ ]] || { echo "compare-testpmd: TARN_XDP_BUSY_BUDGET '$xdp_budget': expected a whole number" >&2; exit 2; }
 [[ $mode =~ ^(ring|af_packet|af_xdp)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring, af_packet or af_xdp" >&2; exit 2; }
 [[ $extra =~ ^([a-z_]+=[^,= ]+(,[a-z_]+=[^,= ]+)*)?$ ]] || { echo "compare-testpmd: -x '$extra': expected KEY=VALUE[,KEY=VALUE...]" >&2; exit 2; }
+[ "$count" = 0 ] || [ "$mode" != ring ] || { echo "compare-testpmd: -c counts on af_packet and af_xdp only (-m)" >&2; exit 2; }
+[ "$count" = 0 ] || command -v perf >/dev/null || { echo "compare-testpmd: -c needs perf (apt-get install linux-perf)" >&2; exit 1; }
 vdevs=(--vdev=net_ring0 --vdev=net_ring1)
 
 fwd=$build/apps/tarn-fwd/tarn-fwd
@@ -126,6 +136,7 @@ else
 fi
 
 tmp=$(mktemp -d /tmp/compare-testpmd.XXXXXX)
+mkdir "$tmp/counts"
 veth_a='' veth_b=''
 cleanup() {
 	[ -z "$veth_a" ] || ip link del "$veth_a" 2>/dev/null || true
@@ -175,26 +186,74 @@ snap() {
 	echo "$(date +%s%N) $((${12} + ${13})) $(($(cat "/sys/class/net/$veth_a/statistics/rx_packets") + $(cat "/sys/class/net/$veth_b/statistics/rx_packets")))"
 }
 
-# window PID OUT PATTERN: once OUT has a statistics line (PATTERN) and half
-# a second more has passed, measure over duration - 2.5 seconds the packets
-# forwarded per second and per second of the tool's CPU time; prints both in
-# Mpps. The second figure does not depend on how much of its core the tool
-# got (the machine may be shared): the tools poll, so their CPU time is
-# their time on the core.
+# The system calls -c counts by name (the others only in the total).
+count_calls=(sendto sendmsg sendmmsg recvfrom recvmsg recvmmsg poll ppoll getsockopt ioctl)
+# ctxsw PID: "VOLUNTARY INVOLUNTARY" context switches of all of PID's threads.
+ctxsw() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
+}
+
+# window PID OUT PATTERN [TAG]: once OUT has a statistics line (PATTERN) and
+# half a second more has passed, measure over duration - 2.5 seconds the
+# packets forwarded per second and per second of the tool's CPU time; prints
+# both in Mpps. The second figure does not depend on how much of its core
+# the tool got (the machine may be shared): the tools poll, so their CPU
+# time is their time on the core. With -c, the same window counts what the
+# tool asks of the kernel (perf stat -p on its threads) into
+# $tmp/counts/TAG: "name value" lines, per forwarded packet.
 window() {
-	local pid=$1 out=$2 pat=$3 i t0 c0 p0 t1 c1 p1
+	local pid=$1 out=$2 pat=$3 tag=${4:-} i t0 c0 p0 t1 c1 p1 v0 n0 v1 n1 w ev
 	for ((i = 0; i < 300; i++)); do
 		grep -q "$pat" "$out" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
 	sleep 0.5
+	w=$(awk -v d="$duration" 'BEGIN { print d - 2.5 }')
+	read -r v0 n0 < <(ctxsw "$pid")
 	read -r t0 c0 p0 < <(snap "$pid")
-	sleep "$(awk -v d="$duration" 'BEGIN { print d - 2.5 }')"
+	if [ "$count" = 1 ] && [ -n "$tag" ]; then
+		ev=raw_syscalls:sys_enter,sched:sched_wakeup
+		for i in "${count_calls[@]}"; do ev+=,syscalls:sys_enter_$i; done
+		perf stat -x, -o "$tmp/counts/$tag.perf" -e "$ev" -p "$pid" -- sleep "$w" 2>/dev/null || true
+	else
+		sleep "$w"
+	fi
 	read -r t1 c1 p1 < <(snap "$pid")
+	read -r v1 n1 < <(ctxsw "$pid")
+	if [ "$count" = 1 ] && [ -n "$tag" ]; then
+		{
+			awk -F, -v p="$((p1 - p0))" '$3 ~ /:/ && p > 0 {
+				n = $3; sub(/^raw_syscalls:sys_enter$/, "syscalls", n); sub(/^syscalls:sys_enter_/, "", n)
+				sub(/^sched:sched_wakeup$/, "wakeups", n); printf "%s %.4f\n", n, $1 / p }' "$tmp/counts/$tag.perf"
+			awk -v p="$((p1 - p0))" -v v="$((v1 - v0))" -v n="$((n1 - n0))" \
+				'BEGIN { if (p > 0) printf "ctxsw_voluntary %.5f\nctxsw_involuntary %.5f\npackets %d\n", v / p, n / p, p }'
+		} >"$tmp/counts/$tag"
+	fi
 	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" \
 		-v t0="$t0" -v t1="$t1" \
 		'BEGIN { if (t0 > 0 && t1 > 0 && c > 0) printf "%.3f %.3f\n", p / (t / 1e9) / 1e6, p / (c / hz) / 1e6; else print "nan nan" }'
+}
+
+# print_counts TOOL...: the -c table, one column per TOOL (a tag without its
+# run number), each figure the median over the runs, per forwarded packet.
+print_counts() {
+	[ "$count" = 1 ] || return 0
+	local t k f
+	echo "per forwarded packet (-c; medians over $runs run(s)):"
+	printf '  %-20s' ""
+	for t in "$@"; do printf ' %14s' "$t"; done
+	echo
+	for k in syscalls "${count_calls[@]}" wakeups ctxsw_voluntary ctxsw_involuntary packets; do
+		printf '  %-20s' "$k"
+		for t in "$@"; do
+			f=$(cat "$tmp"/counts/"$t".* 2>/dev/null | awk -v k="$k" '$1 == k { print $2 }' | sort -g |
+				awk '{ v[n++] = $1 } END { if (!n) print "-"; else if (n % 2) print v[int(n / 2)]; else print (v[n / 2 - 1] + v[n / 2]) / 2 }')
+			printf ' %14s' "$f"
+		done
+		echo
+	done
 }
 
 # run_tarn RUN BYTES: one tarn-fwd run, its mean rate in Mpps.
@@ -224,7 +283,7 @@ run_tarn_afp() {
 		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
 		>"$out" 2>"$out.err" &
 	pid=$!
-	w=$(window "$pid" "$out" '"event":"stats"')
+	w=$(window "$pid" "$out" '"event":"stats"' "tarn-$2.$1")
 	wait "$pid" || { echo "compare-testpmd: tarn-fwd failed:" >&2; cat "$out.err" >&2; return 1; }
 	echo "$(grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps) $w"
 }
@@ -240,7 +299,7 @@ run_testpmd() {
 	pid=$!
 	if [ "$mode" != ring ]; then
 		sleep 0.2
-		w=$(window "$(pgrep -n -P "$pid" || echo "$pid")" "$out" 'Rx-pps')
+		w=$(window "$(pgrep -n -P "$pid" || echo "$pid")" "$out" 'Rx-pps' "testpmd.$1")
 	fi
 	wait "$pid" || rc=$?
 	# timeout exits 124 after it sent SIGINT; testpmd then printed its final stats.
@@ -315,6 +374,7 @@ if [ "$mode" = af_xdp ]; then
 	echo "tarn-fwd (af_xdp):                   $(fig t) Mpps [$(fig tw), $(fig tc) per CPU-second]"
 	echo "dpdk-testpmd (net_af_xdp):           $(fig p) Mpps [$(fig pw), $(fig pc) per CPU-second]"
 	echo "ratio tarn/testpmd:                  $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
+	print_counts tarn-xdp testpmd
 	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
 	exit 0
 fi
@@ -341,6 +401,7 @@ if [ "$mode" = af_packet ]; then
 	echo "dpdk-testpmd (net_af_packet):        $(fig p) Mpps [$(fig pw), $(fig pc) per CPU-second]"
 	echo "ratio tarn/testpmd, defaults:        $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
 	echo "ratio tarn/testpmd, tx=ring:         $(rfig r p) [$(rfig rw pw), per CPU-second $(rfig rc pc)]"
+	print_counts tarn-mmsg tarn-ring testpmd
 	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
 	exit 0
 fi
