@@ -30,6 +30,9 @@
  * or noisy machine this compares the two at their best rather than whoever
  * had the bad luck of a neighbour's burst.
  *
+ *   "cache line ping-pong, 2 lcores (round trips)"  tarn only: the floor of
+ *                              the two-lcore rows (see pingpong_row()).
+ *
  * Threads are plain pthreads pinned with pthread_setaffinity_np() on the
  * CPUs of the bench lcores, for both sides.
  */
@@ -38,6 +41,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -364,6 +368,95 @@ static int bench_ring_row(const struct bench_ctx *ctx, enum ring_mode mode, unsi
 	return 0;
 }
 
+/*
+ * The floor of every two-lcore row: one cache line bouncing between the two
+ * CPUs. The first thread writes an odd number and waits for the next even
+ * one, the second waits for the odd one and writes the next even: every
+ * round trip moves the line twice (one store each way, each waiting for
+ * the line to come back). Nothing else is touched, so no two-lcore
+ * operation that needs the other CPU's latest write can go faster than one
+ * transfer. Rate: round trips per second (tarn only: there is no library in
+ * it).
+ */
+struct pingpong {
+	uint64_t line TARN_CACHE_ALIGNED; /* the bouncing line */
+	int stop TARN_CACHE_ALIGNED;
+	int ready;
+	uint64_t trips;
+	double t0, t1;
+	cpu_set_t cpus[2];
+};
+
+static void *pingpong_b(void *arg)
+{
+	struct pingpong *pp = arg;
+	pthread_setaffinity_np(pthread_self(), sizeof(pp->cpus[1]), &pp->cpus[1]);
+	__atomic_store_n(&pp->ready, 1, __ATOMIC_RELEASE);
+	for (uint64_t v = 1;; v += 2) {
+		uint64_t x;
+		/* acquire: pairs with A's release of v */
+		while ((x = __atomic_load_n(&pp->line, __ATOMIC_ACQUIRE)) != v) {
+			if (x == UINT64_MAX)
+				return NULL;
+			__builtin_ia32_pause();
+		}
+		/* release: pairs with A's acquire of v + 1 */
+		__atomic_store_n(&pp->line, v + 1, __ATOMIC_RELEASE);
+	}
+}
+
+static int pingpong_row(const struct bench_ctx *ctx)
+{
+	struct bench_row row;
+	memset(&row, 0, sizeof(row));
+	row.family = "ring";
+	snprintf(row.label, sizeof(row.label), "cache line ping-pong, 2 lcores (round trips)");
+	bench_param_str(&row, "mode", "pingpong");
+	bench_param_uint(&row, "lcores", 2);
+	if (ctx->filter != NULL && strstr(row.label, ctx->filter) == NULL)
+		return 0;
+	for (unsigned rep = 0; rep < ctx->repeat; rep++) {
+		struct pingpong *pp = aligned_alloc(TARN_CACHE_LINE, sizeof(*pp));
+		if (pp == NULL)
+			return -ENOMEM;
+		memset(pp, 0, sizeof(*pp));
+		for (unsigned i = 0; i < 2; i++) {
+			CPU_ZERO(&pp->cpus[i]);
+			CPU_SET(cpu_of(ctx, i), &pp->cpus[i]);
+		}
+		pthread_t b;
+		if (pthread_create(&b, NULL, pingpong_b, pp) != 0) {
+			free(pp);
+			return -EAGAIN;
+		}
+		cpu_set_t old;
+		pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
+		pthread_setaffinity_np(pthread_self(), sizeof(pp->cpus[0]), &pp->cpus[0]);
+		while (!__atomic_load_n(&pp->ready, __ATOMIC_ACQUIRE))
+			sched_yield();
+		const double t0 = bench_now();
+		uint64_t v = 1;
+		double t;
+		do {
+			for (unsigned k = 0; k < 4096; k++, v += 2) {
+				/* release: pairs with B's acquire of v */
+				__atomic_store_n(&pp->line, v, __ATOMIC_RELEASE);
+				/* acquire: pairs with B's release of v + 1 */
+				while (__atomic_load_n(&pp->line, __ATOMIC_ACQUIRE) != v + 1)
+					__builtin_ia32_pause();
+			}
+			t = bench_now();
+		} while (t - t0 < ctx->seconds);
+		__atomic_store_n(&pp->line, UINT64_MAX, __ATOMIC_RELEASE);
+		pthread_join(b, NULL);
+		pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+		bench_row_add_rep(&row, (double)(v / 2) / (t - t0), 0);
+		free(pp);
+	}
+	bench_row_print(ctx, &row);
+	return 0;
+}
+
 int bench_ring(const struct bench_ctx *ctx)
 {
 	static const unsigned bulks[] = { 1, 8, 32 };
@@ -389,5 +482,7 @@ int bench_ring(const struct bench_ctx *ctx)
 			if (rc < 0)
 				return rc;
 		}
+	if (ctx->n_lcores == 2)
+		return pingpong_row(ctx);
 	return 0;
 }

@@ -346,9 +346,12 @@ static void summary(const struct bench_ctx *ctx, FILE *out)
 			below += s->verdict == BENCH_BELOW;
 			undecided += s->verdict == BENCH_UNDECIDED && s->ratio.median < 1.0;
 		}
+		if (n == 0) {
+			fprintf(out, "\nsummary %s: no row with a DPDK figure\n", families[f]);
+			continue;
+		}
 		fprintf(out, "\nsummary %s: geometric mean of %starn/dpdk over %u rows: %.3f",
-		        families[f], repeat_used > 1 ? "the median " : "", n,
-		        n ? exp(lsum / n) : NAN);
+		        families[f], repeat_used > 1 ? "the median " : "", n, exp(lsum / n));
 		if (n_c)
 			fprintf(out, "; over the %u cached rows: %.3f", n_c, exp(lsum_c / n_c));
 		fprintf(out, "\n");
