@@ -44,11 +44,14 @@ struct fwd_options {
 	unsigned mbuf_cache;
 	unsigned pkt_len;
 	double stats_period;
-	double duration; /* < 0: not given */
+	int stats_period_given; /* --stats-period given (-i prints no periods otherwise) */
+	double duration;        /* < 0: not given */
 	int json;
 	int interactive;
 	int tx_first;
-	int pool_socket; /* --pool-socket: a socket, or POOL_SOCKET_AUTO/_LCORE/_PORT */
+	int pool_socket;   /* --pool-socket: a socket, or POOL_SOCKET_AUTO/_LCORE/_PORT */
+	unsigned nb_cores; /* --nb-cores: forwarding lcores, 0: every worker */
+	int auto_start;    /* --auto-start: -i starts forwarding at once */
 
 	int soak;          /* --soak */
 	int seed_given;    /* --seed */
@@ -93,9 +96,12 @@ struct fwd_app {
 	uint16_t port_ids[TARN_MAX_ETHPORTS];
 	unsigned nb_ports;
 
-	/* Forwarding lcores: the workers, or the main lcore alone. */
+	/* Forwarding lcores: the workers, or the main lcore alone; the first
+	 * nb_fwd_lcores of the nb_lcores_avail forward (--nb-cores, "set
+	 * nbcore"). */
 	uint32_t fwd_lcores[TARN_MAX_LCORES];
 	unsigned nb_fwd_lcores;
+	unsigned nb_lcores_avail;
 	int main_forwards;
 
 	/* mbuf pools: one per socket in use, pools[socket]. */
@@ -114,9 +120,20 @@ struct fwd_app {
 	pthread_mutex_t lock;
 	int running;
 
-	/* Statistics: the counters at the last period, the totals of the runs. */
+	/* Statistics: the counters at the last period; the totals of the runs
+	 * and modes before the streams' current counters (fwd_streams_retire());
+	 * what "clear port stats" made zero for "show port stats" (the port
+	 * counters themselves run on, so that the summary adds up); the counters
+	 * at the last "show port stats" (its rates). */
 	struct fwd_port_snap last[TARN_MAX_ETHPORTS];
 	struct fwd_totals totals;
+	struct tarn_eth_stats port_zero[TARN_MAX_ETHPORTS];
+	struct fwd_port_snap show_last[TARN_MAX_ETHPORTS];
+	unsigned tx_first_bursts; /* "start tx_first N": N */
+	unsigned modes_used;      /* 1 << mode for every mode that had streams */
+	unsigned stream_builds;   /* times the streams were made ("set fwd", "set nbcore") */
+	/* The streams' counters when the run started ("stop" shows the run). */
+	struct fwd_totals run_base[FWD_MAX_STREAMS];
 
 	struct fwd_stdin in;
 	struct soak_ctx soak;
@@ -144,11 +161,20 @@ int fwd_options_parse(struct fwd_options *o, int argc, char **argv);
 int fwd_options_finish(struct fwd_options *o, int *embedded);
 /* Default --lcores: the first two CPUs the process may run on. */
 void fwd_default_lcores(struct tarn_config *cfg);
+/*
+ * testpmd's command line, before tarn's options are parsed: its EAL
+ * options -l LIST and -m MB become tarn's --lcores and --socket-mem, and
+ * the lone "--" that ends them goes (what follows are tarn-fwd's options).
+ * Rewrites argv in place; `*argc` may shrink. -1 (message printed) when
+ * an option misses its value.
+ */
+int fwd_argv_testpmd(int *argc, char **argv);
 
 /* ---- setup.c ---- */
 
-/* The forwarding lcores: the workers, or the main lcore alone. */
-void fwd_pick_lcores(struct fwd_app *app);
+/* The forwarding lcores: the workers, or the main lcore alone; the first
+ * --nb-cores of them forward. 0 or FWD_EXIT_USAGE (message printed). */
+int fwd_pick_lcores(struct fwd_app *app);
 /* What the pools may have to hold at once, for opt.nb_ports ports. */
 unsigned fwd_mbufs_needed(const struct fwd_app *app);
 /* Create the ports, place and create the pools, set up and start the
@@ -157,8 +183,9 @@ int fwd_ports_setup(struct fwd_app *app);
 /* The streams of `mode`, assigned round robin to the forwarding lcores.
  * 0 or -1 (error printed). */
 int fwd_streams_build(struct fwd_app *app, enum fwd_mode mode);
-/* One burst on every TX queue of every port; returns the packets sent. */
-unsigned fwd_tx_first(struct fwd_app *app);
+/* `bursts` bursts on every TX queue of every port; returns the packets
+ * sent. */
+unsigned fwd_tx_first(struct fwd_app *app, unsigned bursts);
 /* Stop and close every port (nb_ports becomes 0). */
 void fwd_ports_close(struct fwd_app *app);
 /* In-use mbufs over every pool. */
@@ -183,12 +210,35 @@ void fwd_snap_all(const struct fwd_app *app, struct fwd_port_snap *s);
 /* The rates since the last period (human line, or JSON event); `elapsed`:
  * seconds since the start of the run. */
 void fwd_print_period(struct fwd_app *app, double elapsed);
-/* testpmd-like counters of every port, stream, pool. */
-void fwd_show_port_stats(const struct fwd_app *app, FILE *f);
+/* testpmd-like views for the command line, of port index `pi`: counters
+ * since the last "clear port stats" with the rates since the last show;
+ * extended counters; configuration and link; queues. */
+void fwd_show_port_stats(struct fwd_app *app, unsigned pi, FILE *f);
+void fwd_show_port_xstats(const struct fwd_app *app, unsigned pi, FILE *f);
+void fwd_show_port_info(const struct fwd_app *app, unsigned pi, FILE *f);
+void fwd_show_port_queues(const struct fwd_app *app, unsigned pi, int rx, FILE *f);
+/* "clear port stats" of port index `pi`. */
+void fwd_clear_port_stats(struct fwd_app *app, unsigned pi);
+/* The streams: who forwards what (testpmd's "show config fwd"). */
+void fwd_show_config(const struct fwd_app *app, FILE *f);
+/* The streams' counters. */
 void fwd_show_fwd_stats(FILE *f);
+/* Every mbuf pool: one line each (counts, gets, cache hits, puts). */
 void fwd_show_pool_stats(const struct fwd_app *app, FILE *f);
+/* Every mbuf pool in full: counts, every thread's cache, the store, and
+ * the check that they add up (testpmd's dump_mempool). */
+void fwd_dump_pools(const struct fwd_app *app, FILE *f);
 /* Add the streams' counters to `t`. */
 void fwd_streams_total(struct fwd_totals *t);
+/* Move the streams' counters into app->totals and zero them, before the
+ * streams change ("set fwd", "set nbcore"): the summary then counts every
+ * mode. Forwarding must be stopped. Takes app->lock. */
+void fwd_streams_retire(struct fwd_app *app);
+/* A run starts: remember the streams' counters (fwd_show_run_stats()). */
+void fwd_run_mark(struct fwd_app *app);
+/* The streams' counters of this run (or the last one): testpmd's forward
+ * statistics at "stop". */
+void fwd_show_run_stats(const struct fwd_app *app, FILE *f);
 /* The summary at exit: the final port counters `st`, the mbufs still in use
  * after the ports closed (human text, or the JSON event). */
 void fwd_print_summary(const struct fwd_app *app, const struct tarn_eth_stats *st, unsigned in_use,

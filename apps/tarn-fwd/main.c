@@ -222,7 +222,7 @@ static void run_mode(struct fwd_app *app)
 			e = FWD_END_SIGNAL;
 	} else {
 		if (app->opt.tx_first)
-			fwd_tx_first(app);
+			fwd_tx_first(app, 1);
 		e = fwd_run(app);
 	}
 	if (e == FWD_END_SIGNAL && !app->opt.json)
@@ -260,6 +260,8 @@ static int finish(struct fwd_app *app)
 static int start(struct fwd_app *app, struct tarn_config *cfg, int argc, char **argv)
 {
 	tarn_config_init(cfg);
+	if (fwd_argv_testpmd(&argc, argv) < 0)
+		return FWD_EXIT_USAGE;
 	int rc = tarn_config_parse_args(cfg, &argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, PROG ": bad tarn option (see the log line above and --help)\n");
@@ -292,7 +294,11 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? FWD_EXIT_OK : rc;
 	signals_install();
-	fwd_pick_lcores(&app);
+	rc = fwd_pick_lcores(&app);
+	if (rc != 0) {
+		tarn_cleanup();
+		return rc;
+	}
 	pools_size(&app);
 	rc = fwd_ports_setup(&app);
 	if (rc == 0 && fwd_streams_build(&app, app.opt.mode) < 0)

@@ -54,8 +54,10 @@ static void usage(FILE *out)
 	        "                      port's socket when known, else that of the lcore that\n"
 	        "                      polls the queue), lcore, port, or a socket number\n"
 	        "  --pkt-len N         length of generated packets, 14-%d (default 64)\n"
-	        "  --tx-first          send one burst on every port before forwarding\n"
-	        "  --stats-period S    print statistics every S seconds, 0: never (default 1)\n"
+	        "  --tx-first          send one burst on every TX queue of every port before\n"
+	        "                      forwarding\n"
+	        "  --stats-period S    print statistics every S seconds, 0: never (default 1;\n"
+	        "                      with -i: 0)\n"
 	        "  --duration S        stop after S seconds, 0: at SIGINT/SIGTERM (default 5\n"
 	        "                      without --port, else 0)\n"
 	        "  --json              print statistics as JSON lines on stdout\n"
@@ -64,11 +66,18 @@ static void usage(FILE *out)
 	        "                      1 on any loss (without --port: four cabled ring ports)\n"
 	        "  --seed N            random seed of --soak (default: from the clock, printed)\n"
 	        "  --soak-cycle S      --soak pauses at most S s apart, 0: none (default 0.5)\n"
+	        "  --nb-cores N        forwarding lcores: the first N workers (default: all)\n"
 	        "  -i, --interactive   read commands from stdin (type 'help')\n"
+	        "  --auto-start        with -i: start forwarding at once\n"
 	        "  -h, --help          this text\n"
 	        "\n"
 	        "Forwarding lcores are the worker lcores of --lcores (default: the first two\n"
 	        "allowed CPUs); with one lcore the main lcore forwards and prints.\n"
+	        "\n"
+	        "testpmd's spellings work too: --forward-mode=MODE (--fwd), --total-num-mbufs=N\n"
+	        "(--mbufs), --mbcache=N (--mbuf-cache), --txpkts=N (--pkt-len); its EAL options\n"
+	        "-l LIST (--lcores) and -m MB (--socket-mem MB, on socket 0), and a lone '--'\n"
+	        "between them and these.\n"
 	        "\n",
 	        FWD_MAX_BURST, TARN_ETH_MAX_QUEUES, TARN_ETH_MAX_DESC, TARN_MEMPOOL_CACHE_MAX,
 	        TARN_MBUF_DEFAULT_DATAROOM);
@@ -166,6 +175,8 @@ enum {
 	OPT_SOAK,
 	OPT_SEED,
 	OPT_SOAK_CYCLE,
+	OPT_NB_CORES,
+	OPT_AUTO_START,
 };
 
 static const struct option long_opts[] = {
@@ -189,6 +200,13 @@ static const struct option long_opts[] = {
 	{ "soak-cycle", required_argument, NULL, OPT_SOAK_CYCLE },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "nb-cores", required_argument, NULL, OPT_NB_CORES },
+	{ "auto-start", no_argument, NULL, OPT_AUTO_START },
+	/* testpmd's names for tarn-fwd's options */
+	{ "forward-mode", required_argument, NULL, OPT_FWD },
+	{ "total-num-mbufs", required_argument, NULL, OPT_MBUFS },
+	{ "mbcache", required_argument, NULL, OPT_MBUF_CACHE },
+	{ "txpkts", required_argument, NULL, OPT_PKT_LEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -207,6 +225,7 @@ static const struct {
 	{ OPT_MBUF_CACHE, 0, TARN_MEMPOOL_CACHE_MAX, offsetof(struct fwd_options, mbuf_cache) },
 	{ OPT_PKT_LEN, TARN_ETHER_HDR_LEN, TARN_MBUF_DEFAULT_DATAROOM,
 	  offsetof(struct fwd_options, pkt_len) },
+	{ OPT_NB_CORES, 1, TARN_MAX_LCORES, offsetof(struct fwd_options, nb_cores) },
 };
 
 static const char *opt_name(int c)
@@ -236,6 +255,7 @@ static int parse_other(struct fwd_options *o, int c, const char *name, const cha
 		o->mode = (enum fwd_mode)m;
 		return 0;
 	case OPT_STATS_PERIOD:
+		o->stats_period_given = 1;
 		return parse_seconds(name, arg, &o->stats_period);
 	case OPT_DURATION:
 		return parse_seconds(name, arg, &o->duration);
@@ -257,12 +277,16 @@ static int parse_other(struct fwd_options *o, int c, const char *name, const cha
 	case 'i':
 		o->interactive = 1;
 		return 0;
+	case OPT_AUTO_START:
+		o->auto_start = 1;
+		return 0;
 	}
 	return -1; /* not reached: every option of long_opts is handled */
 }
 
-/* One option `c` (getopt_long's answer). 0, 1 (--help) or -1 (printed). */
-static int parse_one(struct fwd_options *o, int c, char **argv)
+/* One option `c` (getopt_long's answer; `li` the index of the long option
+ * given, or -1). 0, 1 (--help) or -1 (printed). */
+static int parse_one(struct fwd_options *o, int c, int li, char **argv)
 {
 	switch (c) {
 	case 'h':
@@ -276,7 +300,8 @@ static int parse_one(struct fwd_options *o, int c, char **argv)
 		fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
 		return -1;
 	}
-	const char *name = opt_name(c);
+	/* the name as given (--forward-mode or --fwd) */
+	const char *name = li >= 0 ? long_opts[li].name : opt_name(c);
 	for (size_t i = 0; i < TARN_ARRAY_SIZE(uint_opts); i++)
 		if (uint_opts[i].opt == c)
 			return parse_uint(name, optarg, uint_opts[i].min, uint_opts[i].max,
@@ -286,11 +311,12 @@ static int parse_one(struct fwd_options *o, int c, char **argv)
 
 int fwd_options_parse(struct fwd_options *o, int argc, char **argv)
 {
-	int c;
+	int c, li = -1;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":ih", long_opts, NULL)) != -1) {
-		int rc = parse_one(o, c, argv);
+	while ((c = getopt_long(argc, argv, ":ih", long_opts, &li)) != -1) {
+		int rc = parse_one(o, c, li, argv);
+		li = -1;
 		if (rc != 0)
 			return rc;
 	}
@@ -324,6 +350,9 @@ int fwd_options_finish(struct fwd_options *o, int *embedded)
 	}
 	if (o->duration < 0)
 		o->duration = *embedded ? DEFAULT_DURATION : 0;
+	/* -i: the prompt is not interrupted by periodic lines unless asked */
+	if (o->interactive && !o->stats_period_given)
+		o->stats_period = 0;
 	if (o->mbufs != 0 && o->mbuf_cache > o->mbufs) {
 		fprintf(stderr, PROG ": --mbuf-cache %u is larger than --mbufs %u\n", o->mbuf_cache,
 		        o->mbufs);
@@ -343,4 +372,56 @@ void fwd_default_lcores(struct tarn_config *cfg)
 			cpus[n++] = c;
 	if (n == 2)
 		snprintf(cfg->lcores, sizeof(cfg->lcores), "%d,%d", cpus[0], cpus[1]);
+}
+
+/* "-l LIST" / "-lLIST" (and -m) as "--lcores=LIST": the joined forms need
+ * a string that lives as long as argv. */
+static char *eal_joined(const char *tarn_opt, const char *val)
+{
+	static char buf[4][320];
+	static unsigned used;
+	if (used == TARN_ARRAY_SIZE(buf) || strlen(val) + strlen(tarn_opt) + 2 > sizeof(buf[0]))
+		return NULL;
+	/* fits: checked above */
+	char *b = buf[used++];
+	const size_t ol = strlen(tarn_opt);
+	memcpy(b, tarn_opt, ol);
+	b[ol] = '=';
+	memcpy(b + ol + 1, val, strlen(val) + 1);
+	return b;
+}
+
+int fwd_argv_testpmd(int *argc, char **argv)
+{
+	static const struct {
+		char flag;
+		const char *tarn_opt;
+	} eal[] = { { 'l', "--lcores" }, { 'm', "--socket-mem" } };
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			/* testpmd's EAL | application separator: drop it */
+			memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+			(*argc)--;
+			return 0;
+		}
+		for (size_t k = 0; k < TARN_ARRAY_SIZE(eal); k++) {
+			if (argv[i][0] != '-' || argv[i][1] != eal[k].flag)
+				continue;
+			if (argv[i][2] != '\0') { /* -l0-3 */
+				char *j = eal_joined(eal[k].tarn_opt, argv[i] + 2);
+				if (j == NULL) {
+					fprintf(stderr, PROG ": '%s': too long\n", argv[i]);
+					return -1;
+				}
+				argv[i] = j;
+			} else if (i + 1 < *argc) { /* -l 0-3 */
+				argv[i] = (char *)eal[k].tarn_opt;
+			} else {
+				fprintf(stderr, PROG ": option '-%c' needs a value (see --help)\n",
+				        eal[k].flag);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }

@@ -12,8 +12,9 @@
 
 #include "app.h"
 
-/* The lcores that forward: the workers, or the main lcore alone. */
-void fwd_pick_lcores(struct fwd_app *app)
+/* The lcores that forward: the workers, or the main lcore alone; the first
+ * --nb-cores of them. */
+int fwd_pick_lcores(struct fwd_app *app)
 {
 	uint32_t l;
 	app->nb_fwd_lcores = 0;
@@ -24,6 +25,19 @@ void fwd_pick_lcores(struct fwd_app *app)
 	app->main_forwards = app->nb_fwd_lcores == 0;
 	if (app->main_forwards)
 		app->fwd_lcores[app->nb_fwd_lcores++] = tarn_lcore_main();
+	app->nb_lcores_avail = app->nb_fwd_lcores;
+	const unsigned want = app->opt.nb_cores;
+	if (want > app->nb_lcores_avail) {
+		fprintf(stderr,
+		        PROG
+		        ": --nb-cores %u: %u forwarding lcore%s (the workers of --lcores; with "
+		        "one lcore the main lcore forwards): give more --lcores\n",
+		        want, app->nb_lcores_avail, app->nb_lcores_avail == 1 ? "" : "s");
+		return FWD_EXIT_USAGE;
+	}
+	if (want != 0)
+		app->nb_fwd_lcores = want;
+	return 0;
 }
 
 /* The port cabled to port index `idx` (its pair: 0-1, 2-3, ...), itself
@@ -204,6 +218,52 @@ static void report_placement(const struct fwd_app *app)
 }
 
 /*
+ * A pool that did not get hugepages although tarn may use them: say how many
+ * pages of the hugepage size would hold the pools of that socket (all of
+ * them: tarn's own fallback line counts only the reservation that failed),
+ * and where to find the command that reserves them.
+ */
+static void hugepage_note(const struct fwd_app *app)
+{
+	const struct tarn_config *cfg = tarn_config_get();
+	if (cfg == NULL || cfg->huge_policy == TARN_HUGE_NONE)
+		return;
+	const uint64_t page =
+	    cfg->huge_page_size ? cfg->huge_page_size : tarn_hugepage_default_size();
+	if (page == 0)
+		return;
+	for (int s = 0; s < TARN_MAX_SOCKETS; s++) {
+		const struct tarn_mempool *mp = app->pools[s];
+		const struct tarn_memzone *mz = mp != NULL ? tarn_mempool_memzone(mp) : NULL;
+		if (mz == NULL || mz->page_size >= page)
+			continue;
+		const uint64_t bytes = mz->len, pages = (bytes + page - 1) / page;
+		const uint64_t mib = (pages * page + (1u << 20) - 1) >> 20;
+		/* the doctor's options for it: --socket-mem 0,...,MIB (socket s) */
+		char opts[160];
+		size_t len = 0;
+		if (cfg->huge_page_size != 0)
+			len = (size_t)snprintf(
+			    opts, sizeof(opts), "--huge-size %llu%s ",
+			    (unsigned long long)(page >= (1ull << 30) ? page >> 30 : page >> 20),
+			    page >= (1ull << 30) ? "G" : "M");
+		len += (size_t)snprintf(opts + len, sizeof(opts) - len, "--socket-mem ");
+		for (int k = 0; k < s && len < sizeof(opts); k++)
+			len += (size_t)snprintf(opts + len, sizeof(opts) - len, "0,");
+		if (len < sizeof(opts))
+			snprintf(opts + len, sizeof(opts) - len, "%llu", (unsigned long long)mib);
+		fprintf(stderr,
+		        PROG
+		        ": note: pool %s (%.1f MiB) is on %llu kB pages, not hugepages: %llu "
+		        "hugepage%s of %llu kB on socket %d would hold it (tarn-doctor %s says how "
+		        "to reserve them)\n",
+		        tarn_mempool_name(mp), (double)bytes / (1 << 20),
+		        (unsigned long long)(mz->page_size >> 10), (unsigned long long)pages,
+		        pages == 1 ? "" : "s", (unsigned long long)(page >> 10), s, opts);
+	}
+}
+
+/*
  * Plan the placement, create the pools, set fwd.pool (tx_first and --soak:
  * the pool on the main lcore's socket, else the first), report. After the
  * ports are created. 0, FWD_EXIT_USAGE or FWD_EXIT_FAIL (message printed).
@@ -233,6 +293,7 @@ static int pools_create(struct fwd_app *app)
 	fwd.pool = main_pool;
 	pthread_mutex_unlock(&app->lock);
 	report_placement(app);
+	hugepage_note(app);
 	return 0;
 }
 
@@ -381,6 +442,8 @@ int fwd_streams_build(struct fwd_app *app, enum fwd_mode mode)
 			if (stream_init(app, &tmp[n], mode, pi, q,
 			                app->fwd_lcores[n % app->nb_fwd_lcores]) < 0)
 				return -1;
+	/* The counters of the streams being replaced go to the totals. */
+	fwd_streams_retire(app);
 	/* Sort by lcore, keeping the order within an lcore. */
 	pthread_mutex_lock(&app->lock);
 	unsigned k = 0;
@@ -389,6 +452,9 @@ int fwd_streams_build(struct fwd_app *app, enum fwd_mode mode)
 			if (tmp[i].lcore == app->fwd_lcores[li])
 				app->streams[k++] = tmp[i];
 	fwd.mode = mode;
+	app->modes_used |= 1u << mode;
+	app->stream_builds++;
+	memset(app->run_base, 0, sizeof(app->run_base));
 	fwd.streams = app->streams;
 	fwd.nb_streams = n;
 	pthread_mutex_unlock(&app->lock);
@@ -396,31 +462,34 @@ int fwd_streams_build(struct fwd_app *app, enum fwd_mode mode)
 }
 
 /*
- * --tx-first / "start tx_first": one burst of generated packets on every TX
- * queue of every port, addressed to the port's pair.
+ * --tx-first / "start tx_first [N]": one burst (N bursts) of generated
+ * packets on every TX queue of every port, addressed to the port's pair.
  */
-unsigned fwd_tx_first(struct fwd_app *app)
+unsigned fwd_tx_first(struct fwd_app *app, unsigned bursts)
 {
 	const struct fwd_options *o = &app->opt;
 	struct tarn_mbuf *pkts[FWD_MAX_BURST];
 	unsigned sent = 0;
 
-	for (unsigned pi = 0; pi < app->nb_ports; pi++) {
-		struct tarn_ether_addr src, dst;
-		tarn_eth_macaddr_get(app->port_ids[pi], &src);
-		tarn_eth_macaddr_get(peer_of(app, pi), &dst);
-		for (unsigned q = 0; q < o->txq; q++) {
-			const int s = app->rxq_place[pi][q < o->rxq ? q : 0].socket;
-			struct tarn_mempool *mp = app->pools[s] != NULL ? app->pools[s] : fwd.pool;
-			if (tarn_pktmbuf_alloc_bulk(mp, pkts, o->burst) != 0)
-				return sent;
-			for (unsigned k = 0; k < o->burst; k++)
-				fwd_build_packet(pkts[k], o->pkt_len, &src, &dst, k);
-			const uint16_t nb = tarn_eth_tx_burst(app->port_ids[pi], (uint16_t)q, pkts,
-			                                      (uint16_t)o->burst);
-			if (nb < o->burst)
-				tarn_pktmbuf_free_bulk(pkts + nb, o->burst - nb);
-			sent += nb;
+	for (unsigned b = 0; b < bursts; b++) {
+		for (unsigned pi = 0; pi < app->nb_ports; pi++) {
+			struct tarn_ether_addr src, dst;
+			tarn_eth_macaddr_get(app->port_ids[pi], &src);
+			tarn_eth_macaddr_get(peer_of(app, pi), &dst);
+			for (unsigned q = 0; q < o->txq; q++) {
+				const int s = app->rxq_place[pi][q < o->rxq ? q : 0].socket;
+				struct tarn_mempool *mp =
+				    app->pools[s] != NULL ? app->pools[s] : fwd.pool;
+				if (tarn_pktmbuf_alloc_bulk(mp, pkts, o->burst) != 0)
+					return sent;
+				for (unsigned k = 0; k < o->burst; k++)
+					fwd_build_packet(pkts[k], o->pkt_len, &src, &dst, k);
+				const uint16_t nb = tarn_eth_tx_burst(
+				    app->port_ids[pi], (uint16_t)q, pkts, (uint16_t)o->burst);
+				if (nb < o->burst)
+					tarn_pktmbuf_free_bulk(pkts + nb, o->burst - nb);
+				sent += nb;
+			}
 		}
 	}
 	return sent;

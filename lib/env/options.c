@@ -146,16 +146,53 @@ static int apply_huge_size(struct tarn_config *cfg, const char *val)
 	return 0;
 }
 
+/*
+ * DPDK's form PATTERN:LEVEL (--log-level=lib.eal:debug, pmd.net.ring:8),
+ * for DPDK users: tarn has one level, set from LEVEL for all of tarn. A
+ * number there is DPDK's (syslog's + 1: 8 is debug); DPDK's emerg, alert
+ * and crit, below tarn's lowest, are err. The level, or -EINVAL.
+ */
+static int dpdk_log_level(const char *val)
+{
+	static const char *const below_err[] = { "emerg", "alert", "crit", "critical" };
+	const char *colon = strrchr(val, ':');
+	const char *lv = colon + 1;
+	if (colon == val || *lv == '\0')
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(below_err) / sizeof(below_err[0]); i++)
+		if (strcasecmp(lv, below_err[i]) == 0)
+			return TARN_LOG_ERR;
+	if (*lv >= '0' && *lv <= '9') {
+		char *end;
+		long v = strtol(lv, &end, 10);
+		if (*end != '\0' || v < 1 || v > TARN_LOG_DEBUG + 1)
+			return -EINVAL;
+		return v - 1 < TARN_LOG_ERR ? TARN_LOG_ERR : (int)v - 1;
+	}
+	return tarn_log_level_parse(lv);
+}
+
 static int apply_log_level(struct tarn_config *cfg, const char *val)
 {
-	int l = tarn_log_level_parse(val);
+	const int dpdk_form = strchr(val, ':') != NULL;
+	int l = dpdk_form ? dpdk_log_level(val) : tarn_log_level_parse(val);
 	if (l < 0) {
 		TARN__ERR("env",
 		          "--log-level '%s': expected err, warning, notice, info, debug or "
-		          "3-7",
+		          "3-7, or DPDK's PATTERN:LEVEL",
 		          val);
 		return -EINVAL;
 	}
+	static const char *const names[] = { [TARN_LOG_ERR] = "err",
+		                             [TARN_LOG_WARNING] = "warning",
+		                             [TARN_LOG_NOTICE] = "notice",
+		                             [TARN_LOG_INFO] = "info",
+		                             [TARN_LOG_DEBUG] = "debug" };
+	if (dpdk_form && strncmp(val, "*:", 2) != 0)
+		TARN__NOTICE("env",
+		             "--log-level '%s': tarn has one log level, not one per component: "
+		             "it is now %s for all of tarn",
+		             val, names[l]);
 	cfg->log_level = l;
 	return 0;
 }
@@ -224,7 +261,8 @@ static const struct opt opts[] = {
 	{ "huge-size", "SIZE", "TARN_HUGE_SIZE", apply_huge_size,
 	  "hugepage size: 2M or 1G (default: the system default)" },
 	{ "log-level", "LEVEL", "TARN_LOG_LEVEL", apply_log_level,
-	  "err, warning, notice (default), info or debug, or their syslog numbers 3-7" },
+	  "err, warning, notice (default), info or debug, or their syslog numbers 3-7;\n"
+	  "DPDK's PATTERN:LEVEL (lib.eal:debug, *:8) sets that one level" },
 	{ "file-prefix", "NAME", "TARN_FILE_PREFIX", apply_file_prefix,
 	  "name of this process's hugepage files and runtime files (default: tarn)" },
 	{ "no-pin-main", NULL, NULL, apply_no_pin_main,

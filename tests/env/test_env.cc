@@ -242,6 +242,36 @@ TEST(Options, ParseAllForms)
 	EXPECT_STREQ(cfg.lcores, "0@1,1@0");
 }
 
+// DPDK's --log-level PATTERN:LEVEL sets tarn's one level: DPDK's numbers
+// (syslog's + 1), its names, the three below err as err; a pattern other
+// than '*' is said to apply to all of tarn.
+TEST(Options, LogLevelInDpdksForm)
+{
+	const struct {
+		const char *val;
+		int level;
+		bool notice;
+	} ok[] = {
+		{ "lib.eal:debug", TARN_LOG_DEBUG, true },
+		{ "*:8", TARN_LOG_DEBUG, false },
+		{ "*:info", TARN_LOG_INFO, false },
+		{ "pmd.net.ring:7", TARN_LOG_INFO, true },
+		{ "x:crit", TARN_LOG_ERR, true },
+		{ "x:1", TARN_LOG_ERR, true },
+		{ "lib.*:warning", TARN_LOG_WARNING, true },
+	};
+	for (auto &c : ok) {
+		struct tarn_config cfg;
+		tarn_config_init(&cfg);
+		Argv a({ "app", "--log-level", c.val });
+		int argc = a.argc;
+		LogCapture cap;
+		EXPECT_EQ(tarn_config_parse_args(&cfg, &argc, a.argv()), 2) << c.val;
+		EXPECT_EQ(cfg.log_level, c.level) << c.val;
+		EXPECT_EQ(cap.contains("tarn has one log level"), c.notice) << c.val;
+	}
+}
+
 // Every hostile value is refused with -EINVAL, a log line, and argv untouched.
 TEST(Options, HostileValuesRejected)
 {
@@ -277,6 +307,12 @@ TEST(Options, HostileValuesRejected)
 		{ "--huge-size", "0" },
 		{ "--log-level", "loud" },
 		{ "--log-level", "11" },
+		{ "--log-level", "8" }, // DPDK's debug: tarn's numbers are syslog's
+		{ "--log-level", ":debug" },
+		{ "--log-level", "lib.eal:" },
+		{ "--log-level", "lib.eal:9" },
+		{ "--log-level", "lib.eal:0" },
+		{ "--log-level", "lib.eal:loud" },
 		{ "--file-prefix", "" },
 		{ "--file-prefix", "a/b" },
 		{ "--file-prefix", "rtemap_" },

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -236,6 +237,204 @@ TEST(Fwd, InteractiveCommands)
 			EXPECT_NE(r.out.find(s), std::string::npos) << lc << ": " << s << "\n"
 			                                            << r.out;
 	}
+}
+
+// testpmd's interactive commands, each with what it must print, and the
+// refusals of bad arguments; nothing leaks.
+TEST(Fwd, InteractiveTestpmdCommands)
+{
+	Result r = fwd(lcores() + " -i",
+	               "(echo help; echo 'show config fwd'; echo 'start tx_first 2'; sleep 0.3; "
+	               "echo 'show port stats 0'; echo 'show port xstats all'; "
+	               "echo 'show port 0 rxq'; echo 'show port 1 txq'; echo 'show fwd stats all'; "
+	               "echo 'set burst 64'; echo stop; echo 'set burst 64'; echo 'set burst 0'; "
+	               "echo 'set nbcore 1'; echo 'set nbcore 99'; echo 'set promisc all off'; "
+	               "echo 'set promisc 0 maybe'; echo 'show port info 0'; echo 'port stop 0'; "
+	               "echo start; echo 'port start all'; echo dump_mempool; "
+	               "echo 'show port stats 9'; echo 'show config nope'; echo quit) | ");
+	ASSERT_EQ(r.code, 0) << r.out << r.err;
+	for (const char *s :
+	     { // help lists every command
+	       "show port stats N|all", "show port xstats N|all", "show port info N|all",
+	       "show port N rxq|txq", "clear port stats N|all", "show config fwd", "set fwd MODE",
+	       "set burst N", "set nbcore N", "set promisc N|all on|off", "port stop|start N|all",
+	       "dump_mempool", "start [tx_first [N]]",
+	       // the commands
+	       "io packet forwarding - ports=2", "RX P=0/Q=0 -> TX P=1/Q=0",
+	       "sent 128 packets first", "NIC statistics for port 0",
+	       "Throughput (since last show)",
+	       "rx_good_packets: ", "rx_q0_packets: ", "port 0 rxq 0: 1024 descriptors",
+	       "port 1 txq 0: 1024 descriptors", "forwarding runs: stop it first", "burst: 64",
+	       "burst '0': expected a whole number from 1 to 512", "forwarding lcores: 1 of",
+	       "nbcore '99'", "port 0: promiscuous mode off", "port 1: promiscuous mode off",
+	       "expected on or off", "Promiscuous mode: disabled", "port 0 stopped",
+	       "port 0 is stopped: port start 0", "port 1 is started already", "port 0 started",
+	       "(tarn_mempool_check: ok)", "no port '9'", "show config nope: expected fwd",
+	       "mbufs: all" })
+		EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+	EXPECT_EQ(r.out.find("unknown command"), std::string::npos) << r.out;
+	// the pool's figures add up: store + caches + in use == size
+	const std::string pat = "  store (";
+	size_t p = r.out.find(pat);
+	ASSERT_NE(p, std::string::npos) << r.out;
+	unsigned st = 0, in_use = 0, total = 0, size = 0;
+	unsigned long long cached = 0;
+	ASSERT_EQ(sscanf(r.out.c_str() + r.out.find("objects; thread caches: ", p),
+	                 "objects; thread caches: %llu; in use: %u; %u + %*u + %*u = %u of %u",
+	                 &cached, &in_use, &st, &total, &size),
+	          5)
+	    << r.out.substr(p, 200);
+	EXPECT_EQ(st + cached + in_use, size);
+	EXPECT_EQ(total, size);
+}
+
+// With -i the prompt is not interrupted by the periodic rate lines, unless
+// --stats-period asks for them.
+TEST(Fwd, InteractivePrintsNoPeriodicLinesUnlessAsked)
+{
+	const std::string cmds = "(echo 'start tx_first'; sleep 1.4; echo stop; echo quit) | ";
+	Result quiet = fwd(lcores() + " -i", cmds);
+	ASSERT_EQ(quiet.code, 0) << quiet.out << quiet.err;
+	EXPECT_EQ(quiet.out.find("total rx "), std::string::npos) << quiet.out;
+	Result asked = fwd(lcores() + " -i --stats-period 0.5", cmds);
+	ASSERT_EQ(asked.code, 0) << asked.out << asked.err;
+	EXPECT_NE(asked.out.find("total rx "), std::string::npos) << asked.out;
+}
+
+// Port counters and the totals agree at exit however the run went: mode
+// changes, lcore changes, several starts, a "clear port stats" (which only
+// "show port stats" sees). Ring ports cabled in pairs: every packet a port
+// received is one a stream received.
+TEST(Fwd, SummaryAddsUpAcrossModeChanges)
+{
+	for (const char *form : { "--json", "" }) {
+		Result r =
+		    fwd(lcores() + " -i " + form,
+		        "(echo 'start tx_first'; sleep 0.4; echo stop; echo 'set fwd macswap'; "
+		        "echo start; sleep 0.4; echo stop; echo 'clear port stats all'; "
+		        "echo 'set fwd mac'; echo 'set nbcore 1'; echo start; sleep 0.4; "
+		        "echo stop; echo quit) | ");
+		ASSERT_EQ(r.code, 0) << r.out << r.err;
+		uint64_t ports_rx = 0, total_rx = 0;
+		if (form[0] != '\0') {
+			const std::string s = summary_line(r.out);
+			auto ip = values(s, "ipackets");
+			ASSERT_EQ(ip.size(), 2u) << s;
+			ports_rx = ip[0] + ip[1];
+			const size_t t = s.find("\"totals\":");
+			ASSERT_NE(t, std::string::npos) << s;
+			total_rx = field(s.substr(t), "rx");
+			check_accounting(r);
+		} else {
+			// "port 0 (ring:name=p0): rx N pkts ..." lines of the summary
+			std::istringstream in(r.out.substr(r.out.find("\n---- ")));
+			std::string line;
+			while (std::getline(in, line)) {
+				const size_t q = line.find("): rx ");
+				if (line.rfind("port ", 0) == 0 && q != std::string::npos)
+					ports_rx +=
+					    std::strtoull(line.c_str() + q + 6, nullptr, 10);
+			}
+			const size_t t = r.out.find("total: rx ");
+			ASSERT_NE(t, std::string::npos) << r.out;
+			total_rx = std::strtoull(r.out.c_str() + t + 10, nullptr, 10);
+			EXPECT_NE(r.out.find("(modes run: io mac macswap)"), std::string::npos)
+			    << r.out;
+		}
+		EXPECT_GT(total_rx, 0u) << r.out;
+		EXPECT_EQ(ports_rx, total_rx) << form << "\n" << r.out;
+	}
+}
+
+// rxonly's total says its receive rate (it sends nothing).
+TEST(Fwd, RxonlyTotalRateIsTheReceiveRate)
+{
+	Result r = fwd(lcores() + " --port null --port null --fwd rxonly --duration 0.5 "
+	                          "--stats-period 0");
+	ASSERT_EQ(r.code, 0) << r.out << r.err;
+	const size_t t = r.out.find("total: rx ");
+	ASSERT_NE(t, std::string::npos) << r.out;
+	unsigned long long rx = 0, gen = 0, tx = 0;
+	double rx_mpps = 0, tx_mpps = 0;
+	ASSERT_EQ(sscanf(r.out.c_str() + t, "total: rx %llu (%lf Mpps) gen %llu tx %llu (%lf Mpps)",
+	                 &rx, &rx_mpps, &gen, &tx, &tx_mpps),
+	          5)
+	    << r.out.substr(t);
+	EXPECT_GT(rx, 0u);
+	EXPECT_GT(rx_mpps, 0.0) << r.out.substr(t);
+	EXPECT_EQ(tx, 0u);
+}
+
+// testpmd's spellings: its EAL options (-l, -m) before a lone "--", then
+// --forward-mode, --nb-cores, --total-num-mbufs, --mbcache, --txpkts,
+// --auto-start.
+TEST(Fwd, TestpmdSpellings)
+{
+	const std::string lc = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? "-l 0-1" : "-l0";
+	Result r = fwd(lc + " -m 16 -- --forward-mode=macswap --nb-cores=1 --total-num-mbufs=8192 "
+	                    "--mbcache=128 --txpkts=100 --burst=16 --duration 0.3 --json");
+	ASSERT_EQ(r.code, 0) << r.out << r.err;
+	EXPECT_NE(r.out.find("\"mode\":\"macswap\""), std::string::npos) << r.out;
+	EXPECT_NE(r.out.find("\"mbufs\":8192"), std::string::npos) << r.out;
+	EXPECT_NE(r.out.find("\"fwd_lcores\":1"), std::string::npos) << r.out;
+	EXPECT_NE(r.out.find("\"burst\":16"), std::string::npos) << r.out;
+	EXPECT_NE(r.out.find("\"pkt_len\":100"), std::string::npos) << r.out;
+	check_accounting(r);
+
+	Result a = fwd(lcores() + " -i --auto-start", "(sleep 0.5; echo quit) | ");
+	ASSERT_EQ(a.code, 0) << a.out << a.err;
+	EXPECT_NE(a.out.find("sent 64 packets first"), std::string::npos) << a.out;
+	EXPECT_NE(a.out.find("forwarding started (io mode)"), std::string::npos) << a.out;
+
+	const struct {
+		const char *args, *msg;
+	} bad[] = {
+		{ "--lcores 0 --nb-cores 2", "--nb-cores 2: 1 forwarding lcore" },
+		{ "--nb-cores 0", "--nb-cores '0'" },
+		{ "--forward-mode=bogus", "--forward-mode 'bogus'" },
+		{ "-l", "option '-l' needs a value" },
+		{ "-m x", "socket-mem" },
+	};
+	for (auto &b : bad) {
+		Result e = fwd(std::string("--duration 0.1 ") + b.args);
+		EXPECT_EQ(e.code, 2) << b.args << "\n" << e.out << e.err;
+		EXPECT_NE(e.err.find(b.msg), std::string::npos) << b.args << "\n" << e.err;
+	}
+}
+
+// A pool that did not get hugepages: the note counts the pages for the whole
+// pool (tarn's own fallback line counts the reservation that failed).
+TEST(Fwd, HugepageNoteCountsTheWholePool)
+{
+	struct stat st;
+	const char *dir = "/sys/kernel/mm/hugepages/hugepages-1048576kB";
+	if (stat(dir, &st) != 0)
+		GTEST_SKIP() << "no 1 GiB hugepages on this machine: no size to run short of";
+	std::ifstream f(std::string(dir) + "/free_hugepages");
+	long free_pages = -1;
+	f >> free_pages;
+	if (free_pages != 0)
+		GTEST_SKIP() << "1 GiB hugepages are free: the pool gets them, no note";
+	// 50000 mbufs of ~2.3 KiB: about 115 MiB, one 1 GiB page
+	Result r = fwd(lcores() + " --huge-size 1G --mbufs 50000 --duration 0.1 --stats-period 0");
+	ASSERT_EQ(r.code, 0) << r.out << r.err;
+	const std::string pat = "tarn-fwd: note: pool fwd_mbufs (";
+	const size_t p = r.err.find(pat);
+	ASSERT_NE(p, std::string::npos) << r.err;
+	double mib = 0;
+	unsigned long long page_kb = 0, pages = 0, hp_kb = 0;
+	const char *note = r.err.c_str() + p + pat.size();
+	ASSERT_EQ(sscanf(note, "%lf MiB) is on %llu kB pages, not hugepages: %llu hugepage", &mib,
+	                 &page_kb, &pages),
+	          3)
+	    << r.err.substr(p);
+	const char *of = strstr(note, " of ");
+	ASSERT_NE(of, nullptr) << note;
+	ASSERT_EQ(sscanf(of, " of %llu kB", &hp_kb), 1) << note;
+	EXPECT_EQ(hp_kb, 1048576u);
+	EXPECT_EQ(pages, (unsigned long long)((mib * 1024 + hp_kb - 1) / hp_kb)) << r.err;
+	EXPECT_NE(r.err.find("tarn-doctor --huge-size 1G --socket-mem "), std::string::npos)
+	    << r.err;
 }
 
 // --soak: lcores for a main lcore and `workers` forwarding lcores spread over
