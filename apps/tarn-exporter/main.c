@@ -237,7 +237,15 @@ static int parse_args(int argc, char **argv)
 	if (parse_listen(opt.listen, host, sizeof(host), &port) < 0)
 		return -1;
 	if (opt.col.ndirs == 0 && opt.col.nsockets == 0) {
-		if (tarn_telemetry_runtime_dir(opt.default_dir, sizeof(opt.default_dir)) < 0) {
+		int rc = tarn_telemetry_runtime_dir(opt.default_dir, sizeof(opt.default_dir));
+		if (rc == -EACCES) {
+			char why[512];
+			tarn_telemetry_runtime_dir_refusals(why, sizeof(why));
+			fprintf(stderr, PROG ": no runtime directory is safe for this user: %s\n",
+			        why);
+			return -1;
+		}
+		if (rc < 0) {
 			fprintf(stderr, PROG ": the runtime directory's path is too long\n");
 			return -1;
 		}

@@ -8,7 +8,10 @@
  * directory (<run>/dpdk), so two tarn processes starting or stopping with
  * one prefix never remove each other's socket; the socket's inode is kept,
  * so only our own socket is removed. DPDK processes do not take that lock
- * (DPDK has the same check-then-bind window).
+ * (DPDK has the same check-then-bind window). The wait for the lock is
+ * bounded; the directories are checked on their open descriptors (this
+ * user's, closed to others: rundir.c), so nobody else can hold the lock,
+ * read the directory or put a socket of their own in ours.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +23,9 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lcore_priv.h"
@@ -173,28 +178,91 @@ static void *server_main(void *arg)
 /* ------------------------------------------------------------------------ */
 /* Creating and removing the socket */
 
-/* Lock the runtime directory (created if missing). The fd, or -errno. */
-static int root_lock(const char *root)
+/* Open the directory `name` under `at` (created with mode 0700 when
+ * `create`), refusing one that is not safe for this user (checked on the
+ * open descriptor, so what is checked is what is used). The fd, or -errno
+ * with `why`. */
+static int dir_open(int at, const char *name, const char *path, int create, char *why, size_t size)
 {
-	if (mkdir(root, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
+	if (create && mkdirat(at, name, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(why, size, "cannot create %s (%s)", path, strerror(e));
+		return -e;
+	}
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			snprintf(why, size, "%s is a symbolic link", path);
+		else
+			snprintf(why, size, "cannot open %s (%s)", path, strerror(e));
+		return e == ELOOP ? -EPERM : -e;
+	}
+	struct stat st;
+	int rc = fstat(fd, &st) != 0 ? -errno : tarn__tel_dir_check(path, &st, why, size);
+	if (rc < 0) {
+		close(fd);
+		return rc;
 	}
 	return fd;
 }
 
-static void root_unlock(int fd)
+/* The pid holding a flock on the file of `fd` (from /proc/locks), or 0. */
+static long lock_holder(int fd)
 {
-	flock(fd, LOCK_UN);
-	close(fd);
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return 0;
+	FILE *f = fopen("/proc/locks", "re");
+	if (f == NULL)
+		return 0;
+	char line[256];
+	long who = 0;
+	while (who == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char type[16], arrow[4];
+		long pid;
+		unsigned maj, min;
+		unsigned long ino;
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters have "->" */
+		if (sscanf(line, "%*d: %3s", arrow) == 1 && strcmp(arrow, "->") == 0)
+			continue;
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &pid, &maj, &min, &ino) ==
+		        5 &&
+		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && ino == (unsigned long)st.st_ino)
+			who = pid;
+	}
+	fclose(f);
+	return who;
+}
+
+/* Take the lock of the runtime directory `fd`, waiting at most
+ * TARN_TELEMETRY_LOCK_WAIT_MS. 0, -ETIMEDOUT (with `why` naming the holder),
+ * or -errno. */
+static int dir_lock(int fd, const char *path, char *why, size_t size)
+{
+	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	for (unsigned waited = 0;; waited += 5) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			int e = errno;
+			snprintf(why, size, "cannot lock %s (%s)", path, strerror(e));
+			return -e;
+		}
+		if (waited >= TARN_TELEMETRY_LOCK_WAIT_MS)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	long pid = lock_holder(fd);
+	char holder[48] = "";
+	if (pid > 0)
+		snprintf(holder, sizeof(holder), " (pid %ld)", pid);
+	snprintf(why, size, "another process%s has held the lock on %s for more than %d ms", holder,
+	         path, TARN_TELEMETRY_LOCK_WAIT_MS);
+	return -ETIMEDOUT;
 }
 
 /* Is a process listening at `path`? 1 yes, 0 no (stale), -errno. */
@@ -241,69 +309,111 @@ static int bind_path(int fd, const char *path)
 }
 
 /* Remove our socket (if it is still ours) and the prefix directory if
- * empty. */
+ * empty, under the lock. Without the lock (held too long by another
+ * process) the socket still goes: it is ours by inode and, listening until
+ * after this, never taken for a stale one; the directory stays (another
+ * process may be about to bind in it). */
 static void remove_socket(void)
 {
-	int lk = root_lock(srv.root);
+	char why[256];
+	int rfd = open(srv.root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int locked = rfd >= 0 && dir_lock(rfd, srv.root, why, sizeof(why)) == 0;
+	if (rfd >= 0 && !locked)
+		TARN__WARN(TEL_LOG, "%s: removing %s without the lock", why, srv.path);
 	struct stat st;
 	if (lstat(srv.path, &st) == 0 && st.st_dev == srv.dev && st.st_ino == srv.ino)
 		unlink(srv.path);
-	rmdir(srv.dir); /* fails, as it should, while anything is in it */
-	if (lk >= 0)
-		root_unlock(lk);
+	if (locked)
+		rmdir(srv.dir); /* fails, as it should, while anything is in it */
+	if (rfd >= 0)
+		close(rfd); /* and the lock with it */
 }
 
-static int create_socket(const char *prefix, const char **why)
+/* Open (creating) the runtime directory chosen for this user. The fd, or
+ * -errno with `why`. */
+static int root_open(const struct tarn__tel_rundir *r, char *why, size_t size)
 {
-	int rc = tarn_telemetry_runtime_dir(srv.root, sizeof(srv.root));
-	if (rc < 0) {
-		*why = "runtime directory path too long";
+	if (!r->own_base)
+		return dir_open(AT_FDCWD, r->dir, r->dir, 1, why, size);
+	int bfd = dir_open(AT_FDCWD, r->base, r->base, 1, why, size);
+	if (bfd < 0)
+		return bfd;
+	int fd = dir_open(bfd, "dpdk", r->dir, 1, why, size);
+	close(bfd);
+	return fd;
+}
+
+static int create_socket(const char *prefix, char *why, size_t why_size)
+{
+	struct tarn__tel_rundir r;
+	int rc = tarn__tel_rundir_resolve(&r);
+	if (rc == -ENAMETOOLONG) {
+		snprintf(why, why_size, "runtime directory path too long");
 		return rc;
 	}
+	if (rc < 0) {
+		snprintf(why, why_size, "no runtime directory is safe for this user: %s", r.why);
+		return rc;
+	}
+	if (r.fallback)
+		TARN__WARN(TEL_LOG,
+		           "%s: not used; telemetry goes under %s, this user's own (tarn-top finds "
+		           "it; dpdk-telemetry.py with RUNTIME_DIRECTORY=%s)",
+		           r.why, r.dir, r.base);
+	memcpy(srv.root, r.dir, sizeof(srv.root));
 	int n = snprintf(srv.dir, sizeof(srv.dir), "%s/%s", srv.root, prefix);
 	if (n < 0 || (size_t)n >= sizeof(srv.dir)) {
-		*why = "socket path too long";
+		snprintf(why, why_size, "socket path too long");
 		return -ENAMETOOLONG;
 	}
-	int lk = root_lock(srv.root);
-	if (lk < 0) {
-		*why = "cannot create or lock the runtime directory";
-		return lk;
+	int rfd = root_open(&r, why, why_size);
+	if (rfd < 0)
+		return rfd;
+	rc = dir_lock(rfd, srv.root, why, why_size);
+	if (rc < 0) {
+		close(rfd);
+		return rc;
 	}
-	if (mkdir(srv.dir, 0700) != 0 && errno != EEXIST) {
-		rc = -errno;
-		*why = "cannot create the prefix directory";
+	int pfd = dir_open(rfd, prefix, srv.dir, 1, why, why_size);
+	if (pfd < 0) {
+		rc = pfd;
 		goto out;
 	}
+	close(pfd); /* its parent, ours and closed, keeps it in place */
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		rc = -errno;
-		*why = "socket(AF_UNIX, SOCK_SEQPACKET)";
+		snprintf(why, why_size, "socket(AF_UNIX, SOCK_SEQPACKET): %s", strerror(-rc));
 		goto out;
 	}
 	rc = 1;
 	for (unsigned inst = 0; inst <= MAX_INSTANCES && rc == 1; inst++) {
-		rc = tarn_telemetry_socket_path(prefix, inst, srv.path, sizeof(srv.path));
-		if (rc < 0) {
-			*why = "socket path too long";
+		n = inst > 0 ? snprintf(srv.path, sizeof(srv.path), "%s/%s:%u", srv.dir,
+		                        TARN_TELEMETRY_SOCKET_NAME, inst)
+		             : snprintf(srv.path, sizeof(srv.path), "%s/%s", srv.dir,
+		                        TARN_TELEMETRY_SOCKET_NAME);
+		if (n < 0 || (size_t)n >= sizeof(srv.path)) {
+			rc = -ENAMETOOLONG;
+			snprintf(why, why_size, "socket path too long");
 			break;
 		}
 		rc = bind_path(fd, srv.path);
 		if (rc < 0)
-			*why = rc == -EEXIST ? "a file that is not a socket is in the way"
-			                     : "cannot bind the socket";
+			snprintf(why, why_size, "%s: %s", srv.path,
+			         rc == -EEXIST ? "a file that is not a socket is in the way"
+			                       : "cannot bind the socket");
 		else if (rc == 1)
 			TARN__DEBUG(TEL_LOG, "%s is in use by a live process", srv.path);
 	}
 	if (rc == 1) {
 		rc = -EADDRINUSE;
-		*why = "every instance suffix is in use";
+		snprintf(why, why_size, "every instance suffix is in use");
 	}
 	struct stat st;
 	if (rc == 0 &&
 	    (chmod(srv.path, 0600) != 0 || listen(fd, 16) != 0 || stat(srv.path, &st) != 0)) {
 		rc = -errno;
-		*why = "cannot set up the socket";
+		snprintf(why, why_size, "cannot set up the socket %s", srv.path);
 		unlink(srv.path);
 	}
 	if (rc < 0) {
@@ -315,7 +425,7 @@ static int create_socket(const char *prefix, const char **why)
 	srv.ino = st.st_ino;
 	srv.lfd = fd;
 out:
-	root_unlock(lk);
+	close(rfd); /* and the lock with it */
 	return rc;
 }
 
@@ -359,14 +469,14 @@ static void control_affinity(pthread_attr_t *attr)
 	pthread_attr_setaffinity_np(attr, sizeof(cpu_set_t), CPU_COUNT(&set) > 0 ? &set : &all);
 }
 
-static int server_start(const char *prefix, const char **why)
+static int server_start(const char *prefix, char *why, size_t why_size)
 {
-	int rc = create_socket(prefix, why);
+	int rc = create_socket(prefix, why, why_size);
 	if (rc < 0)
 		return rc;
 	if (pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		rc = -errno;
-		*why = "pipe";
+		snprintf(why, why_size, "pipe");
 		goto fail_sock;
 	}
 	pthread_attr_t attr;
@@ -380,7 +490,7 @@ static int server_start(const char *prefix, const char **why)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc < 0) {
-		*why = "cannot start the server thread";
+		snprintf(why, why_size, "cannot start the server thread");
 		goto fail_pipe;
 	}
 	pthread_setname_np(srv.thread, "tarn-telemetry");
@@ -410,16 +520,13 @@ void tarn__telemetry_init(const struct tarn_config *cfg)
 		TARN__INFO(TEL_LOG, "telemetry off (--no-telemetry)");
 		return;
 	}
-	const char *why = "";
-	int rc = server_start(cfg->file_prefix, &why);
+	char why[768] = "";
+	int rc = server_start(cfg->file_prefix, why, sizeof(why));
 	if (rc < 0) {
-		char root[128];
-		if (tarn_telemetry_runtime_dir(root, sizeof(root)) < 0)
-			snprintf(root, sizeof(root), "(too long)");
 		TARN__WARN(TEL_LOG,
-		           "telemetry not started: %s (%s) under %s/%s; tarn runs without it "
+		           "telemetry not started for prefix %s: %s (%s); tarn runs without it "
 		           "(--no-telemetry or TARN_NO_TELEMETRY=1 says so on purpose)",
-		           why, tarn_strerror(rc), root, cfg->file_prefix);
+		           cfg->file_prefix, why, tarn_strerror(rc));
 		return;
 	}
 	TARN__INFO(TEL_LOG, "telemetry at %s", srv.path);

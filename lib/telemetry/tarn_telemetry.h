@@ -17,6 +17,17 @@
  * `dpdk_telemetry.v2:1`, `:2`, ... (`dpdk-telemetry.py -i N`). A socket left
  * by a dead process is replaced. The socket has mode 0600 in directories of
  * mode 0700; it is removed by tarn_cleanup() and at exit().
+ *
+ * A runtime directory that another user could control is never used: one
+ * that belongs to another user, is writable by others or is a symbolic link
+ * is passed over for this user's own fallback, with a warning that names it
+ * and says why (tarn_telemetry_runtime_dir() has the rules). The server
+ * checks each directory it creates or enters (`dpdk/` and `dpdk/<prefix>/`)
+ * on the open descriptor, and waits at most TARN_TELEMETRY_LOCK_WAIT_MS for
+ * the lock that orders the processes of one user creating and removing
+ * their sockets: when another process holds it longer, tarn_init() goes on
+ * without telemetry (and tarn_cleanup() removes its own socket without the
+ * lock), with a warning naming the holder's pid.
  * `--no-telemetry` (or TARN_NO_TELEMETRY=1, or tarn_config::no_telemetry)
  * turns it off. If it cannot start, tarn_init() still succeeds and logs a
  * warning saying why.
@@ -82,6 +93,8 @@ extern "C" {
 /** @name Limits */
 /**@{*/
 
+/** Longest wait for the runtime directory's lock, in milliseconds. */
+#define TARN_TELEMETRY_LOCK_WAIT_MS 2000
 /** Longest command, terminator included ("/tarn/mempool/info" is 19). */
 #define TARN_TELEMETRY_CMD_MAX 64
 /** Longest help text, terminator included. */
@@ -217,20 +230,55 @@ TARN_API int tarn_telemetry_close(struct tarn_telemetry_data *d);
 /**@{*/
 
 /**
- * The directory holding every prefix's telemetry directory, as DPDK's
- * client computes it: `$RUNTIME_DIRECTORY/dpdk` if set, else `/var/run/dpdk`
- * for root, else `$XDG_RUNTIME_DIR/dpdk`, else `/tmp/dpdk`.
+ * The directory holding this user's telemetry directories, one per prefix.
+ *
+ * First choice is where DPDK's client looks: `$RUNTIME_DIRECTORY/dpdk` if
+ * set, else `/var/run/dpdk` for root, else `$XDG_RUNTIME_DIR/dpdk`, else
+ * `/tmp/dpdk`. That choice is passed over when it is not safe for this user
+ * (the effective uid): when it exists and is not a directory (a symbolic
+ * link included), belongs to another user, or is writable by group or
+ * others; or when its parent belongs to a user other than this one or root,
+ * or is writable by group or others without the sticky bit. Then the
+ * user's own fallback is used: `/run/user/<uid>/dpdk` when `/run/user/<uid>`
+ * exists and passes the same checks, else `/tmp/tarn-<uid>/dpdk`
+ * (`/tmp/tarn-<uid>` created with mode 0700 by the server, and itself
+ * refused unless it is a directory of this user closed to group and
+ * others). tarn_telemetry_runtime_dir_refusals() says what was passed over
+ * and why. Nothing is created here; a directory that does not exist yet is
+ * not passed over (the server creates it with mode 0700).
+ *
+ * dpdk-telemetry.py reads a fallback when run with
+ * `RUNTIME_DIRECTORY=<the fallback without /dpdk>`; it does not check who
+ * serves a socket, tarn-top does (SO_PEERCRED).
+ *
  * @return the length written; -EINVAL (NULL `buf`); -ENAMETOOLONG (does not
- *   fit in `size`). Thread-safe; works before tarn_init().
+ *   fit in `size`); -EACCES (every choice was refused: see
+ *   tarn_telemetry_runtime_dir_refusals()). Thread-safe; works before
+ *   tarn_init().
  */
 TARN_API int tarn_telemetry_runtime_dir(char *buf, size_t size);
 
 /**
+ * What tarn_telemetry_runtime_dir() passes over, and why, in one line of
+ * text for a person, e.g. "/tmp/dpdk belongs to user mallory (uid 1002), not
+ * to user alice (uid 1001)". Empty when DPDK's own location is used.
+ * @param buf  where the text goes (NUL-terminated, cut to fit), may be NULL
+ *   when `size` is 0.
+ * @param size  bytes at `buf`.
+ * @return the length of the whole text (as snprintf), 0 when nothing was
+ *   passed over; -EINVAL (NULL `buf` with `size` > 0). Thread-safe; works
+ *   before tarn_init().
+ */
+TARN_API int tarn_telemetry_runtime_dir_refusals(char *buf, size_t size);
+
+/**
  * The socket path of a file prefix: `<runtime dir>/<prefix>/dpdk_telemetry.v2`,
- * followed by `:<instance>` when `instance` > 0.
+ * followed by `:<instance>` when `instance` > 0, the runtime dir being
+ * tarn_telemetry_runtime_dir().
  * @return the length written; -EINVAL (NULL argument, an empty prefix or one
  *   with '/'); -ENAMETOOLONG (longer than `size` or than a UNIX socket path
- *   may be). Thread-safe; works before tarn_init().
+ *   may be); -EACCES (no runtime directory is safe for this user).
+ *   Thread-safe; works before tarn_init().
  */
 TARN_API int tarn_telemetry_socket_path(const char *prefix, unsigned instance, char *buf,
                                         size_t size);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * telemetry.c - the command table, running a request, socket paths, lcore
- * poll counters. The socket server is in server.c, the built-in tarn
- * commands in cmds.c.
+ * telemetry.c - the command table, running a request, lcore poll counters.
+ * The socket server is in server.c, socket paths in rundir.c, the built-in
+ * tarn commands in cmds.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -279,54 +279,6 @@ int tarn__tel_parse_id(const char *params, unsigned max, unsigned *out)
 	}
 	*out = (unsigned)v;
 	return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Paths */
-
-int tarn_telemetry_runtime_dir(char *buf, size_t size)
-{
-	if (buf == NULL)
-		return -EINVAL;
-	/* As dpdk-telemetry.py: RUNTIME_DIRECTORY (systemd), else /var/run for
-	 * root, else XDG_RUNTIME_DIR, else /tmp; then "dpdk". */
-	const char *base = getenv("RUNTIME_DIRECTORY");
-	if (base == NULL || base[0] == '\0') {
-		if (getuid() == 0) {
-			base = "/var/run";
-		} else {
-			base = getenv("XDG_RUNTIME_DIR");
-			if (base == NULL || base[0] == '\0')
-				base = "/tmp";
-		}
-	}
-	int n = snprintf(buf, size, "%s/dpdk", base);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return n;
-}
-
-int tarn_telemetry_socket_path(const char *prefix, unsigned instance, char *buf, size_t size)
-{
-	if (prefix == NULL || buf == NULL || prefix[0] == '\0' || strchr(prefix, '/') != NULL ||
-	    strcmp(prefix, ".") == 0 || strcmp(prefix, "..") == 0)
-		return -EINVAL;
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int rc = tarn_telemetry_runtime_dir(dir, sizeof(dir));
-	if (rc < 0)
-		return rc;
-	char path[sizeof(dir)];
-	int n;
-	if (instance > 0)
-		n = snprintf(path, sizeof(path), "%s/%s/%s:%u", dir, prefix,
-		             TARN_TELEMETRY_SOCKET_NAME, instance);
-	else
-		n = snprintf(path, sizeof(path), "%s/%s/%s", dir, prefix,
-		             TARN_TELEMETRY_SOCKET_NAME);
-	if (n < 0 || (size_t)n >= sizeof(path) || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, path, (size_t)n + 1);
-	return n;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -7,6 +7,9 @@
 #ifndef TARN_TELEMETRY_PRIV_H
 #define TARN_TELEMETRY_PRIV_H
 
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include "env_priv.h"
 #include "json_priv.h" /* tarn__json_escape() */
 #include "tarn_telemetry.h"
@@ -63,5 +66,23 @@ void tarn__telemetry_cleanup(void);
 void tarn__tel_lcores_reset(void);
 /* Parse a decimal id 0 .. max (params of ",ID" commands). 0 or -EINVAL. */
 int tarn__tel_parse_id(const char *params, unsigned max, unsigned *out);
+
+/* Where this user's sockets go (rundir.c). */
+struct tarn__tel_rundir {
+	char base[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* the parent of dir */
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];  /* <base>/dpdk */
+	int own_base;  /* base is this user's own (/tmp/tarn-<uid>): create and check it */
+	int fallback;  /* not DPDK's location */
+	char why[512]; /* the locations passed over and why, "; "-separated */
+};
+/* Choose the runtime directory. 0; -ENAMETOOLONG; -EACCES (every location
+ * refused: r->why says why). Creates nothing. */
+int tarn__tel_rundir_resolve(struct tarn__tel_rundir *r);
+/* Is the directory `path`, of lstat/fstat `st`, safe for this user: a real
+ * directory of the effective uid closed to group and others writing? 0, or
+ * -EPERM / -ENOTDIR with `why` saying which and why. */
+int tarn__tel_dir_check(const char *path, const struct stat *st, char *why, size_t size);
+/* "user NAME (uid N)", or "uid N" without a passwd entry. */
+void tarn__tel_who(uid_t uid, char *buf, size_t size);
 
 #endif /* TARN_TELEMETRY_PRIV_H */

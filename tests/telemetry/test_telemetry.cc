@@ -8,14 +8,18 @@
 #include "telemetry_test.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -312,6 +316,243 @@ TEST(TelLife, UnusableRuntimeDirWarnsAndInitSucceeds)
 }
 
 // ---------------------------------------------------------------------------
+// A runtime directory another user could control is passed over; the lock
+// wait is bounded (issue 17). The cases with a second user are in
+// test_telemetry_users.cc; these need no other user and create nothing
+// outside a directory of their own.
+
+// RUNTIME_DIRECTORY set to a new private directory for the scope.
+struct PrivateRunDir {
+	std::string base, keep;
+	bool had = false;
+	PrivateRunDir()
+	{
+		char t[] = "/tmp/tarn-test-tel-rd-XXXXXX";
+		base = mkdtemp(t) ? t : "";
+		const char *rd = getenv("RUNTIME_DIRECTORY");
+		had = rd != nullptr;
+		keep = rd ? rd : "";
+		setenv("RUNTIME_DIRECTORY", base.c_str(), 1);
+	}
+	std::string dpdk() const
+	{
+		return base + "/dpdk";
+	}
+	~PrivateRunDir()
+	{
+		if (had)
+			setenv("RUNTIME_DIRECTORY", keep.c_str(), 1);
+		else
+			unsetenv("RUNTIME_DIRECTORY");
+		if (!base.empty() && base.rfind("/tmp/tarn-test-tel-rd-", 0) == 0) {
+			EXPECT_EQ(system(("rm -rf " + base).c_str()), 0);
+		}
+	}
+};
+
+std::string refusals()
+{
+	char why[1024];
+	int n = tarn_telemetry_runtime_dir_refusals(why, sizeof(why));
+	EXPECT_GE(n, 0);
+	return n >= 0 ? std::string(why) : std::string();
+}
+
+// Rundir resolution only: nothing is created, so the fallback (this user's
+// /run/user/<uid> or /tmp/tarn-<uid>) is only named.
+TEST(TelPath, UnsafeRuntimeDirIsPassedOver)
+{
+	PrivateRunDir rd;
+	ASSERT_FALSE(rd.base.empty()) << strerror(errno);
+	char buf[256];
+	// safe (absent, then this user's 0700 directory): DPDK's location, no refusal
+	ASSERT_GT(tarn_telemetry_runtime_dir(buf, sizeof(buf)), 0);
+	EXPECT_EQ(std::string(buf), rd.dpdk());
+	EXPECT_EQ(refusals(), "");
+	EXPECT_EQ(tarn_telemetry_runtime_dir_refusals(nullptr, 0), 0);
+	EXPECT_EQ(tarn_telemetry_runtime_dir_refusals(nullptr, 4), -EINVAL);
+	ASSERT_EQ(mkdir(rd.dpdk().c_str(), 0700), 0);
+	ASSERT_GT(tarn_telemetry_runtime_dir(buf, sizeof(buf)), 0);
+	EXPECT_EQ(std::string(buf), rd.dpdk());
+
+	struct {
+		const char *what;
+		std::function<void()> make;
+		std::string why;
+	} cases[] = {
+		{ "writable by others", [&] { chmod(rd.dpdk().c_str(), 0777); },
+		  rd.dpdk() + " is writable by others (mode 0777)" },
+		{ "writable by the group", [&] { chmod(rd.dpdk().c_str(), 0770); },
+		  rd.dpdk() + " is writable by its group (mode 0770)" },
+		{ "a symbolic link",
+		  [&] {
+		          rmdir(rd.dpdk().c_str());
+		          EXPECT_EQ(symlink("/tmp", rd.dpdk().c_str()), 0);
+		  },
+		  rd.dpdk() + " is a symbolic link" },
+		{ "a file",
+		  [&] {
+		          unlink(rd.dpdk().c_str());
+		          close(open(rd.dpdk().c_str(), O_CREAT | O_WRONLY, 0600));
+		  },
+		  rd.dpdk() + " is not a directory" },
+		{ "a parent anyone may write, not sticky",
+		  [&] {
+		          unlink(rd.dpdk().c_str());
+		          chmod(rd.base.c_str(), 0777);
+		  },
+		  rd.base + " is writable by others without the sticky bit (mode 0777)" },
+	};
+	for (auto &c : cases) {
+		c.make();
+		std::string why = refusals();
+		EXPECT_NE(why.find(c.why), std::string::npos) << c.what << ": " << why;
+		int n = tarn_telemetry_runtime_dir(buf, sizeof(buf));
+		if (n > 0) {
+			EXPECT_NE(std::string(buf), rd.dpdk()) << c.what;
+			EXPECT_TRUE(std::string(buf) ==
+			                "/run/user/" + std::to_string(geteuid()) + "/dpdk" ||
+			            std::string(buf) ==
+			                "/tmp/tarn-" + std::to_string(geteuid()) + "/dpdk")
+			    << buf;
+		} else {
+			EXPECT_EQ(n, -EACCES) << c.what; // the fallback is refused too: said so
+			EXPECT_NE(why.find("tarn-" + std::to_string(geteuid())), std::string::npos)
+			    << why;
+		}
+	}
+	// a sticky parent anyone may write (as /tmp) is safe
+	chmod(rd.base.c_str(), 01777);
+	ASSERT_GT(tarn_telemetry_runtime_dir(buf, sizeof(buf)), 0);
+	EXPECT_EQ(std::string(buf), rd.dpdk());
+	chmod(rd.base.c_str(), 0700);
+	// the text is cut to the buffer; its whole length is returned
+	chmod(rd.base.c_str(), 0777);
+	char small[8];
+	int whole = tarn_telemetry_runtime_dir_refusals(small, sizeof(small));
+	EXPECT_GT(whole, 8);
+	EXPECT_EQ(strlen(small), 7u);
+	chmod(rd.base.c_str(), 0700);
+	if (geteuid() == 0) {
+		// another owner (a uid with no passwd entry: "uid N")
+		ASSERT_EQ(mkdir(rd.dpdk().c_str(), 0700), 0);
+		ASSERT_EQ(chown(rd.dpdk().c_str(), 54321, 54321), 0);
+		std::string why = refusals();
+		EXPECT_NE(why.find(rd.dpdk() + " belongs to uid 54321, not to user root (uid 0)"),
+		          std::string::npos)
+		    << why;
+		ASSERT_EQ(chmod(rd.dpdk().c_str(), 0777), 0);
+		why = refusals();
+		EXPECT_NE(
+		    why.find(" belongs to uid 54321, not to user root (uid 0) and is writable by "
+		             "others (mode 0777)"),
+		    std::string::npos)
+		    << why;
+		// a parent of another user
+		rmdir(rd.dpdk().c_str());
+		ASSERT_EQ(chown(rd.base.c_str(), 54321, 54321), 0);
+		why = refusals();
+		EXPECT_NE(
+		    why.find(rd.base + " belongs to uid 54321, who could replace anything in it"),
+		    std::string::npos)
+		    << why;
+	}
+}
+
+// A child holds the runtime directory's lock (flock) until told to stop.
+struct LockHolder {
+	pid_t pid = -1;
+	bool take(const std::string &dir)
+	{
+		int ready[2];
+		if (pipe(ready) != 0)
+			return false;
+		fflush(nullptr);
+		pid = fork();
+		if (pid == 0) {
+			int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+			if (fd < 0 || flock(fd, LOCK_EX) != 0)
+				_exit(1);
+			if (write(ready[1], "l", 1) != 1)
+				_exit(2);
+			pause();
+			_exit(0);
+		}
+		close(ready[1]);
+		char c;
+		bool ok = pid > 0 && read(ready[0], &c, 1) == 1;
+		close(ready[0]);
+		return ok;
+	}
+	~LockHolder()
+	{
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, nullptr, 0);
+		}
+	}
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Another process holding the lock for ever no longer hangs tarn_init():
+// after TARN_TELEMETRY_LOCK_WAIT_MS it goes on without telemetry and names
+// the holder.
+TEST(TelDir, LockHeldTooLongIsNotWaitedForAtStart)
+{
+	PrivateRunDir rd;
+	ASSERT_EQ(mkdir(rd.dpdk().c_str(), 0700), 0);
+	LockHolder h;
+	ASSERT_TRUE(h.take(rd.dpdk()));
+	tarn_log_set_handler(TestLog::fn, nullptr);
+	TestLog::clear();
+	struct tarn_config cfg = test_cfg(prefix_for("lock"));
+	auto t0 = std::chrono::steady_clock::now();
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	const double took = seconds_since(t0);
+	EXPECT_GE(took, TARN_TELEMETRY_LOCK_WAIT_MS / 1000.0 * 0.95);
+	EXPECT_LT(took, TARN_TELEMETRY_LOCK_WAIT_MS / 1000.0 + 30); // not for ever
+	char buf[128];
+	EXPECT_EQ(tarn_telemetry_path(buf, sizeof(buf)), -ENOENT);
+	const std::string want = "another process (pid " + std::to_string(h.pid) +
+	                         ") has held the lock on " + rd.dpdk() + " for more than " +
+	                         std::to_string(TARN_TELEMETRY_LOCK_WAIT_MS) + " ms";
+	EXPECT_TRUE(TestLog::contains(want)) << TestLog::all();
+	EXPECT_TRUE(TestLog::contains("telemetry not started")) << TestLog::all();
+	EXPECT_EQ(tarn_cleanup(), 0);
+	tarn_log_set_handler(nullptr, nullptr);
+}
+
+// ... nor delays tarn_cleanup() for longer than the bound: the socket, ours
+// by its inode, is removed without the lock.
+TEST(TelDir, LockHeldTooLongIsNotWaitedForAtCleanup)
+{
+	PrivateRunDir rd;
+	tarn_log_set_handler(TestLog::fn, nullptr);
+	TestLog::clear();
+	const std::string prefix = prefix_for("lockexit");
+	struct tarn_config cfg = test_cfg(prefix);
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	char p[128];
+	ASSERT_GT(tarn_telemetry_path(p, sizeof(p)), 0) << TestLog::all();
+	EXPECT_EQ(std::string(p).rfind(rd.dpdk() + "/", 0), 0u) << p;
+	LockHolder h;
+	ASSERT_TRUE(h.take(rd.dpdk()));
+	auto t0 = std::chrono::steady_clock::now();
+	EXPECT_EQ(tarn_cleanup(), 0);
+	const double took = seconds_since(t0);
+	EXPECT_GE(took, TARN_TELEMETRY_LOCK_WAIT_MS / 1000.0 * 0.95);
+	EXPECT_LT(took, TARN_TELEMETRY_LOCK_WAIT_MS / 1000.0 + 30);
+	EXPECT_FALSE(exists(p)) << "socket left behind";
+	EXPECT_TRUE(TestLog::contains(std::string("removing ") + p + " without the lock"))
+	    << TestLog::all();
+	tarn_log_set_handler(nullptr, nullptr);
+}
+
+// ---------------------------------------------------------------------------
 // Turning it off
 
 TEST(TelOff, ConfigFieldOptionAndVariable)
@@ -356,7 +597,7 @@ TEST(TelOff, ConfigFieldOptionAndVariable)
 	}
 	TestLog::clear();
 	setenv("TARN_NO_TELEMETRY", "maybe", 1);
-	tarn_config_init(&c2);
+	EXPECT_EQ(tarn_config_init(&c2), -EINVAL); // refused, as a bad option is
 	EXPECT_EQ(c2.no_telemetry, 0);
 	EXPECT_TRUE(TestLog::contains("TARN_NO_TELEMETRY")) << TestLog::all();
 	unsetenv("TARN_NO_TELEMETRY");
