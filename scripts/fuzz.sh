@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh: run tarn's libFuzzer targets (tests/fuzz: options, spec, mbuf,
-# telemetry, pcap, fwd).
+# telemetry, pcap, fwd, top).
 #
 #   scripts/fuzz.sh [-B BUILD] [-t SECONDS] [-j JOBS] [TARGET...]
 #       long runs: each target for SECONDS (default 300); new inputs that
@@ -36,9 +36,9 @@ for v in secs jobs; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: ${v}: expected a whole number > 0, got '${!v}'" >&2; exit 2; }
 done
 explicit=${#targets[@]}
-[ "$explicit" -gt 0 ] || targets=(options spec mbuf telemetry pcap fwd)
+[ "$explicit" -gt 0 ] || targets=(options spec mbuf telemetry pcap fwd top)
 for t in "${targets[@]}"; do
-	[ -d "$root/tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t' (options, spec, mbuf, telemetry, pcap, fwd)" >&2; exit 2; }
+	[ -d "$root/tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t' (options, spec, mbuf, telemetry, pcap, fwd, top)" >&2; exit 2; }
 done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -31,6 +33,7 @@
 #include <tarn/tarn.h>
 
 #include "json.h"
+#include "vis.h"
 
 #define PROG "tarn-top"
 /* Exit codes. */
@@ -77,7 +80,12 @@ static void usage(FILE *out)
 	    "  -h, --help              this text\n"
 	    "\n"
 	    "Sockets are under <run>/dpdk/<prefix>/dpdk_telemetry.v2, <run> being\n"
-	    "$RUNTIME_DIRECTORY, /var/run for root, else $XDG_RUNTIME_DIR or /tmp.\n"
+	    "$RUNTIME_DIRECTORY, /var/run for root, else $XDG_RUNTIME_DIR or /tmp; when\n"
+	    "<run>/dpdk is not safe for this user (another user's, or writable by others),\n"
+	    "this user's own /run/user/<uid>/dpdk or /tmp/tarn-<uid>/dpdk, as the process\n"
+	    "chose. Only a process of this user (or root) is trusted: the socket's peer\n"
+	    "is checked. Names the process sends are shown with control characters\n"
+	    "escaped (\\xHH).\n"
 	    "Exit status: 0 ok, 1 no process or connection lost, 2 bad usage.\n");
 }
 
@@ -98,6 +106,15 @@ static int parse_long(const char *name, const char *val, long min, long max, lon
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return bad_value(name, val, what);
 	*out = v;
+	return 0;
+}
+
+/* A prefix names one directory: not empty, no '/', not "." or "..". */
+static int check_prefix(const char *name, const char *val)
+{
+	if (val[0] == '\0' || strchr(val, '/') != NULL || strcmp(val, ".") == 0 ||
+	    strcmp(val, "..") == 0)
+		return bad_value(name, val, "a file prefix (a name without '/', not . or ..)");
 	return 0;
 }
 
@@ -125,6 +142,8 @@ static int parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":f:p:s:i:d:n:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
+			if (check_prefix("file-prefix", optarg) < 0)
+				return -1;
 			opt.prefix = optarg;
 			sources++;
 			break;
@@ -189,6 +208,10 @@ static int parse_args(int argc, char **argv)
 	if (opt.prefix == NULL && opt.pid == 0 && opt.socket == NULL) {
 		const char *env = getenv("TARN_FILE_PREFIX");
 		opt.prefix = env != NULL && env[0] != '\0' ? env : "tarn";
+		if (check_prefix("file-prefix", opt.prefix) < 0) {
+			fprintf(stderr, PROG ": (the prefix comes from TARN_FILE_PREFIX)\n");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -209,18 +232,35 @@ struct conn {
 static struct conn conn = { .fd = -1 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_code(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 static void term_restore(void);
+
+static void vdie(int code, const char *fmt, va_list ap) __attribute__((noreturn));
+
+/* Print "tarn-top: <message>" (escaped: it may quote what the process
+ * sent) and exit with `code`. */
+static void vdie(int code, const char *fmt, va_list ap)
+{
+	term_restore();
+	char msg[2048], shown[4 * sizeof(msg)];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, PROG ": %s\n", vis(shown, sizeof(shown), msg));
+	exit(code);
+}
 
 static void die(const char *fmt, ...)
 {
-	term_restore();
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(EXIT_FAIL);
+	vdie(EXIT_FAIL, fmt, ap);
+}
+
+static void die_code(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(code, fmt, ap);
 }
 
 /* Wait for and read one message into c->buf. Its length, or -errno
@@ -243,10 +283,51 @@ static long recv_msg(struct conn *c, size_t size)
 	return n;
 }
 
+/* "user NAME (uid N)", or "uid N". */
+static const char *who(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw != NULL)
+		snprintf(buf, size, "user %s (uid %u)", pw->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+/*
+ * Who listens on the connected socket `fd` (SO_PEERCRED: what the kernel
+ * recorded, not what the process says)? A process of this user, or root, is
+ * trusted; root trusts every process. 0 with the peer's pid, or -EPERM with
+ * `why`.
+ */
+static int peer_check(int fd, long *pid, char *why, size_t size)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || len != sizeof(cr)) {
+		snprintf(why, size, "cannot learn who serves it (SO_PEERCRED: %s)",
+		         strerror(errno));
+		return -EPERM;
+	}
+	const uid_t me = geteuid();
+	if (me != 0 && cr.uid != me && cr.uid != 0) {
+		char peer[96], self[96];
+		snprintf(why, size,
+		         "served by %s, pid %ld, not by %s or root: not trusted (another user's "
+		         "socket where a process of yours is expected)",
+		         who(cr.uid, peer, sizeof(peer)), (long)cr.pid,
+		         who(me, self, sizeof(self)));
+		return -EPERM;
+	}
+	*pid = cr.pid;
+	return 0;
+}
+
 /* Connect to `path` and read the info message. 0 or -errno; on -EPROTO
- * `why` says what was wrong with the message. */
+ * and -EPERM `why` says what was wrong. */
 static int conn_open(struct conn *c, const char *path, const char **why)
 {
+	static char peer_why[256];
 	*why = NULL;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -255,8 +336,13 @@ static int conn_open(struct conn *c, const char *path, const char **why)
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		int e = errno;
+	long peer_pid = 0;
+	int e = connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ? errno : 0;
+	if (e == 0 && peer_check(c->fd, &peer_pid, peer_why, sizeof(peer_why)) < 0) {
+		e = EPERM;
+		*why = peer_why;
+	}
+	if (e != 0) {
 		close(c->fd);
 		c->fd = -1;
 		return -e;
@@ -276,7 +362,8 @@ static int conn_open(struct conn *c, const char *path, const char **why)
 		rc = -EPROTO;
 		*why = "the first message is not a telemetry info message";
 	} else {
-		c->pid = (long)jget_u64(d->root, "pid", 0);
+		/* the kernel's word for the pid, not the message's */
+		c->pid = peer_pid > 0 ? peer_pid : (long)jget_u64(d->root, "pid", 0);
 		snprintf(c->version, sizeof(c->version), "%s", jget_str(d->root, "version", "?"));
 		c->max_len = (size_t)jget_u64(d->root, "max_output_len", 0);
 		if (c->max_len > (64u << 20))
@@ -347,8 +434,9 @@ static void list_prefixes(const char *root)
 		snprintf(p, sizeof(p), "%s/%s/%s", root, e->d_name, TARN_TELEMETRY_SOCKET_NAME);
 		if (access(p, F_OK) != 0)
 			continue;
-		fprintf(stderr, "%s %s",
-		        n++ ? "," : PROG ": prefixes with a telemetry socket:", e->d_name);
+		char name[4 * sizeof(e->d_name)];
+		fprintf(stderr, "%s %s", n++ ? "," : PROG ": prefixes with a telemetry socket:",
+		        vis(name, sizeof(name), e->d_name));
 	}
 	if (n > 0)
 		fprintf(stderr, "\n");
@@ -431,7 +519,7 @@ static void follow_tarn_socket(void)
 	conn_close(&conn);
 	const char *why;
 	int rc = conn_open(&conn, path, &why);
-	if (rc == -EPROTO)
+	if (rc == -EPROTO || rc == -EPERM)
 		die("%s (tarn's socket in DPDK process %ld): %s", path, dpdk_pid, why);
 	if (rc < 0)
 		die("cannot connect to %s (tarn's socket in DPDK process %ld): %s", path, dpdk_pid,
@@ -440,19 +528,83 @@ static void follow_tarn_socket(void)
 		die("%s (tarn's socket in DPDK process %ld) has no /tarn/info", path, dpdk_pid);
 }
 
+/* Why `path` cannot be connected to (EACCES): the first directory on the
+ * way that this user may not enter, or the socket itself. */
+static void explain_access(const char *path, char *out, size_t size)
+{
+	char part[sizeof(((struct sockaddr_un *)0)->sun_path)], owner[96];
+	snprintf(part, sizeof(part), "%s", path);
+	struct stat st;
+	for (char *slash = strchr(part + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (stat(part, &st) == 0 && access(part, X_OK) != 0) {
+			snprintf(out, size,
+			         "directory %s belongs to %s, mode %04o, and is not open to you%s",
+			         part, who(st.st_uid, owner, sizeof(owner)),
+			         (unsigned)(st.st_mode & 07777),
+			         st.st_uid != geteuid() ? ": a process of yours does not put its "
+			                                  "socket there"
+			                                : "");
+			return;
+		}
+		*slash = '/';
+	}
+	if (stat(path, &st) == 0 && st.st_uid != geteuid())
+		snprintf(out, size,
+		         "the socket belongs to %s, mode %04o: the process runs as that user (run "
+		         "tarn-top as that user, or as root)",
+		         who(st.st_uid, owner, sizeof(owner)), (unsigned)(st.st_mode & 07777));
+	else if (stat(path, &st) == 0)
+		snprintf(out, size, "the socket's mode (%04o) does not let you write to it",
+		         (unsigned)(st.st_mode & 07777));
+	else
+		snprintf(out, size, "permission denied");
+}
+
+/* What a file that is not a socket is. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISREG(m)    ? "a regular file"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISLNK(m)  ? "a symbolic link"
+	                     : "not a socket";
+}
+
 static void connect_target(void)
 {
-	char root[256], path[sizeof(conn.path)];
-	if (tarn_telemetry_runtime_dir(root, sizeof(root)) < 0)
-		die("runtime directory path too long");
+	char root[256], path[sizeof(conn.path)], refused[512] = "";
+	tarn_telemetry_runtime_dir_refusals(refused, sizeof(refused));
+	int rrc = tarn_telemetry_runtime_dir(root, sizeof(root));
+	if (rrc == -EACCES && opt.socket == NULL)
+		die("no runtime directory is safe for this user, so no process of yours has a "
+		    "telemetry socket: %s",
+		    refused);
+	if (rrc < 0 && opt.socket == NULL)
+		die("runtime directory: %s", tarn_strerror(rrc));
+	/* a note for "not found": why the usual place was not looked in */
+	char note[700] = "";
+	if (refused[0] != '\0' && rrc >= 0)
+		snprintf(note, sizeof(note), " (%s: not used; this user's sockets are under %s)",
+		         refused, root);
 	if (opt.socket != NULL) {
 		snprintf(path, sizeof(path), "%s", opt.socket);
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			die_code(
+			    EXIT_USAGE,
+			    "--socket %s: not a socket (it is %s): give the path of a telemetry "
+			    "socket, <run>/dpdk/<prefix>/" TARN_TELEMETRY_SOCKET_NAME
+			    " (see --help)",
+			    path, file_kind(st.st_mode));
 	} else if (opt.pid != 0) {
 		if (find_pid(root, opt.pid, path, sizeof(path)) < 0) {
 			list_prefixes(root);
 			die("no telemetry socket of process %ld under %s: is it a tarn process, "
-			    "running with telemetry (not --no-telemetry), as this user?",
-			    opt.pid, root);
+			    "running with telemetry (not --no-telemetry), as this user?%s",
+			    opt.pid, root, note);
 		}
 	} else {
 		int rc = tarn_telemetry_socket_path(opt.prefix, opt.instance, path, sizeof(path));
@@ -466,14 +618,17 @@ static void connect_target(void)
 			list_prefixes(root);
 		if (rc == -ENOENT)
 			die("no tarn process with %s '%s': %s does not exist. Is it running, "
-			    "with telemetry (not --no-telemetry), as this user?",
+			    "with telemetry (not --no-telemetry), as this user?%s",
 			    opt.socket ? "socket" : "file prefix",
-			    opt.socket ? opt.socket : opt.prefix, path);
+			    opt.socket ? opt.socket : opt.prefix, path, opt.socket ? "" : note);
 		die("%s is left by a process that is gone (connection refused)", path);
 	}
-	if (rc == -EACCES)
-		die("%s: permission denied: the process runs as another user (try sudo)", path);
-	if (rc == -EPROTO)
+	if (rc == -EACCES) {
+		char expl[512];
+		explain_access(path, expl, sizeof(expl));
+		die("%s: %s%s", path, expl, opt.socket ? "" : note);
+	}
+	if (rc == -EPERM || rc == -EPROTO)
 		die("%s: %s", path, why);
 	if (rc < 0)
 		die("cannot connect to %s: %s", path, strerror(-rc));
@@ -773,12 +928,18 @@ static void json_str(const char *s)
 	putchar('"');
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			printf("\\%c", c);
-		else if (c < 0x20)
+		} else if (c < 0x20 || c == 0x7f) {
 			printf("\\u%04x", c);
-		else
+		} else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		           (unsigned char)s[1] <= 0x9f) {
+			/* a C1 control (U+0080-U+009F), written escaped like C0 */
+			printf("\\u%04x", (unsigned char)s[1]);
+			s++;
+		} else {
 			putchar(c);
+		}
 	}
 	putchar('"');
 }
@@ -992,14 +1153,18 @@ static void draw(const struct sample *s, const struct sample *prev)
 {
 	const double dt = prev != NULL ? s->t - prev->t : 0;
 	char b1[32], b2[32], b3[32], b4[32], b5[32], tbuf[32];
+	/* what the process sent, escaped (vis()); a fixed-width field gets
+	 * width + 1 bytes, so that it is cut between escapes, not inside one */
+	char e1[4 * TARN_NAME_SIZE], e2[4 * TARN_NAME_SIZE], e3[4 * TARN_NAME_SIZE];
 	cols = term_cols();
 	if (tty_out)
 		fputs("\033[H", stdout);
 	struct tm tm;
 	localtime_r(&s->wall, &tm);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-	line(PROG " - %s  pid %ld  prefix %s  %s  every %.1fs%s", tbuf, conn.pid, s->prefix,
-	     conn.version, opt.interval, term_raw ? "  (q: quit)" : "");
+	line(PROG " - %s  pid %ld  prefix %s  %s  every %.1fs%s", tbuf, conn.pid,
+	     vis(e1, sizeof(e1), s->prefix), vis(e2, sizeof(e2), conn.version), opt.interval,
+	     term_raw ? "  (q: quit)" : "");
 	line("%u pool%s, %u port%s, %u lcore%s%s", s->npools_total, s->npools_total == 1 ? "" : "s",
 	     s->nports, s->nports == 1 ? "" : "s", s->nlcores, s->nlcores == 1 ? "" : "s",
 	     prev == NULL ? "  (rates after the next sample)" : "");
@@ -1024,7 +1189,7 @@ static void draw(const struct sample *s, const struct sample *prev)
 			snprintf(fill + fl, sizeof(fill) - fl, " ...");
 		line("%-20.20s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %6" PRIu64
 		     " %6s %9s %9s %7" PRIu64 "  %s",
-		     p->name, p->size, p->in_use, p->avail, p->cache_size,
+		     vis(e1, 21, p->name), p->size, p->in_use, p->avail, p->cache_size,
 		     pct(b1, sizeof(b1), pool_hit(p, o)),
 		     human(b2, sizeof(b2), o ? rate(p->refills, o->refills, dt) : -1),
 		     human(b3, sizeof(b3), o ? rate(p->flushes, o->flushes, dt) : -1), p->fails,
@@ -1040,8 +1205,9 @@ static void draw(const struct sample *s, const struct sample *prev)
 		struct port_rates r;
 		port_rates(p, o, dt, &r);
 		const double none = o ? 0 : -1;
-		line("%-4u %-16.16s %-8.8s %-10.10s %9s %9s %9s %9s %9s %9s", p->id, p->name,
-		     p->driver, p->state, human(b1, sizeof(b1), o ? r.rx_pps : none),
+		line("%-4u %-16.16s %-8.8s %-10.10s %9s %9s %9s %9s %9s %9s", p->id,
+		     vis(e1, 17, p->name), vis(e2, 9, p->driver), vis(e3, 11, p->state),
+		     human(b1, sizeof(b1), o ? r.rx_pps : none),
 		     human(b2, sizeof(b2), o ? r.tx_pps : none),
 		     human(b3, sizeof(b3), o ? r.rx_bps : none),
 		     human(b4, sizeof(b4), o ? r.tx_bps : none),
@@ -1070,8 +1236,8 @@ static void draw(const struct sample *s, const struct sample *prev)
 			snprintf(cpu, sizeof(cpu), "%d", l->cpu);
 		else
 			snprintf(cpu, sizeof(cpu), "-");
-		line("%-6u %-10s %4s %6d %12s %7s", l->id, l->role, cpu, l->socket,
-		     human(b1, sizeof(b1), (double)l->polls),
+		line("%-6u %-10s %4s %6d %12s %7s", l->id, vis(e1, sizeof(e1), l->role), cpu,
+		     l->socket, human(b1, sizeof(b1), (double)l->polls),
 		     pct(b2, sizeof(b2), lcore_busy(l, prev_lcore(prev, l))));
 	}
 	if (tty_out)

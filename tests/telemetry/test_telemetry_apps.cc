@@ -259,8 +259,22 @@ TEST(Top, ErrorsAreClear)
 	r = sh(std::string(TARN_TOP) + " --once --socket /nonexistent/sock");
 	EXPECT_EQ(r.code, 1);
 	EXPECT_NE(r.err.find("/nonexistent/sock does not exist"), std::string::npos) << r.err;
+	// issue 17: a file that is not a socket says so; a prefix that is not a
+	// name is a bad argument (2), like the others
+	r = sh(std::string(TARN_TOP) + " --once --socket /etc/passwd");
+	EXPECT_EQ(r.code, 2) << r.err;
+	EXPECT_NE(r.err.find("/etc/passwd: not a socket (it is a regular file)"), std::string::npos)
+	    << r.err;
+	EXPECT_EQ(r.err.find("gone"), std::string::npos) << r.err;
+	r = sh(std::string(TARN_TOP) + " --once --socket /tmp");
+	EXPECT_EQ(r.code, 2) << r.err;
+	EXPECT_NE(r.err.find("not a socket (it is a directory)"), std::string::npos) << r.err;
+	r = sh("TARN_FILE_PREFIX=../x " + std::string(TARN_TOP) + " --once");
+	EXPECT_EQ(r.code, 2) << r.err;
+	EXPECT_NE(r.err.find("TARN_FILE_PREFIX"), std::string::npos) << r.err;
 	for (const char *bad : { "--interval 0", "--interval x", "--pid 0", "--bogus", "-n 0",
-	                         "--pid 1 --file-prefix a", "extra", "--instance 2 --pid 5" }) {
+	                         "--pid 1 --file-prefix a", "extra", "--instance 2 --pid 5",
+	                         "-f ../../x", "-f ..", "-f .", "--file-prefix=", "-f a/b" }) {
 		r = sh(std::string(TARN_TOP) + " " + bad);
 		EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
 		EXPECT_FALSE(r.err.empty()) << bad;
@@ -280,6 +294,67 @@ TEST(Top, ErrorsAreClear)
 	EXPECT_EQ(r.code, 1);
 	EXPECT_NE(r.err.find("gone"), std::string::npos) << r.err;
 	unlink(dead.c_str());
+}
+
+// issue 17: what a process sends is shown escaped: names with escape
+// sequences (retitle, clear, colours), a newline that would forge a line,
+// DEL, a C1 control in UTF-8 and a raw C1 byte. The text view shows them as
+// \xHH (and the JSON view as \u00XX), so neither output carries a control
+// character; UTF-8 text stays as it is.
+TEST(Top, NamesFromTheProcessAreEscaped)
+{
+	const std::string sock = "/tmp/tarn-test-telapps-esc-" + std::to_string(getpid());
+	const std::string raw_c1 = "\x9b"; // CSI in 8-bit terminals, not UTF-8
+	FakeServer fake;
+	ASSERT_TRUE(fake.start(
+	    sock, sock + ".log",
+	    "{\"version\":\"tarn \\u001b[2Jx\",\"pid\":1,\"max_output_len\":16384}",
+	    {
+	        { "/tarn/info",
+	          "{\"/tarn/info\":{\"file_prefix\":\"pre\\u001b]0;pwned\\u0007\"}}" },
+	        { "/tarn/mempool/list", "{\"/tarn/mempool/list\":[\"ev\\u001b[31mil\"]}" },
+	        { "/tarn/mempool/info",
+	          "{\"/tarn/mempool/info\":{\"size\":10,\"in_use\":1,\"avail\":9,\"caches\":[]}}" },
+	        { "/tarn/ethdev/list", "{\"/tarn/ethdev/list\":[0]}" },
+	        { "/tarn/ethdev/stats",
+	          "{\"/tarn/ethdev/stats\":{\"name\":\"p0\\nPOOL forged\",\"driver\":\"r\\u009bg\","
+	          "\"state\":\"s" +
+	              raw_c1 + "t\\u007f\\\\\",\"rx_queues\":[],\"tx_queues\":[]}}" },
+	        { "/tarn/lcore/list", "{\"/tarn/lcore/list\":[0]}" },
+	        { "/tarn/lcore/info",
+	          "{\"/tarn/lcore/"
+	          "info\":{\"role\":\"m\\u00e9in\\u001b\",\"cpu\":0,\"socket\":0}}" },
+	    }))
+	    << strerror(errno);
+	Result r = sh(std::string(TARN_TOP) + " --once -d 0.1 --socket " + sock);
+	ASSERT_EQ(r.code, 0) << r.err;
+	for (char c : r.out) {
+		unsigned char u = (unsigned char)c;
+		EXPECT_FALSE((u < 0x20 && c != '\n') || u == 0x7f || u == 0x9b)
+		    << "control byte " << (int)u << " in:\n"
+		    << r.out;
+	}
+	// fixed-width columns are cut between escapes: name 16, driver 8, state 10
+	for (const char *want :
+	     { "tarn \\x1b[2Jx", "pre\\x1b]0;pwned\\x07", "ev\\x1b[31mil", " p0\\x0aPOOL forge ",
+	       " r\\xc2 ", " s\\x9bt\\x7f ", "m\xc3\xa9in\\x1b" })
+		EXPECT_NE(r.out.find(want), std::string::npos) << want << " not in:\n" << r.out;
+	// no line of its own starts with what the name tried to forge
+	EXPECT_EQ(r.out.find("\nPOOL forged"), std::string::npos) << r.out;
+
+	r = sh(std::string(TARN_TOP) + " --once --json -d 0.1 --socket " + sock);
+	ASSERT_EQ(r.code, 0) << r.err;
+	for (char c : r.out) {
+		unsigned char u = (unsigned char)c;
+		EXPECT_FALSE((u < 0x20 && c != '\n') || u == 0x7f) << (int)u << " in " << r.out;
+	}
+	EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos) << "C1 control left raw in JSON";
+	Json j(r.out);
+	ASSERT_TRUE(j.ok()) << j.err << ": " << r.out;
+	const jval *port = jindex(jget(j.root(), "ports"), 0);
+	EXPECT_STREQ(jget_str(port, "name", ""), "p0\nPOOL forged"); // the value itself is kept
+	EXPECT_STREQ(jget_str(port, "driver", ""), "r\xc2\x9bg");
+	EXPECT_NE(fake.events().find("cmd /tarn/lcore/info,0"), std::string::npos) << fake.events();
 }
 
 // The screen, in a real terminal (tmux).
