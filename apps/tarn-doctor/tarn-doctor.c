@@ -632,7 +632,19 @@ static void check_stale(const struct tarn_config *cfg)
 				continue;
 			char path[4352];
 			snprintf(path, sizeof(path), "%s/%s", m.mnt_dir, e->d_name);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			/* a FIFO (or device) of that name would block open(): only
+			 * regular files, opened non-blocking */
+			struct stat lst;
+			if (lstat(path, &lst) != 0)
+				continue;
+			if (!S_ISREG(lst.st_mode)) {
+				printf("  %s: not a regular file (mode %06o): not tarn's, left "
+				       "alone\n",
+				       path, (unsigned)lst.st_mode);
+				continue;
+			}
+			int fd =
+			    open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 			bool in_use = true;
 			if (fd >= 0) {
 				/* Take the lock only to test it; release at once. */
@@ -750,7 +762,10 @@ int main(int argc, char **argv)
 		}
 	}
 	struct tarn_config cfg;
-	tarn_config_init(&cfg);
+	if (tarn_config_init(&cfg) < 0) {
+		fprintf(stderr, "%s: bad TARN_* environment variable (see above)\n", argv[0]);
+		return 2;
+	}
 	if (tarn_config_parse_args(&cfg, &argc, argv) < 0) {
 		fprintf(stderr, "%s: bad tarn option (see --help)\n", argv[0]);
 		return 2;

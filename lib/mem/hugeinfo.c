@@ -205,9 +205,27 @@ int tarn__huge_clean_stale(const char *dir, const char *prefix)
 		long pid = stale_name_pid(e->d_name, prefix);
 		if (pid < 0)
 			continue;
-		int fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		/* Only regular files: a FIFO (or a device) of a matching name in a
+		 * shared mount would block open() or do worse. Checked before the
+		 * open, and again on the descriptor (opened non-blocking) in case
+		 * the name was replaced in between. */
+		struct stat pre;
+		if (fstatat(dfd, e->d_name, &pre, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (!S_ISREG(pre.st_mode)) {
+			TARN__WARN(MEM_LOG, "%s/%s is not a regular file (mode %06o): left alone",
+			           dir, e->d_name, (unsigned)pre.st_mode);
+			continue;
+		}
+		int fd = openat(dfd, e->d_name,
+		                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
 			continue;
+		struct stat now;
+		if (fstat(fd, &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != pre.st_ino) {
+			close(fd);
+			continue;
+		}
 		/*
 		 * A live user holds LOCK_SH from right after creating the file
 		 * until it removes it. A free lock means the owner is gone -
