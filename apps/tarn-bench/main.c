@@ -573,7 +573,7 @@ int main(int argc, char **argv)
 
 	/* The tarn options first (they leave the rest of argv in order). */
 	struct tarn_config cfg;
-	tarn_config_init(&cfg);
+	const int env_rc = tarn_config_init(&cfg); /* < 0: a bad TARN_* variable, logged */
 	if (getenv("TARN_FILE_PREFIX") == NULL)
 		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-bench");
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -581,6 +581,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+	if (env_rc < 0)
+		return bad_usage("%s", "bad TARN_* environment variable (see the log line above)");
 	if (tarn_config_parse_args(&cfg, &argc, argv) < 0)
 		return bad_usage("%s", "bad tarn option (the line above says which)");
 

@@ -169,7 +169,13 @@ static int dpdk_ctrl_cpus(cpu_set_t *set)
 static int start_tarn(const char *pool)
 {
 	struct tarn_config cfg;
-	tarn_config_init(&cfg); /* applies TARN_* environment variables */
+	if (tarn_config_init(&cfg) < 0) { /* applies TARN_* environment variables */
+		tarn__dpdk_log(TARN_LOG_ERR,
+		               "pool %s: cannot start tarn: a TARN_* environment variable is "
+		               "malformed (the line above names it)",
+		               pool);
+		return -EINVAL;
+	}
 	if (getenv("TARN_LOG_LEVEL") == NULL) {
 		int l = rte_log_get_level((uint32_t)tarn__dpdk_logtype) - 1;
 		cfg.log_level = l < TARN_LOG_ERR     ? TARN_LOG_ERR

@@ -294,6 +294,9 @@ int tarn_config_init(struct tarn_config *cfg)
 	cfg->huge_policy = TARN_HUGE_PREFER;
 	cfg->log_level = TARN_LOG_NOTICE;
 	strcpy(cfg->file_prefix, "tarn");
+	/* A bad value is refused as the same value of the option is: an error
+	 * (after every variable is read, so that each bad one is named). */
+	int rc = 0;
 	for (size_t i = 0; i < N_OPTS; i++) {
 		if (opts[i].env == NULL)
 			continue;
@@ -301,12 +304,15 @@ int tarn_config_init(struct tarn_config *cfg)
 		if (v == NULL || *v == '\0')
 			continue;
 		struct tarn_config tmp = *cfg;
-		if (opts[i].apply(&tmp, v) < 0)
-			TARN__WARN("env", "ignoring %s='%s'", opts[i].env, v);
-		else
+		if (opts[i].apply(&tmp, v) < 0) {
+			TARN__ERR("env", "environment variable %s='%s' refused (it sets --%s)",
+			          opts[i].env, v, opts[i].name);
+			rc = -EINVAL;
+		} else {
 			*cfg = tmp;
+		}
 	}
-	return 0;
+	return rc;
 }
 
 static const struct opt *find_opt(const char *arg, const char **val)

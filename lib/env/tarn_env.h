@@ -236,8 +236,12 @@ struct tarn_config {
  * Fill `cfg` with defaults, then apply the environment variables
  * TARN_LOG_LEVEL, TARN_LCORES, TARN_SOCKET_MEM, TARN_HUGE, TARN_FILE_PREFIX,
  * TARN_IOVA_MODE (same syntax as the options) and TARN_NO_TELEMETRY (1/yes/true or
- * 0/no/false). A malformed variable is ignored with a warning.
- * @return 0, or -EINVAL if `cfg` is NULL.
+ * 0/no/false). An empty variable counts as unset. A malformed variable is
+ * refused as the same value of its option is: an error is logged naming it
+ * and what was expected, the others are still applied, and the call returns
+ * -EINVAL (an application exits as for a bad option; `cfg` then holds the
+ * defaults and the valid variables, for one that chooses to go on).
+ * @return 0; -EINVAL if `cfg` is NULL or a variable is malformed.
  */
 TARN_API int tarn_config_init(struct tarn_config *cfg);
 
@@ -277,7 +281,8 @@ TARN_API void tarn_config_usage(FILE *out);
  * @return 0;
  *   -EALREADY if tarn is already initialised;
  *   -EINVAL for an invalid option (an lcore CPU that does not exist or is not
- *   allowed, a socket that does not exist, a bad prefix);
+ *   allowed, a socket that does not exist, a bad prefix), or, with a NULL
+ *   `cfg`, a malformed TARN_* variable;
  *   -ENOMEM when memory cannot be reserved as asked (the log says how many
  *   hugepages were missing on which node and the command that reserves them);
  *   -EAGAIN if an lcore thread could not be started.
@@ -290,7 +295,7 @@ TARN_API int tarn_init(const struct tarn_config *cfg);
  * Parse argv with tarn_config_parse_args() on top of tarn_config_init()
  * defaults and call tarn_init().
  * @return the number of arguments consumed (>= 0), or a negative errno from
- *         either step.
+ *         any step (-EINVAL for a malformed TARN_* variable).
  */
 TARN_API int tarn_init_args(int *argc, char **argv);
 

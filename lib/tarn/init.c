@@ -78,7 +78,9 @@ int tarn_init(const struct tarn_config *cfg)
 	uint64_t t[5];
 
 	if (cfg == NULL) {
-		tarn_config_init(&c);
+		int rc = tarn_config_init(&c);
+		if (rc < 0)
+			return rc; /* a malformed TARN_* variable, logged */
 		cfg = &c;
 	}
 	pthread_mutex_lock(&init_lock);
@@ -107,11 +109,13 @@ int tarn_init(const struct tarn_config *cfg)
 int tarn_init_args(int *argc, char **argv)
 {
 	struct tarn_config cfg;
-	tarn_config_init(&cfg);
+	int rc = tarn_config_init(&cfg);
+	if (rc < 0)
+		return rc; /* a malformed TARN_* variable, logged */
 	int consumed = tarn_config_parse_args(&cfg, argc, argv);
 	if (consumed < 0)
 		return consumed;
-	int rc = tarn_init(&cfg);
+	rc = tarn_init(&cfg);
 	return rc < 0 ? rc : consumed;
 }
 

@@ -193,14 +193,75 @@ TEST(Options, EnvironmentVariables)
 {
 	LogCapture cap;
 	setenv("TARN_LOG_LEVEL", "debug", 1);
-	setenv("TARN_SOCKET_MEM", "junk", 1);
+	setenv("TARN_SOCKET_MEM", "64", 1);
 	struct tarn_config cfg;
 	ASSERT_EQ(tarn_config_init(&cfg), 0);
 	EXPECT_EQ(cfg.log_level, TARN_LOG_DEBUG);
-	EXPECT_EQ(cfg.socket_mem_mb[0], 0u); // malformed: ignored with a warning
-	EXPECT_TRUE(cap.contains("ignoring TARN_SOCKET_MEM='junk'"));
+	EXPECT_EQ(cfg.socket_mem_mb[0], 64u);
+	setenv("TARN_SOCKET_MEM", "", 1); // empty: as unset
+	ASSERT_EQ(tarn_config_init(&cfg), 0);
+	EXPECT_EQ(cfg.socket_mem_mb[0], 0u);
 	unsetenv("TARN_LOG_LEVEL");
 	unsetenv("TARN_SOCKET_MEM");
+}
+
+// A malformed variable is refused as its option is (issue 17): -EINVAL with
+// a line naming the variable and one saying what the option expects; the
+// valid variables are still applied; tarn_init(NULL) and tarn_init_args()
+// refuse too.
+TEST(Options, MalformedEnvironmentVariableRefused)
+{
+	const struct {
+		const char *var, *val, *opt;
+	} bad[] = {
+		{ "TARN_SOCKET_MEM", "junk", "--socket-mem" },
+		{ "TARN_LCORES", "0-", "--lcores" },
+		{ "TARN_HUGE", "maybe", "--huge" },
+		{ "TARN_HUGE_SIZE", "3M", "--huge-size" },
+		{ "TARN_HUGE_DIR", "relative/dir", "--huge-dir" },
+		{ "TARN_LOG_LEVEL", "loud", "--log-level" },
+		{ "TARN_FILE_PREFIX", "../x", "--file-prefix" },
+		{ "TARN_FILE_PREFIX", "a_map_b", "--file-prefix" },
+		{ "TARN_IOVA_MODE", "phys", "--iova-mode" },
+		{ "TARN_NO_TELEMETRY", "maybe", "TARN_NO_TELEMETRY" },
+	};
+	for (const auto &b : bad) {
+		LogCapture cap;
+		setenv("TARN_LOG_LEVEL", "info", 1);
+		setenv(b.var, b.val, 1); // TARN_LOG_LEVEL: replaces "info"
+		struct tarn_config cfg;
+		EXPECT_EQ(tarn_config_init(&cfg), -EINVAL) << b.var << "=" << b.val;
+		std::string all;
+		for (auto &l : cap.lines)
+			all += l + "\n";
+		const std::string want =
+		    std::string("environment variable ") + b.var + "='" + b.val + "' refused";
+		EXPECT_TRUE(cap.contains(want.c_str())) << all;
+		EXPECT_TRUE(cap.contains(b.opt)) << all;
+		if (strcmp(b.var, "TARN_LOG_LEVEL") != 0) {
+			EXPECT_EQ(cfg.log_level, TARN_LOG_INFO)
+			    << "a valid variable was not applied";
+		}
+		// the same value as the option is refused as well
+		if (b.opt[0] == '-') {
+			char a0[] = "app";
+			std::string o = std::string(b.opt) + "=" + b.val;
+			char *argv[] = { a0, o.data(), nullptr };
+			int argc = 2;
+			struct tarn_config c2;
+			tarn_config_init(&c2);
+			EXPECT_EQ(tarn_config_parse_args(&c2, &argc, argv), -EINVAL) << o;
+		}
+		EXPECT_EQ(tarn_init(nullptr), -EINVAL) << b.var;
+		EXPECT_FALSE(tarn_initialized());
+		char a0[] = "app";
+		char *argv[] = { a0, nullptr };
+		int argc = 1;
+		EXPECT_EQ(tarn_init_args(&argc, argv), -EINVAL) << b.var;
+		EXPECT_FALSE(tarn_initialized());
+		unsetenv(b.var);
+		unsetenv("TARN_LOG_LEVEL");
+	}
 }
 
 TEST(Options, ParseRemovesTarnOptionsKeepsOthers)

@@ -110,7 +110,11 @@ int main(int argc, char **argv)
 	 * options after "--" (e.g. --log-level info) apply on top. Started
 	 * before the first pool on the tarn ops, so the plugin uses it. */
 	struct tarn_config cfg;
-	tarn_config_init(&cfg);
+	if ((rc = tarn_config_init(&cfg)) < 0) { /* a malformed TARN_* variable */
+		fprintf(stderr, "dpdk-app: tarn_config_init: %s\n", tarn_strerror(rc));
+		rte_eal_cleanup();
+		return 1;
+	}
 	snprintf(cfg.lcores, sizeof(cfg.lcores), "%u@%d", rte_lcore_id(),
 	         rte_lcore_to_cpu_id((int)rte_lcore_id()));
 	cfg.no_pin_main = 1;
