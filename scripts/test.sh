@@ -139,6 +139,7 @@ for c in $configs; do
 	clang-tsan) env=(CC=clang CXX=clang++); opts=(-Dwerror=true -Doptimization=1 "${tsan_opts[@]}") ;;
 	esac
 	echo "=== $c: build ($dir)"
+	t0=$SECONDS
 	if [ -d "$dir" ]; then
 		env "${env[@]}" meson setup --reconfigure "$dir" "${opts[@]}" "${forced[@]}" >"$dir.setup.log" 2>&1
 	else
@@ -148,6 +149,8 @@ for c in $configs; do
 		tail -50 "$dir.build.log"; failed 1 "$c: build failed ($dir.build.log)"; continue
 	fi
 	built+=" $c "
+	echo "=== $c: built in $((SECONDS - t0)) s"
+	t0=$SECONDS
 	find "$dir" -maxdepth 1 -name '*.xml' -delete
 	rm -f "$dir/meson-logs/testlog.json"
 	echo "=== $c: test"
@@ -155,6 +158,7 @@ for c in $configs; do
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 	# meson's own status is not needed: count-gtest.py reads every result
 	meson test -C "$dir" --num-processes 2 --print-errorlogs "${meson_suites[@]}"
+	echo "=== $c: tested in $((SECONDS - t0)) s"
 	printf 'build\t%s\t%s\n' "$dir" "${suites// /,}" >>"$ledger"
 	printf 'require\t%s\t%s\n' "$dir" "${need// /,}" >>"$ledger"
 done
@@ -174,9 +178,11 @@ if wanted numa && [[ " $configs " == *" gcc "* ]]; then
 		failed 1 "numa-vm not found at $vmbin (set NUMA_VM, or --no-vm to run without the VM)"
 	else
 		echo "=== numa: two-node VM"
+		t0=$SECONDS
 		# one VM at a time on this machine
 		flock "${TARN_VM_LOCK:-/tmp/tarn-vm.lock}" scripts/numa-vm-test.sh build-test-gcc
 		vrc=$?
+		echo "=== numa: VM run in $((SECONDS - t0)) s"
 		if [ -f build-test-gcc/numa-vm.xml ]; then
 			printf 'xml\t%s\t%s\n' build-test-gcc/numa-vm.xml "build-test-gcc/numa (two-node VM)" >>"$ledger"
 			[ $vrc -eq 0 ] || failed 1 "numa in the two-node VM: exit $vrc"
@@ -203,5 +209,5 @@ if [ -f "$snap" ]; then
 	rm -f "$snap" "$snap.pids"
 fi
 
-echo "=== results"
+echo "=== results (the whole command: $SECONDS s)"
 finish

@@ -69,7 +69,7 @@ for b in "${bins[@]}"; do
 	test_dpdk_*) wrap=(scripts/dpdk-safe-plugin.sh "$build/drivers/dpdk/librte_mempool_tarn.so") ;;
 	test_af_packet|test_af_xdp|test_fault_drivers) wrap=(scripts/netns-run.sh -n 1) ;;
 	esac
-	"${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full \
+	"${wrap[@]}" valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 		--suppressions=scripts/valgrind.supp "$b" --gtest_filter="$filter" >"$log/$name.log" 2>&1
 	rc=$?

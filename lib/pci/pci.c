@@ -23,10 +23,17 @@ static bool is_open(const struct tarn_pci_device *dev)
 	return false;
 }
 
+/* Field by field: the struct has a padding byte that nobody initialises. */
+static bool addr_eq(const struct tarn_pci_addr *x, const struct tarn_pci_addr *y)
+{
+	return x->domain == y->domain && x->bus == y->bus && x->devid == y->devid &&
+	       x->function == y->function;
+}
+
 static struct tarn_pci_device *find_open(const struct tarn_pci_addr *a)
 {
 	for (struct tarn_pci_device *d = open_list; d != NULL; d = d->next)
-		if (memcmp(&d->info.addr, a, sizeof(*a)) == 0)
+		if (addr_eq(&d->info.addr, a))
 			return d;
 	return NULL;
 }

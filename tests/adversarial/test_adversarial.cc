@@ -71,7 +71,7 @@ class AdvEnv : public ::testing::Environment
 		// a private /tmp: /tmp/dpdk and /tmp/tarn-<uid> are ours alone (as
 		// root with CAP_SYS_ADMIN a failure here is a broken environment)
 		ASSERT_EQ(unshare(CLONE_NEWNS), 0) << strerror(errno);
-		ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
+		ASSERT_EQ(mount("none", "/", "none", MS_REC | MS_PRIVATE, nullptr), 0)
 		    << strerror(errno);
 		ASSERT_EQ(mount("tarn-test-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
 		                "mode=1777,size=64m"),
