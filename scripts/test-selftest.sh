@@ -101,7 +101,8 @@ if a[0] == "test":
                 x += "</testsuite></testsuites>"
                 open(os.path.join(d, t["name"] + ".xml"), "w").write(x)
     if plan.get("leak_process"):
-        p = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        p = subprocess.Popen(["sleep", "60"], start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         open(os.environ["FAKE_PLAN"] + ".leaked", "w").write(str(p.pid))
     if plan.get("leak_huge"):
         # named after a process of the run that is gone, as a killed one's

@@ -6,8 +6,10 @@
 #   scripts/valgrind.sh [-B BUILD] [--long] [SUITE...]
 #     -B BUILD   build directory (default build-test-gcc; a sanitizer build
 #                cannot run under valgrind)
-#     --long     also the stress tests (minutes); default: the short form,
-#                with tests named *Stress* / *Soak* filtered out
+#     --long     also the stress tests (minutes) and the suites that mostly
+#                drive other programs (exporter, telemetry_apps,
+#                adversarial); default: the short form, with tests named
+#                *Stress* / *Soak* filtered out (named SUITEs always run)
 #     SUITE      suites to run (default: every tests/*/test_* binary there)
 #
 # The af_packet, af_xdp and fault-drivers suites run through scripts/netns-run.sh (their
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
 	-B) [ $# -ge 2 ] || { echo "valgrind.sh: -B needs a directory" >&2; exit 2; }
 	    build=$2; shift ;;
 	--long) long=1 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "valgrind.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) suites+=("$1") ;;
 	esac
@@ -60,8 +62,12 @@ for b in "${bins[@]}"; do
 	case "$name" in
 	# test_fwd, test_install and test_dpdk_testpmd run other programs (and
 	# need meson's LD_LIBRARY_PATH); test_numa needs two nodes; test_fault
-	# counts file descriptors (valgrind opens its own).
+	# counts file descriptors (valgrind opens its own). test_exporter,
+	# test_telemetry_apps and test_adversarial mostly drive other programs
+	# (tarn-fwd, tarn-top, tarn-exporter), which valgrind does not follow:
+	# a minute of the test command for little; --long runs them too.
 	test_fwd|test_install|test_dpdk_testpmd|test_numa|test_fault) continue ;;
+	test_exporter|test_telemetry_apps|test_adversarial) [ "$long" = 1 ] || [ ${#suites[@]} -gt 0 ] || continue ;;
 	esac
 	start=$(date +%s)
 	wrap=()
