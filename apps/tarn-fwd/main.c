@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -50,6 +51,10 @@ int fwd_got_signal(void)
 	return __atomic_load_n(&signal_seen, __ATOMIC_RELAXED);
 }
 
+/* SIGINT and SIGTERM stop the run; so does SIGPIPE: a reader of stdout that
+ * went away (`tarn-fwd | head -1`) ends the run as cleanly (the writes that
+ * follow fail with EPIPE, unseen), instead of killing the process with its
+ * hugepage files and socket left behind. */
 static void signals_install(void)
 {
 	struct sigaction sa;
@@ -58,6 +63,24 @@ static void signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* After the run: stdout's writes that failed. SIGPIPE (its reader left)
+ * is a stop like SIGTERM, said on stderr; another error (a full disk) lost
+ * output: FWD_EXIT_FAIL. */
+static int stdout_check(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return FWD_EXIT_OK;
+	const int e = errno;
+	if (fwd_got_signal() == SIGPIPE || e == EPIPE) {
+		fprintf(stderr, PROG ": stdout was closed by its reader: stopped, cleaned up\n");
+		return FWD_EXIT_OK;
+	}
+	fprintf(stderr, PROG ": output to stdout lost: %s\n", e ? strerror(e) : "a write failed");
+	return FWD_EXIT_FAIL;
 }
 
 static void sleep_ms(int ms)
@@ -225,7 +248,7 @@ static void run_mode(struct fwd_app *app)
 			fwd_tx_first(app, 1);
 		e = fwd_run(app);
 	}
-	if (e == FWD_END_SIGNAL && !app->opt.json)
+	if (e == FWD_END_SIGNAL && !app->opt.json && fwd_got_signal() != SIGPIPE)
 		printf("\nsignal %d: stopping\n", fwd_got_signal());
 }
 
@@ -259,7 +282,11 @@ static int finish(struct fwd_app *app)
 /* Options and tarn_init(). 0, or an exit status (message printed). */
 static int start(struct fwd_app *app, struct tarn_config *cfg, int argc, char **argv)
 {
-	tarn_config_init(cfg);
+	if (tarn_config_init(cfg) < 0) {
+		fprintf(stderr,
+		        PROG ": bad TARN_* environment variable (see the log line above)\n");
+		return FWD_EXIT_USAGE;
+	}
 	if (fwd_argv_testpmd(&argc, argv) < 0)
 		return FWD_EXIT_USAGE;
 	int rc = tarn_config_parse_args(cfg, &argc, argv);
@@ -317,5 +344,6 @@ int main(int argc, char **argv)
 	run_mode(&app);
 	rc = finish(&app);
 	tarn_cleanup();
-	return rc;
+	int out = stdout_check();
+	return rc != FWD_EXIT_OK ? rc : out;
 }

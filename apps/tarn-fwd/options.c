@@ -112,15 +112,31 @@ static int parse_uint(const char *name, const char *val, unsigned min, unsigned 
 	return 0;
 }
 
+/* The longest duration or period, in seconds (about 31 years). */
+#define MAX_SECONDS 1e9
+
+/* Seconds: decimal digits with an optional fraction ("2", "0.5", ".5", "2."),
+ * 0 to MAX_SECONDS. strtod() alone would also take "0x2", "1e3", "inf" and
+ * "nan". */
 static int parse_seconds(const char *name, const char *val, double *out)
 {
+	static const char what[] = "seconds, a decimal number from 0 to 1000000000 (e.g. 2.5)";
+	size_t digits = 0, dots = 0;
+	for (const char *p = val; *p != '\0'; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.' && dots == 0)
+			dots++;
+		else
+			return bad_value(name, val, what);
+	}
+	if (digits == 0)
+		return bad_value(name, val, what);
 	char *end;
-	if ((val[0] < '0' || val[0] > '9') && val[0] != '.')
-		return bad_value(name, val, "seconds, a number >= 0");
 	errno = 0;
 	double v = strtod(val, &end);
-	if (errno != 0 || *end != '\0' || !(v >= 0) || v > 1e9)
-		return bad_value(name, val, "seconds, a number >= 0");
+	if (errno != 0 || *end != '\0' || !(v >= 0) || v > MAX_SECONDS)
+		return bad_value(name, val, what);
 	*out = v;
 	return 0;
 }

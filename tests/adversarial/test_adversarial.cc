@@ -666,7 +666,8 @@ TEST(AdvApps, BadEnvironmentVariableIsRefused)
 {
 	const struct {
 		const char *prog, *args;
-	} progs[] = { { TARN_DOCTOR, "" },
+	} progs[] = { { TARN_FWD, "--duration 0.1" },
+		      { TARN_DOCTOR, "" },
 		      { TARN_BENCH, "--no-dpdk --seconds 0.01 --filter no-such-row ring" } };
 	for (const auto &p : progs) {
 		for (const char *env : { "TARN_HUGE=maybe", "TARN_LOG_LEVEL=loud", "TARN_LCORES=0-",
@@ -679,6 +680,85 @@ TEST(AdvApps, BadEnvironmentVariableIsRefused)
 			          std::string::npos)
 			    << r.err;
 		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// tarn-fwd's stdout and --duration (no root needed)
+
+// Hugepage files of `prefix` in any hugetlbfs mount, as "dir/name" lines.
+std::string hugepage_files(const std::string &prefix)
+{
+	return sh("for d in $(awk '$3 == \"hugetlbfs\" {print $2}' /proc/mounts); do ls \"$d\" "
+	          "2>/dev/null | grep -F '" +
+	          prefix + ".tarnseg.' | sed \"s|^|$d/|\"; done")
+	    .out;
+}
+
+// Issue 17: "tarn-fwd ... | head -1 dies of SIGPIPE and leaves its hugepage
+// files (14 MiB) and socket until the next run with that prefix". A reader
+// that goes away now ends the run like SIGTERM: stopped, mbufs checked,
+// everything removed, exit 0, and a line on stderr says why.
+TEST(AdvApps, BrokenStdoutEndsTheRunCleanly)
+{
+	for (const char *mode : { "", "--json" }) {
+		const std::string prefix = prefix_for(mode[0] ? "pipej" : "pipe");
+		const std::string err = "/tmp/adv-pipe-" + std::to_string(getpid()) + ".err";
+		// stats every 0.1 s: the second line meets a closed pipe; no
+		// --duration: only the pipe can end it (timeout: a hang fails)
+		Result r = sh("timeout 120 bash -c '" + std::string(TARN_FWD) + " --file-prefix " +
+		              prefix + " " + mode + " --stats-period 0.1 --duration 0 2>" + err +
+		              " | head -1 >/dev/null; echo ${PIPESTATUS[0]}'");
+		const std::string fwd_err = slurp(err);
+		unlink(err.c_str());
+		EXPECT_EQ(r.out, "0\n") << mode << ": " << r.err << fwd_err;
+		EXPECT_NE(fwd_err.find("stdout was closed by its reader: stopped, cleaned up"),
+		          std::string::npos)
+		    << fwd_err;
+		EXPECT_EQ(hugepage_files(prefix), "") << "hugepage files left behind";
+		char sock[128];
+		ASSERT_GT(tarn_telemetry_socket_path(prefix.c_str(), 0, sock, sizeof(sock)), 0);
+		EXPECT_FALSE(exists(sock)) << "telemetry socket left behind";
+		EXPECT_FALSE(exists(std::string(sock).substr(0, std::string(sock).rfind('/'))));
+	}
+}
+
+// Output lost for another reason (a full disk) is a failure: exit 1.
+TEST(AdvApps, StdoutOnAFullDiskIsOutputLost)
+{
+	const std::string prefix = prefix_for("full");
+	Result r = sh(std::string(TARN_FWD) + " --file-prefix " + prefix +
+	              " --stats-period 0.05 --duration 0.3 >/dev/full");
+	EXPECT_EQ(r.code, 1) << r.err;
+	EXPECT_NE(r.err.find("output to stdout lost"), std::string::npos) << r.err;
+	EXPECT_EQ(hugepage_files(prefix), "");
+}
+
+// Issue 17: "--duration says 'a number >= 0' but its limit is 1e9; 0x2 is
+// taken as 2 s". Seconds are decimal, and the message gives the range.
+TEST(AdvApps, DurationIsADecimalNumberOfSeconds)
+{
+	for (const char *bad :
+	     { "0x2", "1e3", "inf", "nan", "1000000001", "-1", ".", "", " 2", "2s", "1.5.2" }) {
+		Result r = sh(std::string(TARN_FWD) + " --no-telemetry --duration '" + bad + "'");
+		EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
+		EXPECT_NE(r.err.find("--duration '" + std::string(bad) +
+		                     "': expected seconds, a decimal number from 0 to 1000000000"),
+		          std::string::npos)
+		    << r.err;
+	}
+	for (const char *bad : { "0x1", "1e-1" }) {
+		Result r = sh(std::string(TARN_FWD) + " --no-telemetry --stats-period " + bad);
+		EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
+	}
+	for (const char *good : { "0.2", ".2", "0." }) {
+		// "0." is 0: until a signal; the others end by themselves
+		const bool until_signal = std::string(good) == "0.";
+		Result r = sh(std::string("timeout ") +
+		              (until_signal ? "--preserve-status -s INT 1 " : "60 ") + TARN_FWD +
+		              " --file-prefix " + prefix_for("dur") +
+		              " --stats-period 0 --duration " + good);
+		EXPECT_EQ(r.code, 0) << good << ": " << r.err;
 	}
 }
 
