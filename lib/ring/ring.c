@@ -108,7 +108,6 @@ static void ring_headtail_init(struct tarn_ring_headtail *ht, uint32_t sync, uin
 	 * published through the list mutex) or is quiescent (reset) */
 	__atomic_store_n(&ht->head.raw, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ht->tail.raw, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&ht->opp_tail, 0, __ATOMIC_RELAXED);
 	ht->sync = sync;
 	ht->htd_max = htd_max;
 }
@@ -326,14 +325,19 @@ int tarn_ring_check(const struct tarn_ring *r)
 	if (p.tail.v.pos - c.head.v.pos > cap)
 		RING_BAD(r, "consumer head %u is past producer tail %u", nm, c.head.v.pos,
 		         p.tail.v.pos);
-	/* each side's cached copy of the other side's tail is a value that
-	 * tail had: never ahead of it */
-	if ((int32_t)(c.tail.v.pos - __atomic_load_n(&r->prod.opp_tail, __ATOMIC_RELAXED)) < 0)
-		RING_BAD(r, "producer's copy of the consumer tail %u is ahead of it (%u)", nm,
-		         r->prod.opp_tail, c.tail.v.pos);
-	if ((int32_t)(p.tail.v.pos - __atomic_load_n(&r->cons.opp_tail, __ATOMIC_RELAXED)) < 0)
-		RING_BAD(r, "consumer's copy of the producer tail %u is ahead of it (%u)", nm,
-		         r->cons.opp_tail, p.tail.v.pos);
+	/* MT and ST: each side's cached copy of the other side's tail (in its
+	 * head word) is a value that tail had: never ahead of it, and at most
+	 * the capacity behind it (see tarn__ring_room()) */
+	if (r->prod.sync != TARN_RING_SYNC_RTS && c.tail.v.pos - p.head.v.opp > cap)
+		RING_BAD(r,
+		         "producer's copy %u of the consumer tail is not within capacity %u behind "
+		         "it (%u)",
+		         nm, p.head.v.opp, cap, c.tail.v.pos);
+	if (r->cons.sync != TARN_RING_SYNC_RTS && p.tail.v.pos - c.head.v.opp > cap)
+		RING_BAD(r,
+		         "consumer's copy %u of the producer tail is not within capacity %u behind "
+		         "it (%u)",
+		         nm, c.head.v.opp, cap, p.tail.v.pos);
 	/* quiescent: nothing reserved and unpublished */
 	if (p.head.v.pos != p.tail.v.pos)
 		RING_BAD(r, "producer head %u != tail %u (operation in flight or lost)", nm,
@@ -373,6 +377,8 @@ static void ring_dump_side(FILE *f, const char *what, const struct tarn_ring_hea
 	if (ht->sync == TARN_RING_SYNC_RTS)
 		fprintf(f, ", started %" PRIu32 ", finished %" PRIu32 ", htd_max %" PRIu32,
 		        s.head.v.cnt, s.tail.v.cnt, ht->htd_max);
+	else
+		fprintf(f, ", copy of the other tail %" PRIu32, s.head.v.opp);
 	fputc('\n', f);
 }
 
@@ -424,3 +430,53 @@ void tarn__ring_cleanup(void)
 	if (n != 0)
 		TARN__INFO(RING_LOG, "cleanup freed %u ring(s)", n);
 }
+
+#ifdef TARN__RING_HOOKS
+/* ---- test hooks (only in the hooked test build, see tarn_ring.h) ---- */
+
+static tarn__ring_hook_fn ring_hook;
+
+void tarn__ring_hook_set(tarn__ring_hook_fn fn)
+{
+	__atomic_store_n(&ring_hook, fn, __ATOMIC_SEQ_CST);
+}
+
+void tarn__ring_hook(const struct tarn_ring_headtail *ht, int is_prod, int point)
+{
+	tarn__ring_hook_fn fn = __atomic_load_n(&ring_hook, __ATOMIC_SEQ_CST);
+	if (fn == NULL)
+		return;
+	const size_t off =
+	    is_prod ? offsetof(struct tarn_ring, prod) : offsetof(struct tarn_ring, cons);
+	fn((struct tarn_ring *)(uintptr_t)((const char *)ht - off), is_prod, point);
+}
+
+void tarn__ring_hook_advance(struct tarn_ring *r, uint32_t k)
+{
+	const uint32_t ct = r->cons.tail.v.pos, pt = r->prod.tail.v.pos;
+	const uint32_t used = pt - ct;
+	uint8_t *tmp = malloc((size_t)used * r->esize + 1);
+	uint8_t *slots = tarn__ring_slots(r);
+
+	if (tmp == NULL)
+		abort();
+	for (uint32_t i = 0; i < used; i++)
+		memcpy(tmp + (size_t)i * r->esize, slots + (size_t)((ct + i) & r->mask) * r->esize,
+		       r->esize);
+	for (uint32_t i = 0; i < used; i++)
+		memcpy(slots + (size_t)((ct + k + i) & r->mask) * r->esize,
+		       tmp + (size_t)i * r->esize, r->esize);
+	free(tmp);
+	struct tarn_ring_headtail *side[2] = { &r->prod, &r->cons };
+	for (int i = 0; i < 2; i++) {
+		union tarn_ring_poscnt h = side[i]->head, t = side[i]->tail;
+
+		h.v.pos += k;
+		t.v.pos += k;
+		if (side[i]->sync != TARN_RING_SYNC_RTS)
+			h.v.opp += k; /* the cached copy, not an operation count */
+		__atomic_store_n(&side[i]->head.raw, h.raw, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&side[i]->tail.raw, t.raw, __ATOMIC_SEQ_CST);
+	}
+}
+#endif

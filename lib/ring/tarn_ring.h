@@ -131,19 +131,28 @@ enum tarn_ring_sync {
 };
 
 /**
- * A position and an operation count that RTS mode updates as one 64-bit
- * word. MT and ST modes use only `v.pos`. `v.pos` is the low half on
- * little-endian machines and the high half on big-endian ones, so `raw` and
- * `v` always describe the same word.
+ * A position and a second 32-bit value updated together as one 64-bit
+ * word. In a head, the second value is, in RTS mode, the number of
+ * operations started (`cnt`) and, in MT and ST modes, this side's cached
+ * copy of the other side's tail position (`opp`); in a tail it is, in RTS
+ * mode, the number of operations finished (unused otherwise). `v.pos` is
+ * the low half on little-endian machines and the high half on big-endian
+ * ones, so `raw` and `v` always describe the same word.
  */
 union tarn_ring_poscnt {
 	uint64_t raw; /**< both, for 64-bit atomics */
 	struct {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		uint32_t pos; /**< free-running position */
-		uint32_t cnt; /**< operations started (head) or finished (tail), RTS only */
+		union {
+			uint32_t cnt; /**< RTS: operations started (head) or finished (tail) */
+			uint32_t opp; /**< MT/ST head: copy of the other side's tail position */
+		};
 #else
-		uint32_t cnt;
+		union {
+			uint32_t cnt;
+			uint32_t opp;
+		};
 		uint32_t pos;
 #endif
 	} v; /**< the two halves */
@@ -151,16 +160,19 @@ union tarn_ring_poscnt {
 
 /**
  * State of one side (producer or consumer). Written by the threads of that
- * side; the other side reads only `tail`. `opp_tail` is this side's cached
- * copy of the other side's tail, so that a call only reads the other
- * side's cache line when the copy shows too little room.
+ * side; the other side reads only `tail`. In MT and ST modes the head word
+ * also carries this side's cached copy of the other side's tail
+ * (`head.v.opp`), so that a call only reads the other side's cache line when
+ * the copy shows too little room; the copy changes only together with the
+ * head position (one 64-bit compare-and-swap in MT mode), so a thread that
+ * read the other side's tail and was then preempted cannot store that value
+ * after the side has moved on (see tarn__ring_room()).
  */
 struct tarn_ring_headtail {
-	union tarn_ring_poscnt head; /**< reserved up to here */
+	union tarn_ring_poscnt head; /**< reserved up to here (and MT/ST: the copy) */
 	union tarn_ring_poscnt tail; /**< published up to here */
 	uint32_t sync;               /**< enum tarn_ring_sync of this side */
 	uint32_t htd_max;            /**< RTS: most slots head may run ahead of tail */
-	uint32_t opp_tail;           /**< cached copy of the other side's tail position */
 };
 
 /** Bytes given to each of the three parts of struct tarn_ring (two cache lines). */
@@ -336,9 +348,10 @@ TARN_API int tarn_ring_walk(void (*fn)(struct tarn_ring *r, void *arg), void *ar
  *         operations (MT; done after the head move, before the copy):
  *         their slot accesses happen before our R_PT/R_CT, which a plain
  *         store would otherwise not carry along.
- *   R_OC / A_OC  release store / acquire load of a side's cached copy of
- *         the other side's tail (opp_tail): a thread using a copy another
- *         thread of its side refreshed inherits that thread's A_PCT/A_CPT.
+ *   A side's cached copy of the other side's tail travels in its head
+ *         word (MT, ST): R_H publishes it and A_H reads it, so a thread
+ *         using a copy that another thread of its side stored inherits
+ *         that thread's A_PCT / A_CPT.
  *   R_RT / A_RT  RTS: every tail update is a release CAS, so they form one
  *         release sequence and an A_CPT/A_PCT that reads the final value
  *         synchronises with all of them; the acquire reload of the own tail
@@ -347,6 +360,44 @@ TARN_API int tarn_ring_walk(void (*fn)(struct tarn_ring *r, void *arg), void *ar
  */
 
 #define TARN__RING_INLINE static inline __attribute__((always_inline))
+
+/*
+ * Test hooks at the ring's ordering points. Only a library and a program
+ * both compiled with -DTARN__RING_HOOKS (the hooked copy of the ring and
+ * mempool that tests/ring/meson.build builds for the preemption tests) call
+ * tarn__ring_hook(); in every other build the macro is empty, so the
+ * installed library and the programs built on it carry no trace of it.
+ *   MOVE   the head was read and the room found, the head not yet moved
+ *          (ST: two threads of a single-thread side parked here both
+ *          reserve the same slots; MT, RTS: the compare-and-swap will fail)
+ *   HEAD   a head move succeeded, nothing copied yet (a thread parked here
+ *          is a thread preempted right after its head move)
+ *   TAIL   the copy is done, the tail not yet published
+ *   OPP    the other side's tail was just read (fresh), not yet used
+ *   COUNT  tarn_ring_count() between its loads of the two tails
+ * `is_prod` says which side `ht` is (so the hook finds the ring).
+ */
+enum tarn__ring_hook_point {
+	TARN__RING_HOOK_HEAD = 0,
+	TARN__RING_HOOK_TAIL = 1,
+	TARN__RING_HOOK_OPP = 2,
+	TARN__RING_HOOK_COUNT = 3,
+	TARN__RING_HOOK_MOVE = 4,
+};
+#ifdef TARN__RING_HOOKS
+TARN_API void tarn__ring_hook(const struct tarn_ring_headtail *ht, int is_prod, int point);
+/* The function tarn__ring_hook() calls (NULL: none), with the ring, the
+ * side (1: producer) and the point. */
+typedef void (*tarn__ring_hook_fn)(struct tarn_ring *r, int is_prod, int point);
+TARN_API void tarn__ring_hook_set(tarn__ring_hook_fn fn);
+/* Move a ring with no operation in flight `k` positions forward, as if k
+ * elements had gone through it: heads, tails and cached copies + k, each
+ * element moved to the slot of its new position. */
+TARN_API void tarn__ring_hook_advance(struct tarn_ring *r, uint32_t k);
+#define TARN__RING_HOOK(ht, is_prod, point) tarn__ring_hook((ht), (is_prod), (point))
+#else
+#define TARN__RING_HOOK(ht, is_prod, point) ((void)0)
+#endif
 
 /** Internal: behaviour of a call. */
 enum tarn__ring_behavior {
@@ -515,22 +566,67 @@ TARN__RING_INLINE uint32_t tarn__ring_take(uint32_t want, uint32_t avail, int be
 	return behavior == TARN__RING_VARIABLE ? avail : 0;
 }
 
+/* A head word of position `pos` and second half `hi` (the copy or the RTS
+ * count), and its halves: plain shifts, so the word stays in a register. */
+TARN__RING_INLINE uint64_t tarn__ring_word(uint32_t pos, uint32_t hi)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint64_t)pos | (uint64_t)hi << 32;
+#else
+	return (uint64_t)hi | (uint64_t)pos << 32;
+#endif
+}
+
+TARN__RING_INLINE uint32_t tarn__ring_word_pos(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint32_t)w;
+#else
+	return (uint32_t)(w >> 32);
+#endif
+}
+
+TARN__RING_INLINE uint32_t tarn__ring_word_hi(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint32_t)(w >> 32);
+#else
+	return (uint32_t)w;
+#endif
+}
+
 /* -- head moves. `ht` is the own side, `opp_tail` the other side's tail
  * position, `is_prod` (a constant) says which side: the room is the free
  * slots for a producer (capacity + cons_tail - head) and the elements for a
  * consumer (prod_tail - head). */
 
 /*
- * Room seen from `head`, in two steps.
+ * Room seen from the head word `hw`, in two steps.
  *
- * First from `ht->opp_tail`, this side's cached copy of the other side's
- * tail, which lives on this side's own cache line: while it shows enough
- * room the other side's line is not touched, so a producer and a consumer
- * on two cores stop stealing each other's line on every call. The copy is
- * used when it shows `want`, is in range, and the caller did not ask for an
- * exact figure (`exact`: free_space/available requested).
+ * First (MT and ST: `use_copy`) from `hw.v.opp`, this side's cached copy of
+ * the other side's tail, which travels in the head word on this side's own
+ * cache line: while it shows enough room the other side's line is not
+ * touched, so a producer and a consumer on two cores stop stealing each
+ * other's line on every call. The copy is used when it shows `want`, is in
+ * range, and the caller did not ask for an exact figure (`exact`:
+ * free_space/available requested).
  *
- * Otherwise the real tail is read and the copy refreshed.
+ * Otherwise the real tail is read; `*copy` gets the value the head move
+ * stores with the new position (the copy unchanged, or the fresh tail).
+ *
+ * Why the copy is in the head word: it is then stored only together with a
+ * head move, by the one 64-bit compare-and-swap (MT) that succeeds only if
+ * the side did not move since its head was read, i.e. since before the tail
+ * was read. A thread preempted after reading the tail can therefore never
+ * store that value once the side has moved on; while the side stands still
+ * the other side's tail moves at most `cap` positions, so a stored copy is
+ * never more than `cap` behind the tail. (A copy in a field of its own,
+ * refreshed by a plain store, could be stored by a thread that read the
+ * tail 2^32 - k positions earlier: in 32-bit arithmetic that value is k
+ * positions AHEAD of the tail, and the next call would take room that is
+ * not there.) ST: one thread at a time writes the head word. RTS keeps no
+ * copy (its head word holds the operation count): it reads the other
+ * side's tail on every call.
  *
  * A stale copy only underestimates the room: tails only move forward, so
  * a copy k positions behind gives room - k, and when k exceeds the room the
@@ -546,33 +642,38 @@ TARN__RING_INLINE uint32_t tarn__ring_take(uint32_t want, uint32_t avail, int be
  *
  * Returns how many elements the operation takes; `*avail` gets the room.
  */
-TARN__RING_INLINE uint32_t tarn__ring_room(struct tarn_ring_headtail *ht, const uint32_t *opp_tail,
-                                           int is_prod, uint32_t cap, uint32_t head, uint32_t want,
-                                           int behavior, int exact, uint32_t *avail)
+TARN__RING_INLINE uint32_t tarn__ring_room(const struct tarn_ring_headtail *ht,
+                                           const uint32_t *opp_tail, int is_prod, int use_copy,
+                                           uint32_t cap, uint64_t hw, uint32_t want, int behavior,
+                                           int exact, uint32_t *avail, uint32_t *copy)
 {
 	const uint32_t base = is_prod ? cap : 0;
-	/* A_OC: pairs with R_OC of the thread of this side that refreshed the
-	 * copy, which had done A_PCT / A_CPT on the value: the other side's
-	 * slot accesses happen before ours through that chain */
-	uint32_t room = base + __atomic_load_n(&ht->opp_tail, __ATOMIC_ACQUIRE) - head;
-	int cached_ok;
+	uint32_t room;
 
-	if (is_prod)
-		cached_ok = !exact && tarn_likely(room >= want) && tarn_likely(room <= cap);
-	else
-		cached_ok = !exact && room >= want && tarn_likely(room <= cap);
-	if (cached_ok) {
-		*avail = room;
-		return want;
+	(void)ht; /* the hooked test build's hook only */
+	if (use_copy) {
+		/* the copy came in the head word: A_H (MT) carries the
+		 * A_PCT / A_CPT of the thread that stored it, so the other
+		 * side's slot accesses happen before ours through that chain */
+		room = base + tarn__ring_word_hi(hw) - tarn__ring_word_pos(hw);
+		int cached_ok;
+
+		if (is_prod)
+			cached_ok = !exact && tarn_likely(room >= want) && tarn_likely(room <= cap);
+		else
+			cached_ok = !exact && room >= want && tarn_likely(room <= cap);
+		if (cached_ok) {
+			*avail = room;
+			*copy = tarn__ring_word_hi(hw);
+			return want;
+		}
 	}
 	/* A_PCT / A_CPT: pairs with the other side's R_CT / R_PT */
 	const uint32_t opp = __atomic_load_n(opp_tail, __ATOMIC_ACQUIRE);
 
-	/* R_OC: publishes the copy to this side's other threads (several
-	 * threads of an MT side may store different values; any of them is a
-	 * value the tail had, so at worst stale) */
-	__atomic_store_n(&ht->opp_tail, opp, __ATOMIC_RELEASE);
-	room = base + opp - head;
+	TARN__RING_HOOK(ht, is_prod, TARN__RING_HOOK_OPP);
+	*copy = opp;
+	room = base + opp - tarn__ring_word_pos(hw);
 	*avail = room;
 	return tarn__ring_take(want, room, behavior);
 }
@@ -582,16 +683,20 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_st(struct tarn_ring_headtail *ht
                                                    uint32_t cap, uint32_t want, int behavior,
                                                    int exact, uint32_t *old_head, uint32_t *avail)
 {
+	uint32_t copy;
 	/* relaxed: only this thread writes this head (ST contract) */
-	const uint32_t head = __atomic_load_n(&ht->head.v.pos, __ATOMIC_RELAXED);
+	const uint64_t hw = __atomic_load_n(&ht->head.raw, __ATOMIC_RELAXED);
+	const uint32_t head = tarn__ring_word_pos(hw);
 	const uint32_t n =
-	    tarn__ring_room(ht, opp_tail, is_prod, cap, head, want, behavior, exact, avail);
+	    tarn__ring_room(ht, opp_tail, is_prod, 1, cap, hw, want, behavior, exact, avail, &copy);
 
 	*old_head = head;
 	if (n != 0)
+		TARN__RING_HOOK(ht, is_prod, TARN__RING_HOOK_MOVE);
+	if (n != 0)
 		/* relaxed: no other thread of this side; the other side reads
 		 * only our tail, published with release after the copy */
-		__atomic_store_n(&ht->head.v.pos, head + n, __ATOMIC_RELAXED);
+		__atomic_store_n(&ht->head.raw, tarn__ring_word(head + n, copy), __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -605,18 +710,23 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_mt(struct tarn_ring_headtail *ht
                                                    int exact, uint32_t *old_head, uint32_t *avail,
                                                    int *lost)
 {
+	uint32_t copy;
 	/* A_H: pairs with R_H of the thread that moved the head to this value */
-	uint32_t head = __atomic_load_n(&ht->head.v.pos, __ATOMIC_ACQUIRE);
+	uint64_t hw = __atomic_load_n(&ht->head.raw, __ATOMIC_ACQUIRE);
+	const uint32_t head = tarn__ring_word_pos(hw);
 	const uint32_t n =
-	    tarn__ring_room(ht, opp_tail, is_prod, cap, head, want, behavior, exact, avail);
+	    tarn__ring_room(ht, opp_tail, is_prod, 1, cap, hw, want, behavior, exact, avail, &copy);
 
 	*old_head = head;
 	*lost = 0;
 	if (n == 0)
 		return 0;
-	/* R_H on success; on failure nothing is reserved (relaxed: the value
-	 * read is dropped, the slow path reloads the head with A_H) */
-	if (tarn_unlikely(!__atomic_compare_exchange_n(&ht->head.v.pos, &head, head + n, 0,
+	TARN__RING_HOOK(ht, is_prod, TARN__RING_HOOK_MOVE);
+	/* R_H on success (it publishes the copy too); on failure nothing is
+	 * reserved nor stored (relaxed: the value read is dropped, the slow
+	 * path reloads the head with A_H) */
+	if (tarn_unlikely(!__atomic_compare_exchange_n(&ht->head.raw, &hw,
+	                                               tarn__ring_word(head + n, copy), 0,
 	                                               __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
 		*lost = 1;
 	return n;
@@ -629,19 +739,22 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_mt_loop(struct tarn_ring_headtai
                                                         int exact, uint32_t *old_head,
                                                         uint32_t *avail)
 {
-	uint32_t head, n;
-
+	uint32_t n, copy;
 	/* A_H: pairs with R_H of the thread that moved the head to this value */
-	head = __atomic_load_n(&ht->head.v.pos, __ATOMIC_ACQUIRE);
+	uint64_t hw = __atomic_load_n(&ht->head.raw, __ATOMIC_ACQUIRE);
+
 	do {
-		n = tarn__ring_room(ht, opp_tail, is_prod, cap, head, want, behavior, exact, avail);
+		n = tarn__ring_room(ht, opp_tail, is_prod, 1, cap, hw, want, behavior, exact, avail,
+		                    &copy);
 		if (n == 0)
 			break;
+		TARN__RING_HOOK(ht, is_prod, TARN__RING_HOOK_MOVE);
 		/* R_H on success; A_H on failure (head reloaded: same reason
 		 * as the load above) */
-	} while (!__atomic_compare_exchange_n(&ht->head.v.pos, &head, head + n, 0, __ATOMIC_RELEASE,
-	                                      __ATOMIC_ACQUIRE));
-	*old_head = head;
+	} while (!__atomic_compare_exchange_n(&ht->head.raw, &hw,
+	                                      tarn__ring_word(tarn__ring_word_pos(hw) + n, copy), 0,
+	                                      __ATOMIC_RELEASE, __ATOMIC_ACQUIRE));
+	*old_head = tarn__ring_word_pos(hw);
 	return n;
 }
 
@@ -708,7 +821,7 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_rts(struct tarn_ring_headtail *h
 {
 	const uint32_t htd_max = ht->htd_max;
 	union tarn_ring_poscnt oh, nh;
-	uint32_t n;
+	uint32_t n, copy;
 
 	/* A_H: pairs with R_H below, done by the thread that moved the head */
 	oh.raw = __atomic_load_n(&ht->head.raw, __ATOMIC_ACQUIRE);
@@ -719,12 +832,13 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head_rts(struct tarn_ring_headtail *h
 		if (tarn_unlikely(oh.v.pos - __atomic_load_n(&ht->tail.v.pos, __ATOMIC_RELAXED) >
 		                  htd_max))
 			oh.raw = tarn__ring_rts_throttle(ht, htd_max);
-		n = tarn__ring_room(ht, opp_tail, is_prod, cap, oh.v.pos, want, behavior, exact,
-		                    avail);
+		n = tarn__ring_room(ht, opp_tail, is_prod, 0, cap, oh.raw, want, behavior, exact,
+		                    avail, &copy);
 		if (n == 0)
 			break;
 		nh.v.pos = oh.v.pos + n;
 		nh.v.cnt = oh.v.cnt + 1;
+		TARN__RING_HOOK(ht, is_prod, TARN__RING_HOOK_MOVE);
 		/* R_H on success; A_H on failure (oh reloaded) */
 		if (tarn_likely(__atomic_compare_exchange_n(&ht->head.raw, &oh.raw, nh.raw, 0,
 		                                            __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)))
@@ -802,6 +916,7 @@ tarn__ring_enqueue_finish(struct tarn_ring *r, uint32_t head, const void *objs, 
 	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->prod, head))
 		tarn__ring_wait_turn_mt(&r->prod, head);
 	tarn__ring_copy_in(r, head, objs, esize, n);
+	TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->prod);
 	else
@@ -816,6 +931,7 @@ static __attribute__((noinline, unused)) void tarn__ring_dequeue_finish(struct t
 	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->cons, head))
 		tarn__ring_wait_turn_mt(&r->cons, head);
 	tarn__ring_copy_out(r, head, objs, esize, n);
+	TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->cons);
 	else
@@ -831,8 +947,10 @@ tarn__ring_enqueue_mt_slow(struct tarn_ring *r, const void *objs, unsigned esize
 	    tarn__ring_move_head_mt_loop(&r->prod, &r->cons.tail.v.pos, 1, r->capacity, want,
 	                                 behavior, free_space != NULL, &head, &room);
 
-	if (n != 0)
+	if (n != 0) {
+		TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_HEAD);
 		tarn__ring_enqueue_finish(r, head, objs, esize, n, TARN_RING_SYNC_MT);
+	}
 	if (free_space != NULL)
 		*free_space = room - n;
 	return n;
@@ -847,8 +965,10 @@ tarn__ring_dequeue_mt_slow(struct tarn_ring *r, void *objs, unsigned esize, unsi
 	    tarn__ring_move_head_mt_loop(&r->cons, &r->prod.tail.v.pos, 0, r->capacity, want,
 	                                 behavior, available != NULL, &head, &room);
 
-	if (n != 0)
+	if (n != 0) {
+		TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_HEAD);
 		tarn__ring_dequeue_finish(r, head, objs, esize, n, TARN_RING_SYNC_MT);
+	}
 	if (available != NULL)
 		*available = room - n;
 	return n;
@@ -874,6 +994,7 @@ TARN__RING_INLINE int tarn__ring_enqueue_fast(struct tarn_ring *r, uint32_t head
 		tarn__ring_copy(slot, (const uint8_t *)objs, esize, n);
 	else
 		return 0;
+	TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->prod);
 	else
@@ -895,6 +1016,7 @@ TARN__RING_INLINE int tarn__ring_dequeue_fast(struct tarn_ring *r, uint32_t head
 		tarn__ring_copy((uint8_t *)objs, slot, esize, n);
 	else
 		return 0;
+	TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->cons);
 	else
@@ -914,6 +1036,8 @@ TARN__RING_INLINE unsigned tarn__ring_do_enqueue(struct tarn_ring *r, const void
 
 	if (tarn_unlikely(lost))
 		return tarn__ring_enqueue_mt_slow(r, objs, esize, want, behavior, free_space);
+	if (n != 0)
+		TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_HEAD);
 	if (n != 0 && tarn_unlikely(!tarn__ring_enqueue_fast(r, head, objs, esize, n, sync)))
 		tarn__ring_enqueue_finish(r, head, objs, esize, n, sync);
 	if (free_space != NULL)
@@ -933,6 +1057,8 @@ TARN__RING_INLINE unsigned tarn__ring_do_dequeue(struct tarn_ring *r, void *objs
 
 	if (tarn_unlikely(lost))
 		return tarn__ring_dequeue_mt_slow(r, objs, esize, want, behavior, available);
+	if (n != 0)
+		TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_HEAD);
 	if (n != 0 && tarn_unlikely(!tarn__ring_dequeue_fast(r, head, objs, esize, n, sync)))
 		tarn__ring_dequeue_finish(r, head, objs, esize, n, sync);
 	if (available != NULL)
@@ -1335,18 +1461,44 @@ TARN_RING_INLINE unsigned tarn_ring_mc_rts_dequeue_burst_elem(struct tarn_ring *
  */
 /**@{*/
 
-/** @return the number of elements in the ring (published by producers, not yet reclaimed by
- * consumers), 0 .. capacity. */
+/**
+ * @return the number of elements in the ring (published by producers, not
+ * yet reclaimed by consumers), 0 .. capacity: a value the count had at some
+ * moment during the call when the consumer tail stood still long enough to
+ * be read twice around the producer tail (a few tries), else an estimate
+ * clamped to the capacity.
+ */
 TARN_RING_INLINE unsigned tarn_ring_count(const struct tarn_ring *r)
 {
-	/* relaxed: a snapshot, nothing is read from the slots. The consumer
-	 * tail is read first so the producer tail read after it is at least
-	 * as new; a count beyond the capacity can then only come from
-	 * operations that finished in between, and is clamped. */
-	const uint32_t cons = __atomic_load_n(&r->cons.tail.v.pos, __ATOMIC_RELAXED);
-	const uint32_t prod = __atomic_load_n(&r->prod.tail.v.pos, __ATOMIC_RELAXED);
-	const uint32_t count = prod - cons;
+	/* A_CT: acquire load of cons.tail. It pairs with the R_CT of the
+	 * consumer that stored the value read, which had read prod.tail at
+	 * least that far with A_CPT (RTS: every tail update is a release
+	 * CAS, see R_RT, so the acquire synchronises with all of them): the
+	 * prod.tail load below, ordered after it, reads at least that value
+	 * too, so prod - cons never "goes negative" (an empty ring never reads
+	 * as full). */
+	uint32_t cons = __atomic_load_n(&r->cons.tail.v.pos, __ATOMIC_ACQUIRE);
+	uint32_t count = 0;
 
+	for (unsigned tries = 0; tries < 4; tries++) {
+		TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_COUNT);
+		/* acquire: orders the reload of cons.tail after this load (and
+		 * nothing is read from the slots) */
+		const uint32_t prod = __atomic_load_n(&r->prod.tail.v.pos, __ATOMIC_ACQUIRE);
+		/* acquire: A_CT again, for the next round */
+		const uint32_t again = __atomic_load_n(&r->cons.tail.v.pos, __ATOMIC_ACQUIRE);
+
+		count = prod - cons;
+		/* The consumer tail had this value before and after the
+		 * producer tail was read: prod - cons is the count at that
+		 * moment, at most the capacity (producers never run more than
+		 * the capacity ahead of the consumer tail). */
+		if (tarn_likely(again == cons))
+			return count;
+		cons = again;
+	}
+	/* The consumers kept moving: prod was read before the last cons, so
+	 * the difference may count elements already gone; clamp. */
 	return count > r->capacity ? r->capacity : count;
 }
 
@@ -1396,6 +1548,20 @@ TARN_RING_INLINE unsigned tarn_ring_get_flags(const struct tarn_ring *r)
 TARN_RING_INLINE const char *tarn_ring_get_name(const struct tarn_ring *r)
 {
 	return r->name;
+}
+
+/** @return the producer side's head-tail distance limit (RTS; see
+ *  tarn_ring_set_htd_max()), or 0 when that side is not RTS. */
+TARN_RING_INLINE unsigned tarn_ring_get_prod_htd_max(const struct tarn_ring *r)
+{
+	return r->prod.sync == TARN_RING_SYNC_RTS ? r->prod.htd_max : 0;
+}
+
+/** @return the consumer side's head-tail distance limit (RTS; see
+ *  tarn_ring_set_htd_max()), or 0 when that side is not RTS. */
+TARN_RING_INLINE unsigned tarn_ring_get_cons_htd_max(const struct tarn_ring *r)
+{
+	return r->cons.sync == TARN_RING_SYNC_RTS ? r->cons.htd_max : 0;
 }
 
 /** @return the producer side's mode (enum tarn_ring_sync). */

@@ -77,7 +77,12 @@ void set_positions(struct tarn_ring *r, uint32_t pos)
 	ASSERT_EQ(tarn_ring_count(r), 0u);
 	r->prod.head.v.pos = r->prod.tail.v.pos = pos;
 	r->cons.head.v.pos = r->cons.tail.v.pos = pos;
-	r->prod.opp_tail = r->cons.opp_tail = pos;
+	// MT and ST sides keep a copy of the other side's tail in the head
+	// word (RTS sides their operation count, left alone)
+	if (r->prod.sync != TARN_RING_SYNC_RTS)
+		r->prod.head.v.opp = pos;
+	if (r->cons.sync != TARN_RING_SYNC_RTS)
+		r->cons.head.v.opp = pos;
 }
 
 // ---------------------------------------------------------------------------
@@ -868,7 +873,8 @@ TEST(RingCheck, DetectsBrokenInvariants)
 		{ "mode", [](struct tarn_ring *x) { x->cons.sync = TARN_RING_SYNC_RTS; } },
 		{ "flags", [](struct tarn_ring *x) { x->flags |= 0x400; } },
 		{ "htd_max", [](struct tarn_ring *x) { x->prod.htd_max = 100; } },
-		{ "cached tail", [](struct tarn_ring *x) { x->cons.opp_tail += 100; } },
+		{ "cached tail ahead", [](struct tarn_ring *x) { x->cons.head.v.opp += 5; } },
+		{ "cached tail too old", [](struct tarn_ring *x) { x->cons.head.v.opp -= 16; } },
 	};
 	for (auto &c : cases) {
 		RingLog::clear();
