@@ -28,6 +28,7 @@ static unsigned slot_gen;        /* bumped (atomic) each time a slot is freed */
 static __thread unsigned noslot; /* slot_gen + 1 when this thread found none */
 static int slot_full_logged;     /* atomic */
 static pthread_key_t slot_key;
+static bool slot_key_ok; /* slot_key was created (written once, under slot_once) */
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 
 static void thread_release(void);
@@ -44,9 +45,16 @@ static void slot_key_destructor(void *v)
 
 static void slot_once_init(void)
 {
-	if (pthread_key_create(&slot_key, slot_key_destructor) != 0)
-		TARN__ERR(MP_LOG, "cannot create the thread key: caches of exiting plain "
-		                  "threads will not be flushed");
+	int rc = pthread_key_create(&slot_key, slot_key_destructor);
+	/* Without the key an exiting plain thread would leave its cached
+	 * objects behind, and the key variable holds no key of ours (0 is
+	 * some other user's key): no thread gets a slot, so no cache. */
+	slot_key_ok = rc == 0;
+	if (!slot_key_ok)
+		TARN__ERR(MP_LOG,
+		          "cannot create a thread key (%s): every thread works without a "
+		          "cache (slower)",
+		          tarn_strerror(-rc));
 	tarn__thread_exit_hook_add(thread_release);
 }
 
@@ -63,6 +71,11 @@ static uint32_t slot_acquire(void)
 	if (noslot != 0 && noslot == gen + 1)
 		return 0;
 	tarn__mp_thread_hook_init();
+	if (!slot_key_ok) {
+		/* pthread_once: slot_key_ok is visible to every caller */
+		noslot = gen + 1;
+		return 0;
+	}
 	uint32_t s = 0;
 	pthread_mutex_lock(&slot_lock);
 	for (uint32_t i = 1; i < TARN_MEMPOOL_MAX_THREADS; i++) {
@@ -146,11 +159,14 @@ static void thread_release(void)
 		}
 		/* relaxed: only this slot's owner (us) reads fast[s] */
 		__atomic_store_n(&m->pub.fast[s], NULL, __ATOMIC_RELAXED);
-		tarn__mp_cache_drain(m, c);
+		/* a single-producer store has its producer elsewhere: the
+		 * objects go to the stash, not into the store */
+		tarn__mp_cache_drain(m, c, m->sp_store);
 		cache_retire(m, c);
 	}
 	pthread_mutex_unlock(&tarn__mp_list_lock);
 	tarn__mempool_tslot = 0;
+	/* a slot exists only when the key does (slot_acquire()) */
 	pthread_setspecific(slot_key, NULL);
 	pthread_mutex_lock(&slot_lock);
 	slot_used[s] = false;
@@ -226,13 +242,64 @@ static inline int store_enq(struct tarn__mempool *m, void *const *objs, unsigned
 	return m->pub.ops->enqueue(&m->pub, objs, n);
 }
 
+/* ---- the stash (see struct tarn__mempool) ---- */
+
+static inline bool stash_empty(const struct tarn__mempool *m)
+{
+	/* relaxed: a hint; the stash itself is read under its lock */
+	return tarn_likely(__atomic_load_n(&m->stash_n, __ATOMIC_RELAXED) == 0);
+}
+
+static void stash_push_locked(struct tarn__mempool *m, void *const *objs, unsigned n)
+{
+	/* The links are relaxed atomics, not plain: a "stack" store's pop may
+	 * still read the link of an object it lost the race for (see
+	 * ops_stack.c), and that object may be here by then. */
+	for (unsigned i = 0; i < n; i++) {
+		struct tarn_mempool_objhdr *h = tarn__mp_hdr(objs[i]);
+		__atomic_store_n(&h->next, m->stash, __ATOMIC_RELAXED);
+		m->stash = h;
+	}
+	__atomic_store_n(&m->stash_n, m->stash_n + n, __ATOMIC_RELAXED);
+}
+
+static void stash_pop_locked(struct tarn__mempool *m, void **dst, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct tarn_mempool_objhdr *h = m->stash;
+		m->stash = __atomic_load_n(&h->next, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->next, NULL, __ATOMIC_RELAXED);
+		dst[i] = h + 1;
+	}
+	__atomic_store_n(&m->stash_n, m->stash_n - n, __ATOMIC_RELAXED);
+}
+
+static __attribute__((noinline)) void stash_push(struct tarn__mempool *m, void *const *objs,
+                                                 unsigned n)
+{
+	pthread_mutex_lock(&m->stash_lock);
+	stash_push_locked(m, objs, n);
+	pthread_mutex_unlock(&m->stash_lock);
+}
+
+/* A store refused objects it must take (its ops broke their contract, see
+ * tarn_mempool_ops): say so, at most a few times per pool. */
+static __attribute__((noinline, cold)) void store_refused(struct tarn__mempool *m, unsigned n,
+                                                          const char *what)
+{
+	const uint64_t k = __atomic_fetch_add(&m->refused, 1, __ATOMIC_RELAXED);
+	if (k < 8)
+		TARN__ERR(MP_LOG, "'%s': store '%s' refused %u objects: %s", m->pub.name,
+		          m->pub.ops->name, n, what);
+}
+
 /*
  * Take between `min` and `max` objects from the store into dst (as many as it
  * can up to max; without a reserve: max, else min), return how many, or 0
  * when it cannot give `min`. `reserved` lets it dig into the reserve.
  */
-static __attribute__((noinline)) unsigned store_get(struct tarn__mempool *m, void **dst,
-                                                    unsigned min, unsigned max, bool reserved)
+static __attribute__((noinline)) unsigned store_get_raw(struct tarn__mempool *m, void **dst,
+                                                        unsigned min, unsigned max, bool reserved)
 {
 	if (m->reserve == 0) {
 		if (max > min && store_deq(m, dst, max) == 0)
@@ -269,30 +336,84 @@ static __attribute__((noinline)) unsigned store_get(struct tarn__mempool *m, voi
 	return k;
 }
 
+/* The store alone could not give `min`: the stash, and the rest (if the
+ * stash has fewer than `min`) from the store, all or nothing. Under the
+ * stash lock, so two getters never both count on the same stashed
+ * objects. The store is only dequeued from (by the getter). */
+static __attribute__((noinline)) unsigned stash_get(struct tarn__mempool *m, void **dst,
+                                                    unsigned min, unsigned max, bool reserved)
+{
+	unsigned got = 0;
+
+	pthread_mutex_lock(&m->stash_lock);
+	const unsigned s = (unsigned)m->stash_n;
+	if (s >= min) {
+		got = s < max ? s : max;
+		stash_pop_locked(m, dst, got);
+	} else if (s > 0) {
+		stash_pop_locked(m, dst, s);
+		const unsigned r = store_get_raw(m, dst + s, min - s, max - s, reserved);
+		if (r == 0)
+			stash_push_locked(m, dst, s);
+		else
+			got = s + r;
+	}
+	pthread_mutex_unlock(&m->stash_lock);
+	return got;
+}
+
+static inline unsigned store_get(struct tarn__mempool *m, void **dst, unsigned min, unsigned max,
+                                 bool reserved)
+{
+	const unsigned k = store_get_raw(m, dst, min, max, reserved);
+	if (tarn_likely(k != 0) || stash_empty(m))
+		return k;
+	return stash_get(m, dst, min, max, reserved);
+}
+
 /* Take exactly n: the common case inline. */
 static inline bool store_get_n(struct tarn__mempool *m, void **dst, unsigned n, bool reserved)
 {
-	if (tarn_likely(m->reserve == 0))
-		return store_deq(m, dst, n) == 0;
+	if (tarn_likely(m->reserve == 0)) {
+		if (tarn_likely(store_deq(m, dst, n) == 0))
+			return true;
+		return !stash_empty(m) && stash_get(m, dst, n, n, reserved) == n;
+	}
 	return store_get(m, dst, n, n, reserved) == n;
 }
 
-/* Give n objects back to the store: never fails while the pool's counts are
- * right (the store holds all n objects). */
-static __attribute__((noinline, cold)) void store_refused(struct tarn__mempool *m, unsigned n)
+/* Move the stash into the store. Called by a put that reached the store:
+ * for a single-producer store that is its producer. */
+static __attribute__((noinline)) void stash_to_store(struct tarn__mempool *m)
 {
-	TARN__ERR(MP_LOG, "'%s': store '%s' refused %u objects: more objects put than taken?",
-	          m->pub.name, m->pub.ops->name, n);
+	void *batch[64];
+
+	pthread_mutex_lock(&m->stash_lock);
+	while (m->stash_n != 0) {
+		const unsigned k = m->stash_n < 64 ? (unsigned)m->stash_n : 64;
+		stash_pop_locked(m, batch, k);
+		if (tarn_unlikely(store_enq(m, batch, k) != 0)) {
+			stash_push_locked(m, batch, k);
+			store_refused(m, k, "they stay in the pool's stash");
+			break;
+		}
+		if (m->reserve != 0)
+			__atomic_fetch_add(&m->acct, k, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&m->stash_lock);
 }
 
-static inline void store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
+/* Give n objects to the store: 0, or -ENOBUFS if it refused them (nothing
+ * taken; impossible for the built-in stores, which hold the whole pool). */
+static inline int store_put(struct tarn__mempool *m, void *const *objs, unsigned n)
 {
-	if (tarn_unlikely(store_enq(m, objs, n) != 0)) {
-		store_refused(m, n);
-		return;
-	}
+	if (tarn_unlikely(store_enq(m, objs, n) != 0))
+		return -ENOBUFS;
 	if (m->reserve != 0)
 		__atomic_fetch_add(&m->acct, n, __ATOMIC_RELAXED);
+	if (tarn_unlikely(!stash_empty(m)))
+		stash_to_store(m);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -404,11 +525,15 @@ static inline int get_direct(struct tarn__mempool *m, struct tarn_mempool_cache 
 	return 0;
 }
 
-static inline void put_direct(struct tarn__mempool *m, struct tarn_mempool_cache *c,
-                              void *const *objs, unsigned n)
+static inline int put_direct(struct tarn__mempool *m, struct tarn_mempool_cache *c,
+                             void *const *objs, unsigned n)
 {
-	store_put(m, objs, n);
+	if (tarn_unlikely(store_put(m, objs, n) != 0)) {
+		store_refused(m, n, "the put fails and the caller keeps them");
+		return -ENOBUFS;
+	}
 	count_direct_put(m, c, n);
+	return 0;
 }
 
 static int get_refill(struct tarn__mempool *m, struct tarn_mempool_cache *c, void **objs,
@@ -478,36 +603,34 @@ fail:
 	return -ENOBUFS;
 }
 
-static void put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs,
-                      unsigned n);
+static int put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs,
+                     unsigned n);
 
-/* Take back n (> 0) objects already checked. */
-static inline __attribute__((always_inline)) void
+/* Take back n (> 0) objects already checked: 0, or -ENOBUFS if the store
+ * refused (the objects stay the caller's, nothing counted). */
+static inline __attribute__((always_inline)) int
 do_put(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
 {
-	if (c == NULL || c->size == 0) {
-		put_direct(m, c, objs, n);
-		return;
-	}
+	if (c == NULL || c->size == 0)
+		return put_direct(m, c, objs, n);
 	const uint32_t len = len_get(c), size = c->size;
 	if (n <= size - len) {
 		copy(&c->objs[len], objs, n);
 		len_set(c, len + n);
 		STAT_PUT(m, c, n);
-		return;
+		return 0;
 	}
-	if (n > size) {
-		put_direct(m, c, objs, n);
-		return;
-	}
-	put_flush(m, c, objs, n);
+	if (n > size)
+		return put_direct(m, c, objs, n);
+	return put_flush(m, c, objs, n);
 }
 
 /* A put of n <= size that does not fit: flush the oldest objects, down to
  * empty after a flush (the thread produces), else down to min(size/2,
  * size - n); keep the hottest, then add the n. Out of line so that the
- * direct path stays small. */
-static __attribute__((noinline)) void
+ * direct path stays small. If the store refuses the flush, the cache is
+ * left as it was and the put fails. */
+static __attribute__((noinline)) int
 put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
 {
 	const uint32_t len = len_get(c), size = c->size;
@@ -516,7 +639,12 @@ put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *ob
 		keep = size - n < size / 2 ? size - n : size / 2;
 	const uint32_t f = len - keep;
 	hw_note(c, len);
-	store_put(m, c->objs, f);
+	if (tarn_unlikely(store_put(m, c->objs, f) != 0)) {
+		store_refused(m, f,
+		              "the cache keeps them, the put fails and the caller keeps its "
+		              "objects");
+		return -ENOBUFS;
+	}
 	memmove(c->objs, c->objs + f, (size_t)keep * sizeof(void *));
 	copy(&c->objs[keep], objs, n);
 	len_set(c, keep + n);
@@ -525,15 +653,21 @@ put_flush(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *ob
 	STAT(m, c, flushes, 1);
 	STAT(m, c, flush_objs, f);
 	STAT_PUT(m, c, n);
+	return 0;
 }
 
-unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c)
+unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c, bool to_stash)
 {
 	const uint32_t len = len_get(c);
 	if (len == 0)
 		return 0;
 	hw_note(c, len);
-	store_put(m, c->objs, len);
+	if (to_stash) {
+		stash_push(m, c->objs, len);
+	} else if (tarn_unlikely(store_put(m, c->objs, len) != 0)) {
+		store_refused(m, len, "they go to the pool's stash");
+		stash_push(m, c->objs, len);
+	}
 	len_set(c, 0);
 	moves_fold(c);
 	tarn__mp_own_add(&c->flushes, 1);
@@ -610,9 +744,10 @@ __attribute__((flatten)) int tarn__mempool_get_direct(struct tarn_mempool *mp,
 {
 	struct tarn__mempool *m = tarn__mp(mp);
 	if (tarn_likely(m->ring_direct)) {
-		if (tarn_unlikely(tarn_ring_mc_dequeue_bulk(mp->store, objs, n, NULL) != n))
+		if (tarn_unlikely(tarn_ring_mc_dequeue_bulk(mp->store, objs, n, NULL) != n) &&
+		    (n > mp->size || stash_empty(m) || stash_get(m, objs, n, n, false) != n))
 			goto fail;
-	} else if (!store_get_n(m, objs, n, false)) {
+	} else if (n > mp->size || !store_get_n(m, objs, n, false)) {
 		goto fail;
 	}
 	tarn__mp_own_add(&c->direct_gets, n); /* a miss: see count_direct_get() */
@@ -634,12 +769,18 @@ __attribute__((flatten)) int tarn__mempool_put_direct(struct tarn_mempool *mp,
 	poison_objs(m, objs, n);
 	if (tarn_likely(m->ring_direct)) {
 		if (tarn_unlikely(tarn_ring_mp_enqueue_bulk(mp->store, objs, n, NULL) != n))
-			store_refused(m, n);
-	} else {
-		store_put(m, objs, n);
+			goto refused;
+		if (tarn_unlikely(!stash_empty(m)))
+			stash_to_store(m);
+	} else if (tarn_unlikely(store_put(m, objs, n) != 0)) {
+		goto refused;
 	}
 	tarn__mp_own_add(&c->direct_puts, n); /* a put: see count_direct_put() */
 	return 0;
+refused:
+	store_refused(m, n, "the put fails and the caller keeps them");
+	unpoison_objs(m, objs, n);
+	return -ENOBUFS;
 }
 
 /* The inline path's cache does not hold n objects. */
@@ -675,8 +816,10 @@ static __attribute__((noinline)) int put_general(struct tarn_mempool *mp, void *
 	struct tarn_mempool_cache *c = thread_cache(m);
 	if (!m->debug) {
 		poison_objs(m, objs, n);
-		do_put(m, c, objs, n);
-		return 0;
+		const int rc = do_put(m, c, objs, n);
+		if (tarn_unlikely(rc != 0))
+			unpoison_objs(m, objs, n);
+		return rc;
 	}
 	int rc = 0;
 	void *ok[128];
@@ -687,7 +830,12 @@ static __attribute__((noinline)) int put_general(struct tarn_mempool *mp, void *
 			rc = -EINVAL;
 		if (a > 0) {
 			poison_objs(m, ok, a);
-			do_put(m, c, ok, a);
+			if (tarn_unlikely(do_put(m, c, ok, a) != 0)) {
+				/* refused by the store: they stay the caller's */
+				unpoison_objs(m, ok, a);
+				tarn__mp_dbg_mark_out(m, ok, a);
+				rc = -ENOBUFS;
+			}
 		}
 		i += k;
 	}
@@ -695,11 +843,14 @@ static __attribute__((noinline)) int put_general(struct tarn_mempool *mp, void *
 }
 
 /* The inline path's cache has size 0, or no room for n objects. */
-static __attribute__((noinline)) void
+static __attribute__((noinline)) int
 put_cached(struct tarn__mempool *m, struct tarn_mempool_cache *c, void *const *objs, unsigned n)
 {
 	poison_objs(m, objs, n);
-	do_put(m, c, objs, n);
+	const int rc = do_put(m, c, objs, n);
+	if (tarn_unlikely(rc != 0))
+		unpoison_objs(m, objs, n);
+	return rc;
 }
 
 int tarn__mempool_put_slow(struct tarn_mempool *mp, struct tarn_mempool_cache *c, void *const *objs,
@@ -707,10 +858,8 @@ int tarn__mempool_put_slow(struct tarn_mempool *mp, struct tarn_mempool_cache *c
 {
 	/* c != NULL: from the inline path with the thread's armed cache; mp
 	 * and objs are valid, n > 0. */
-	if (tarn_likely(c != NULL)) {
-		put_cached(tarn__mp(mp), c, objs, n);
-		return 0;
-	}
+	if (tarn_likely(c != NULL))
+		return put_cached(tarn__mp(mp), c, objs, n);
 	return put_general(mp, objs, n);
 }
 
@@ -765,8 +914,10 @@ int tarn_mempool_cache_flush(struct tarn_mempool *mp, int which)
 		const uint32_t s = tarn__mempool_tslot;
 		struct tarn_mempool_cache *c =
 		    s ? __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE) : NULL;
+		/* a single-producer store's producer may be another thread:
+		 * to the stash, as at thread exit */
 		if (c != NULL && c != TARN__MP_CACHE_FAILED)
-			moved = tarn__mp_cache_drain(m, c);
+			moved = tarn__mp_cache_drain(m, c, m->sp_store);
 		return (int)moved;
 	}
 	/* Serialised with thread exits, which drain caches too. */
@@ -774,7 +925,7 @@ int tarn_mempool_cache_flush(struct tarn_mempool *mp, int which)
 	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
 		struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
 		if (c != NULL && c != TARN__MP_CACHE_FAILED)
-			moved += tarn__mp_cache_drain(m, c);
+			moved += tarn__mp_cache_drain(m, c, false);
 	}
 	pthread_mutex_unlock(&tarn__mp_list_lock);
 	return (int)moved;

@@ -243,9 +243,54 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 		}
 		cached += len;
 	}
-	if ((uint64_t)store + cached > n)
-		CHECK_FAIL("check '%s': %u objects in the store + %llu in caches > %u objects",
-		           mp->name, store, (unsigned long long)cached, n);
+	/* the stash: objects of the pool, each once, as many as it counts */
+	pthread_mutex_lock(&tarn__mp(mp)->stash_lock);
+	uint64_t stashed = 0;
+	const char *bad = NULL;
+	unsigned bad_idx = 0;
+	for (const struct tarn_mempool_objhdr *h = m->stash; h != NULL && bad == NULL;
+	     h = __atomic_load_n(&h->next, __ATOMIC_RELAXED)) {
+		const void *obj = h + 1;
+		if (!tarn__mp_is_obj(m, obj)) {
+			bad = "holds a pointer that is not an object of the pool";
+			break;
+		}
+		bad_idx = tarn__mp_obj_idx(m, obj);
+		if (seen[bad_idx / 8] & (1u << (bad_idx % 8)))
+			bad = "holds an object that is also cached or stashed twice";
+		else if (m->debug && h->cookie != TARN__MP_COOKIE_IN)
+			bad = "holds an object not marked as in the pool";
+		seen[bad_idx / 8] |= (uint8_t)(1u << (bad_idx % 8));
+		if (++stashed > n)
+			bad = "is longer than the pool (a cycle?)";
+	}
+	const uint64_t stash_n = __atomic_load_n(&m->stash_n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&tarn__mp(mp)->stash_lock);
+	if (bad != NULL)
+		CHECK_FAIL("check '%s': the stash %s (object #%u)", mp->name, bad, bad_idx);
+	if (stashed != stash_n)
+		CHECK_FAIL("check '%s': the stash links %llu objects but counts %llu", mp->name,
+		           (unsigned long long)stashed, (unsigned long long)stash_n);
+	if ((uint64_t)store + cached + stashed > n)
+		CHECK_FAIL("check '%s': %u objects in the store + %llu in caches + %llu stashed > "
+		           "%u objects",
+		           mp->name, store, (unsigned long long)cached, (unsigned long long)stashed,
+		           n);
+	/* Conservation, in every build: every object is in the store, in a
+	 * cache, in the stash, or out (handed out and not taken back, by the
+	 * always-on per-thread counters). A store that dropped objects, or a
+	 * put that lost them, shows here even outside debug mode. */
+	struct tarn_mempool_stats st;
+	tarn_mempool_stats(mp, &st);
+	const int64_t held = st.held;
+	const int64_t sum = (int64_t)store + (int64_t)cached + (int64_t)stashed + held;
+	if (sum != (int64_t)n)
+		CHECK_FAIL("check '%s': %lld object(s) %s: %u in the store + %llu in caches + %llu "
+		           "stashed + %lld handed out and not taken back = %lld, the pool has %u",
+		           mp->name, (long long)(sum < (int64_t)n ? (int64_t)n - sum : sum - n),
+		           sum < (int64_t)n ? "lost" : "counted twice", store,
+		           (unsigned long long)cached, (unsigned long long)stashed, (long long)held,
+		           (long long)sum, n);
 	if (mp->ops->check != NULL && mp->ops->check(mp) != 0)
 		CHECK_FAIL("check '%s': the store ('%s') is inconsistent", mp->name, mp->ops->name);
 	if (m->reserve != 0 && __atomic_load_n(&m->acct, __ATOMIC_RELAXED) != (int64_t)store)
@@ -272,11 +317,11 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 				           mp->name, i, (unsigned long long)ck);
 			}
 		}
-		if (in != store + cached)
+		if (in != store + cached + stashed)
 			CHECK_FAIL("check '%s': %llu objects marked in the pool, but %u in the "
-			           "store + %llu in caches",
+			           "store + %llu in caches + %llu stashed",
 			           mp->name, (unsigned long long)in, store,
-			           (unsigned long long)cached);
+			           (unsigned long long)cached, (unsigned long long)stashed);
 	}
 out:
 	free(seen);

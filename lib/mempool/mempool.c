@@ -45,7 +45,8 @@ int tarn_mempool_ops_register(const struct tarn_mempool_ops *ops)
 {
 	if (ops == NULL || ops->name[0] == '\0' ||
 	    memchr(ops->name, '\0', sizeof(ops->name)) == NULL || ops->alloc == NULL ||
-	    ops->free == NULL || ops->enqueue == NULL || ops->dequeue == NULL || ops->count == NULL)
+	    ops->free == NULL || ops->enqueue == NULL || ops->dequeue == NULL ||
+	    ops->count == NULL || (ops->flags & ~TARN_MEMPOOL_OPS_F_MASK) != 0)
 		return -EINVAL;
 	pthread_mutex_lock(&ops_lock);
 	ops_builtin_locked();
@@ -304,6 +305,8 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	m->priv = p->priv_size ? (char *)m + priv_off : NULL;
 	m->socket = socket;
 	m->debug = debug;
+	m->sp_store = (ops->flags & TARN_MEMPOOL_OPS_F_SP) != 0;
+	pthread_mutex_init(&m->stash_lock, NULL);
 	m->ring_mpmc = strcmp(ops->name, "ring_mp_mc") == 0;
 	m->ring_direct = m->ring_mpmc && p->reserve == 0;
 
@@ -418,6 +421,7 @@ struct tarn_mempool *tarn_mempool_create(const char *name, unsigned n, unsigned 
 static void destroy(struct tarn__mempool *m)
 {
 	m->pub.ops->free(&m->pub);
+	pthread_mutex_destroy(&m->stash_lock);
 	tarn__mp_caches_free(m);
 	tarn__mp_unpoison_all(m);
 	tarn_free(m->owners);

@@ -64,6 +64,22 @@ struct tarn__mempool {
 	int64_t acct TARN_CACHE_ALIGNED;
 	uint8_t pad_acct[TARN_CACHE_LINE - sizeof(int64_t)];
 
+	/* Stash: available objects outside the store and the caches, linked
+	 * through their headers' `next` (free in every store but "stack", and
+	 * these objects are in no store), under stash_lock. It takes the
+	 * caches that threads give back on exit, on tarn_thread_unregister()
+	 * and on TARN_MEMPOOL_FLUSH_SELF when the store is single-producer
+	 * (those threads are not the producer), and anything a store refuses
+	 * where no caller can take it back. Gets take from it when the store
+	 * is short; the next put that reaches the store (the producer's, for a
+	 * single-producer store) moves it into the store. stash_n is read
+	 * without the lock (relaxed: a hint that the stash is worth locking;
+	 * exact at quiescent points). */
+	pthread_mutex_t stash_lock;
+	struct tarn_mempool_objhdr *stash;
+	uint64_t stash_n;
+	uint64_t refused; /* store refusals logged (atomic; rate limit of the log) */
+
 	/* ---- read-mostly, slow path ---- */
 	struct tarn__mempool *next; /* pool list, under tarn__mp_list_lock */
 	unsigned id;                /* unique per process (names of ring, memzone) */
@@ -73,6 +89,7 @@ struct tarn__mempool {
 	unsigned priv_size;
 	int socket;
 	bool debug;
+	bool sp_store;    /* the ops are TARN_MEMPOOL_OPS_F_SP: drains go to the stash */
 	bool ring_mpmc;   /* the store is "ring_mp_mc": called inline, not through ops */
 	bool ring_direct; /* ring_mpmc and no reserve: gets and puts are one ring call */
 	char *first_obj;  /* object 0 */
@@ -179,9 +196,11 @@ extern const struct tarn_mempool_ops tarn__mp_ops_stack;
 
 /* ---- cache.c ---- */
 
-/* Flush one cache completely to the store; returns the objects moved.
- * Caller: the owner, or anyone at a quiescent point. */
-unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c);
+/* Empty one cache: into the store, or into the stash when `to_stash` (a
+ * thread giving back its cache of a single-producer store) or when the
+ * store refuses; returns the objects moved. Caller: the owner, or anyone at
+ * a quiescent point. */
+unsigned tarn__mp_cache_drain(struct tarn__mempool *m, struct tarn_mempool_cache *c, bool to_stash);
 
 /* Free every cache of a pool (pool free; no users). */
 void tarn__mp_caches_free(struct tarn__mempool *m);

@@ -36,7 +36,8 @@ unsigned tarn_mempool_avail_count(const struct tarn_mempool *mp)
 {
 	if (mp == NULL)
 		return 0;
-	uint64_t avail = (uint64_t)mp->ops->count(mp) + tarn__mp_cached(tarn__mp(mp));
+	uint64_t avail = (uint64_t)mp->ops->count(mp) + tarn__mp_cached(tarn__mp(mp)) +
+	                 __atomic_load_n(&tarn__mp(mp)->stash_n, __ATOMIC_RELAXED);
 	/* a snapshot may count an object twice while it moves */
 	return avail > mp->size ? mp->size : (unsigned)avail;
 }

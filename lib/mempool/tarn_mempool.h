@@ -36,11 +36,17 @@
  *   of that pool on first use, found through thread-local storage: no
  *   registration is needed, and cache memory is spent only on the threads
  *   that use the pool. A cache is written only by its thread: no locked
- *   instruction, no lock (plain loads and stores). Up to TARN_MEMPOOL_MAX_THREADS - 1 threads at a
- time get a
- *   cache; threads beyond that work directly on the store (still correct,
- *   slower). A thread that exits, or calls tarn_thread_unregister(), gives its
- *   cached objects back to the store and frees its caches.
+ *   instruction, no lock (plain loads and stores). Up to
+ *   TARN_MEMPOOL_MAX_THREADS - 1 threads at a time get a cache; threads
+ *   beyond that work directly on the store (still correct, slower). A thread
+ *   that exits, or calls tarn_thread_unregister(), gives its cached objects
+ *   back to the pool (the store, or the stash: see "Thread safety") and
+ *   frees its caches.
+ * - **Stash.** A list of available objects outside the store and the caches,
+ *   under a mutex: the caches that threads give back when the store is
+ *   single-producer, and anything a store refuses where no caller can take
+ *   it back. Gets take from it when the store is short; the next put that
+ *   reaches the store moves it there. Counted as available.
  *
  * ## Cache policy
  *
@@ -105,12 +111,45 @@
  *
  * ## Thread safety
  *
- * Get and put calls are thread-safe for the default ops (and "stack"); with
- * "ring_sp_*" / "ring_*_sc" the caller promises that one thread at a time
- * puts (SP) / gets (SC) through the store. The fast path is wait-free (a
- * cache hit); the store operations are lock-free ("stack") or as the ring's
- * mode says. Creation, free, lookup, walk, flush-all and thread exit take a
- * mutex; counts and statistics are read without one (snapshots).
+ * Get and put calls are thread-safe for the default ops ("ring_mp_mc"),
+ * "ring_rts" and "stack".
+ *
+ * Single-producer / single-consumer stores ("ring_sp_sc", "ring_sp_mc",
+ * "ring_mp_sc", or ops with TARN_MEMPOOL_OPS_F_SP): the caller promises that
+ * one thread at a time calls the put functions (SP) / the get functions
+ * (SC) of the pool; "one at a time" means that one call finishes before
+ * the next starts (a mutex, a handoff through a queue, a join). The pool
+ * keeps its side of that contract whatever threads come and go:
+ * - the store is enqueued only by a put call (its cache flush included),
+ *   and dequeued only by a get call: a thread's exit,
+ *   tarn_thread_unregister() and TARN_MEMPOOL_FLUSH_SELF never enqueue into
+ *   a single-producer store; they move the thread's cached objects to the
+ *   pool's stash, from which gets take and which the next put that reaches
+ *   the store (the producer's) empties into the store. So a thread that only
+ *   gets may exit at any time without becoming a second producer.
+ * - TARN_MEMPOOL_FLUSH_ALL enqueues into the store directly: it already
+ *   requires that no other thread gets or puts during the call.
+ *
+ * Progress: the fast path is wait-free (a cache hit); the store operations
+ * are lock-free ("stack") or as the ring's mode says; the stash is locked
+ * only when the store is short (get) or when the stash holds objects (put).
+ * Creation, free, lookup, walk, flush-all and thread exit take a mutex;
+ * counts and statistics are read without one (snapshots).
+ *
+ * ## No object lost
+ *
+ * At every quiescent point (no get or put in flight), with S the objects in
+ * the store, C those in the caches, T those in the stash and H the objects
+ * handed out and not taken back (objects got minus objects put, from the
+ * per-thread counters, which are always on):
+ *
+ *     S + C + T + H == n
+ *
+ * tarn_mempool_check() verifies it in every build, so a lost object (a
+ * store that drops what it was given, a put that lost it) is caught, not
+ * mistaken for an object in use. A put never fails silently: the built-in
+ * stores hold the whole pool, so they never refuse; a store that refuses
+ * anyway makes the put return -ENOBUFS with the objects left to the caller.
  *
  * Every function needs tarn_init() first unless it says otherwise.
  */
@@ -497,7 +536,7 @@ TARN_API void *tarn_mempool_obj_at(const struct tarn_mempool *mp, unsigned idx);
 /**@{*/
 
 /**
- * @return the objects available: in the store plus in every cache (the
+ * @return the objects available: in the store, in every cache and in the stash (the
  * reserve included), 0 if `mp` is NULL. Exact when no call is in flight.
  */
 TARN_API unsigned tarn_mempool_avail_count(const struct tarn_mempool *mp);
@@ -517,9 +556,11 @@ TARN_API int tarn_mempool_empty(const struct tarn_mempool *mp);
  * Give cached objects back to the store.
  * @param mp     the pool.
  * @param which  TARN_MEMPOOL_FLUSH_SELF: the calling thread's cache (always
- *               safe); TARN_MEMPOOL_FLUSH_ALL: every thread's cache — the
- *               caller must make sure no other thread gets or puts on this
- *               pool during the call (quiescence).
+ *               safe: with a single-producer store the objects go to the
+ *               pool's stash, see "Thread safety"); TARN_MEMPOOL_FLUSH_ALL:
+ *               every thread's cache, into the store — the caller must make
+ *               sure no other thread gets or puts on this pool during the
+ *               call (quiescence).
  * @return the number of objects moved (>= 0), or -EINVAL (`mp` NULL,
  *   `which` unknown).
  * Blocking (takes the pool's mutex for FLUSH_ALL).
@@ -574,16 +615,19 @@ TARN_API void tarn_mempool_dump_pool(FILE *out, const struct tarn_mempool *mp);
 TARN_API int tarn_mempool_audit(const struct tarn_mempool *mp, FILE *out);
 
 /**
- * Validate the pool's invariants: objects in the store plus in caches at
- * most `n`; no cache above its size, no object twice in the caches, every
- * cached object one of the pool's; the store's own check (ring check, stack
- * chain and count); with a reserve, its accounting equal to the store count;
- * in debug mode, every object's header pointing to the pool and the number
- * of objects with an "in pool" cookie equal to the objects in store and
- * caches, and trailers of objects in the pool intact.
+ * Validate the pool's invariants: no cache above its size, no object twice
+ * in the caches and the stash, every cached or stashed object one of the
+ * pool's, the stash's count right; conservation (see "No object lost"):
+ * store + caches + stash + objects handed out and not taken back == `n`, in
+ * every build; the store's own check (ring check, stack chain and count);
+ * with a reserve, its accounting equal to the store count; in debug mode,
+ * every object's header pointing to the pool and the number of objects with
+ * an "in pool" cookie equal to the objects in store, caches and stash, and
+ * trailers of objects in the pool intact.
  * @return 0; -EUCLEAN with a log line naming the first broken invariant;
  *   -EINVAL if `mp` is NULL.
- * Call it only when no thread gets or puts on the pool (e.g. after a stress).
+ * Call it only when no thread gets or puts on the pool (e.g. after a stress):
+ * a get or put in flight makes the conservation sum wrong for a moment.
  */
 TARN_API int tarn_mempool_check(const struct tarn_mempool *mp);
 /**@}*/
@@ -593,6 +637,22 @@ TARN_API int tarn_mempool_check(const struct tarn_mempool *mp);
 /**@{*/
 
 /**
+ * @name Store ops capabilities (tarn_mempool_ops::flags)
+ */
+/**@{*/
+/**
+ * `enqueue` is single-producer: at most one thread at a time may call it
+ * (the built-in "ring_sp_sc" and "ring_sp_mc"). The pool then never
+ * enqueues on its own behalf from a thread that is not putting: a thread's
+ * exit, tarn_thread_unregister() and TARN_MEMPOOL_FLUSH_SELF move cached
+ * objects to the pool's stash instead (see "Thread safety").
+ */
+#define TARN_MEMPOOL_OPS_F_SP 0x0001u
+/** All capability flags. */
+#define TARN_MEMPOOL_OPS_F_MASK TARN_MEMPOOL_OPS_F_SP
+/**@}*/
+
+/**
  * A shared store. Every function returns 0 or a negative errno and never
  * blocks on a lock held by another get or put. Preconditions the pool
  * guarantees:
@@ -600,12 +660,16 @@ TARN_API int tarn_mempool_check(const struct tarn_mempool *mp);
  *   the name, socket and flags readable through the accessors; it sets
  *   `mp->store`. It must hold `mp->size` objects.
  * - `enqueue` is given objects that are not in the store, never more than
- *   fit (store count + n <= mp->size): it must succeed (return 0).
+ *   fit (store count + n <= mp->size): it must succeed (return 0). If it
+ *   refuses all the same, the pool loses nothing: a put returns -ENOBUFS
+ *   and leaves the objects with the caller (or in its cache), a cache given
+ *   back at thread exit goes to the pool's stash, and an error is logged.
  * - `dequeue` is all or nothing: 0 with `n` objects, or -ENOBUFS with none.
  * - `count` may be called at any time; exact when no op is in flight.
  * - `check` (optional) is called only at quiescent points; 0 or -EUCLEAN.
  * - `free` is called once, when the pool is freed, with no op in flight.
- * Thread safety is the ops' own (documented with their name).
+ * Thread safety is the ops' own (documented with their name), declared to
+ * the pool through `flags`.
  */
 struct tarn_mempool_ops {
 	char name[TARN_MEMPOOL_OPS_NAMESIZE];  /**< unique name */
@@ -615,13 +679,14 @@ struct tarn_mempool_ops {
 	int (*dequeue)(struct tarn_mempool *mp, void **objs, unsigned n);       /**< take n */
 	unsigned (*count)(const struct tarn_mempool *mp);                       /**< objects held */
 	int (*check)(const struct tarn_mempool *mp); /**< optional validation */
+	unsigned flags; /**< TARN_MEMPOOL_OPS_F_* capabilities (0: MP/MC, nothing special) */
 };
 
 /**
  * Register store ops (copied) so pools can be created with them by name.
  * @return 0; -EINVAL (NULL, empty or unterminated name, a missing mandatory
- *   function); -EEXIST (name taken); -ENOSPC (table full). Usable before
- *   tarn_init(). Thread-safe.
+ *   function, an unknown capability flag); -EEXIST (name taken); -ENOSPC (table full). Usable
+ * before tarn_init(). Thread-safe.
  */
 TARN_API int tarn_mempool_ops_register(const struct tarn_mempool_ops *ops);
 
@@ -775,8 +840,11 @@ static inline int tarn_mempool_get(struct tarn_mempool *mp, void **obj)
  * @return 0; -EINVAL if `mp` is NULL, or `objs` is NULL with `n` > 0, or, in
  *   debug mode, if at least one object was refused (double put, foreign or
  *   other pool's pointer, overflow: logged and counted; the other objects are
- *   taken back). Outside debug mode, putting anything but objects of `mp`
- *   that are in use is undefined.
+ *   taken back); -ENOBUFS if the store refused the objects, which only a
+ *   store that breaks the tarn_mempool_ops contract does (logged; none of
+ *   the `n` objects was taken back: they are still the caller's, in debug
+ *   mode those of the chunk the store refused). Outside debug mode, putting
+ *   anything but objects of `mp` that are in use is undefined.
  * Thread-safe (see the file comment for SP ops). Wait-free when the cache
  * has room; otherwise the store's progress guarantee.
  */

@@ -3,6 +3,8 @@
 // reserve, the stores, debug mode, statistics, thread exit.
 #include "mempool_test.h"
 
+#include <tarn/tarn_ring.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -1300,6 +1302,299 @@ int fail_alloc(struct tarn_mempool *)
 	return -ENOMEM;
 }
 
+// ---------------------------------------------------------------------------
+// no object lost: stores that break their contract, single-producer stores
+// and threads that come and go, no thread key
+
+// Stores on a tarn ring, with faults a test switches on: `drop` makes the
+// next enqueue keep all but its last object and still return 0 (a lossy
+// store), `refuse` makes enqueues fail with -ENOBUFS (a store that cannot
+// take what the pool gives it). `sp_watch` records the threads that enqueue
+// and whether two ever did at the same time.
+struct FaultyStore {
+	static inline std::atomic<int> drop{ 0 }, refuse{ 0 };
+	static inline std::atomic<int> in_enq{ 0 }, overlap{ 0 };
+	static inline std::atomic<bool> watch{ false };
+	static inline std::mutex mu;
+	static inline std::set<pid_t> enq_tids;
+};
+
+int fs_alloc(struct tarn_mempool *mp)
+{
+	char name[TARN_NAME_SIZE];
+	snprintf(name, sizeof(name), "fs:%.20s", tarn_mempool_name(mp));
+	struct tarn_ring *r =
+	    tarn_ring_create(name, tarn_mempool_size(mp), TARN_SOCKET_ANY, TARN_RING_F_EXACT_SZ);
+	if (r == nullptr)
+		return -(int)tarn_errno;
+	mp->store = r;
+	return 0;
+}
+void fs_free(struct tarn_mempool *mp)
+{
+	tarn_ring_free(static_cast<struct tarn_ring *>(mp->store));
+}
+int fs_enq(struct tarn_mempool *mp, void *const *objs, unsigned n)
+{
+	auto *r = static_cast<struct tarn_ring *>(mp->store);
+	if (FaultyStore::watch) {
+		if (FaultyStore::in_enq.fetch_add(1) != 0)
+			FaultyStore::overlap++;
+		std::lock_guard<std::mutex> g(FaultyStore::mu);
+		FaultyStore::enq_tids.insert((pid_t)syscall(SYS_gettid));
+	}
+	int rc = 0;
+	if (FaultyStore::refuse)
+		rc = -ENOBUFS;
+	else if (n > 0 && FaultyStore::drop.exchange(0) != 0)
+		rc = tarn_ring_mp_enqueue_bulk(r, objs, n - 1, nullptr) == n - 1 ? 0 : -ENOBUFS;
+	else
+		rc = tarn_ring_mp_enqueue_bulk(r, objs, n, nullptr) == n ? 0 : -ENOBUFS;
+	if (FaultyStore::watch)
+		FaultyStore::in_enq--;
+	return rc;
+}
+int fs_deq(struct tarn_mempool *mp, void **objs, unsigned n)
+{
+	auto *r = static_cast<struct tarn_ring *>(mp->store);
+	return tarn_ring_mc_dequeue_bulk(r, objs, n, nullptr) == n ? 0 : -ENOBUFS;
+}
+unsigned fs_count(const struct tarn_mempool *mp)
+{
+	return tarn_ring_count(static_cast<const struct tarn_ring *>(mp->store));
+}
+
+void faulty_ops_register(const char *name, unsigned flags)
+{
+	struct tarn_mempool_ops ops;
+	memset(&ops, 0, sizeof(ops));
+	snprintf(ops.name, sizeof(ops.name), "%s", name);
+	ops.alloc = fs_alloc;
+	ops.free = fs_free;
+	ops.enqueue = fs_enq;
+	ops.dequeue = fs_deq;
+	ops.count = fs_count;
+	ops.flags = flags;
+	int rc = tarn_mempool_ops_register(&ops);
+	ASSERT_TRUE(rc == 0 || rc == -EEXIST) << rc;
+}
+
+// A store that drops an object while saying it took it: outside debug mode
+// the check used to see only "store + caches <= n" and took the lost object
+// for one in use. The conservation sum (store + caches + stash + handed out
+// - taken back == n) finds it in every build.
+TEST(MempoolNoLoss, CheckFindsAnObjectTheStoreLost)
+{
+	faulty_ops_register("test_faulty", 0);
+	for (unsigned cache : { 0u, 16u }) {
+		SCOPED_TRACE("cache " + std::to_string(cache));
+		Pool p("lossy", 64, 32, cache, 0, "test_faulty");
+		ASSERT_NE(p.mp, nullptr);
+		std::vector<void *> o(64);
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o.data(), 40), 0);
+		ASSERT_EQ(tarn_mempool_put_bulk(p, o.data(), 40), 0);
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+		// through the store again, one object dropped on the way
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o.data(), 40), 0);
+		FaultyStore::drop = 1;
+		ASSERT_EQ(tarn_mempool_put_bulk(p, o.data(), 40), 0); // the store lied
+		// (40 > the cache: straight to the store)
+		EXPECT_EQ(FaultyStore::drop.load(), 0) << "the put reached the store";
+		MpLog::clear();
+		EXPECT_EQ(tarn_mempool_in_use_count(p), 1u) << "looks like an object in use";
+		EXPECT_EQ(tarn_mempool_check(p), -EUCLEAN);
+		EXPECT_TRUE(MpLog::contains("1 object(s) lost")) << MpLog::last();
+		FaultyStore::drop = 0;
+	}
+}
+
+// A store that refuses: the put fails with -ENOBUFS and the objects stay
+// the caller's (direct put, cache flush); a cache given back at thread exit
+// goes to the stash. Nothing is lost, every count stays exact, and the
+// check passes throughout. (It used to return 0 and drop the objects.)
+TEST(MempoolNoLoss, RefusedPutFailsAndLosesNothing)
+{
+	faulty_ops_register("test_faulty", 0);
+	MpLog::clear();
+	{
+		Pool p("refuse0", 64, 32, 0, 0, "test_faulty");
+		ASSERT_NE(p.mp, nullptr);
+		void *o[8];
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o, 8), 0);
+		FaultyStore::refuse = 1;
+		EXPECT_EQ(tarn_mempool_put_bulk(p, o, 8), -ENOBUFS);
+		EXPECT_EQ(tarn_mempool_put(p, o[0]), -ENOBUFS);
+		FaultyStore::refuse = 0;
+		EXPECT_TRUE(MpLog::contains("refused 8 objects")) << MpLog::last();
+		EXPECT_EQ(tarn_mempool_in_use_count(p), 8u) << "still the caller's";
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+		for (void *x : o)
+			memset(x, 0, 32); // still usable (ASan: not poisoned)
+		EXPECT_EQ(tarn_mempool_put_bulk(p, o, 8), 0);
+		EXPECT_TRUE(tarn_mempool_full(p));
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+	}
+	{
+		Pool p("refuse16", 64, 32, 16, 0, "test_faulty");
+		ASSERT_NE(p.mp, nullptr);
+		void *o[32];
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o, 16), 0);
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o + 16, 16), 0);
+		ASSERT_EQ(tarn_mempool_put_bulk(p, o, 16), 0); // the cache is full now
+		FaultyStore::refuse = 1;
+		EXPECT_EQ(tarn_mempool_put_bulk(p, o + 16, 8), -ENOBUFS);       // flush refused
+		EXPECT_EQ(tarn_mempool_put_bulk(p, o + 16, 32 - 16), -ENOBUFS); // too: 16 = size
+		FaultyStore::refuse = 0;
+		EXPECT_EQ(tarn_mempool_in_use_count(p), 16u);
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+		EXPECT_EQ(tarn_mempool_put_bulk(p, o + 16, 16), 0);
+		EXPECT_TRUE(tarn_mempool_full(p));
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+
+		// a thread exits with a cache the store refuses: to the stash
+		std::thread t([&] {
+			void *x[4];
+			ASSERT_EQ(tarn_mempool_get_bulk(p, x, 4), 0);
+			ASSERT_EQ(tarn_mempool_put_bulk(p, x, 4), 0);
+			FaultyStore::refuse = 1;
+		});
+		t.join();
+		FaultyStore::refuse = 0;
+		EXPECT_TRUE(MpLog::contains("stash")) << MpLog::last();
+		EXPECT_TRUE(tarn_mempool_full(p)) << tarn_mempool_avail_count(p);
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+		// and every object can be had again, the stashed ones included
+		std::vector<void *> all(64);
+		ASSERT_EQ(tarn_mempool_get_bulk(p, all.data(), 64), 0);
+		std::set<void *> uniq(all.begin(), all.end());
+		EXPECT_EQ(uniq.size(), 64u);
+		ASSERT_EQ(tarn_mempool_put_bulk(p, all.data(), 64), 0);
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+	}
+}
+
+// Store ops that say they are single-producer (TARN_MEMPOOL_OPS_F_SP): with
+// one putter thread and getter threads that come and go (exit, unregister,
+// flush their own cache), every enqueue comes from the putter, never two at
+// once, and every object comes back. (A thread's exit used to enqueue its
+// cache: a second producer.)
+TEST(MempoolNoLoss, SingleProducerStoreSeesOnlyItsProducer)
+{
+	faulty_ops_register("test_faulty_sp", TARN_MEMPOOL_OPS_F_SP);
+	const unsigned n = 512;
+	Pool p("spwatch", n, 32, 32, 0, "test_faulty_sp");
+	ASSERT_NE(p.mp, nullptr);
+	{
+		std::lock_guard<std::mutex> g(FaultyStore::mu);
+		FaultyStore::enq_tids.clear();
+	}
+	FaultyStore::overlap = 0;
+	FaultyStore::watch = true;
+
+	struct tarn_ring *handoff =
+	    tarn_ring_create("sp_handoff", 1024, TARN_SOCKET_ANY, TARN_RING_F_SC_DEQ);
+	ASSERT_NE(handoff, nullptr);
+	std::atomic<bool> stop{ false };
+	pid_t putter_tid = 0;
+	std::thread putter([&] {
+		putter_tid = (pid_t)syscall(SYS_gettid);
+		void *o[64];
+		for (;;) {
+			unsigned k = tarn_ring_dequeue_burst(handoff, o, 64, nullptr);
+			if (k == 0) {
+				if (stop)
+					break;
+				std::this_thread::yield();
+				continue;
+			}
+			ASSERT_EQ(tarn_mempool_put_bulk(p, o, k), 0);
+		}
+	});
+	for (int i = 0; i < (MP_TEST_SANITIZED ? 60 : 300); i++) {
+		// getters one at a time (the SC side is free, but keep it simple)
+		std::thread g([&, i] {
+			if (i % 3 == 1) {
+				ASSERT_GE(tarn_thread_register(), 0);
+			}
+			void *o[8];
+			if (tarn_mempool_get_bulk(p, o, 8) == 0)
+				while (tarn_ring_enqueue_bulk(handoff, o, 8, nullptr) == 0)
+					std::this_thread::yield();
+			if (i % 3 == 1) {
+				EXPECT_EQ(tarn_thread_unregister(), 0);
+			} else if (i % 3 == 2) {
+				EXPECT_GE(tarn_mempool_cache_flush(p, TARN_MEMPOOL_FLUSH_SELF), 0);
+			}
+		});
+		g.join();
+	}
+	while (!tarn_ring_empty(handoff))
+		std::this_thread::yield();
+	stop = true;
+	putter.join();
+	FaultyStore::watch = false;
+	EXPECT_EQ(FaultyStore::overlap.load(), 0) << "two enqueues at once";
+	{
+		std::lock_guard<std::mutex> g(FaultyStore::mu);
+		EXPECT_EQ(FaultyStore::enq_tids.size(), 1u);
+		EXPECT_EQ(FaultyStore::enq_tids.count(putter_tid), 1u) << "an enqueue by a getter";
+	}
+	EXPECT_TRUE(tarn_mempool_full(p)) << tarn_mempool_avail_count(p);
+	EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+	EXPECT_EQ(tarn_ring_free(handoff), 0);
+}
+
+// pthread_key_create() fails (every key of the process is taken): no thread
+// gets a cache, so none can leave objects behind when it exits, and no one
+// else's key is written (the key variable used to stay 0, someone else's
+// key, and got the thread's slot number). Run in a fresh process: the key
+// is made once per process.
+void no_key_child()
+{
+	std::vector<pthread_key_t> keys;
+	pthread_key_t k;
+	while (pthread_key_create(&k, nullptr) == 0)
+		keys.push_back(k);
+	if (keys.empty())
+		exit(10);
+	const pthread_key_t theirs = keys[0]; // every key is someone's now
+	struct tarn_mempool *mp =
+	    tarn_mempool_create("nokey", 64, 32, 16, 0, nullptr, nullptr, TARN_SOCKET_ANY, 0);
+	if (mp == nullptr)
+		exit(11);
+	int bad = 0;
+	std::thread t([&] {
+		void *mark = &bad;
+		pthread_setspecific(theirs, mark);
+		void *before0 = pthread_getspecific(0);
+		void *o[4];
+		if (tarn_mempool_get_bulk(mp, o, 4) != 0 || tarn_mempool_put_bulk(mp, o, 4) != 0)
+			bad = 12;
+		else if (pthread_getspecific(theirs) != mark || pthread_getspecific(0) != before0)
+			bad = 13; // another user's key written
+		struct tarn_mempool_stats st;
+		tarn_mempool_stats(mp, &st);
+		if (st.cached != 0)
+			bad = 14; // a cache, which nothing would give back at exit
+	});
+	t.join();
+	if (bad != 0)
+		exit(bad);
+	struct tarn_mempool_stats st;
+	tarn_mempool_stats(mp, &st);
+	if (!tarn_mempool_full(mp) || st.threads != 0 || tarn_mempool_check(mp) != 0)
+		exit(15);
+	if (!MpLog::contains("cannot create a thread key"))
+		exit(16); // said so
+	exit(0);
+}
+
+TEST(MempoolNoLossDeathTest, NoThreadKeyMeansNoCacheAndNothingLost)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_EXIT(no_key_child(), ::testing::ExitedWithCode(0), "");
+}
+
 TEST(MempoolOps, RegisterAndLookup)
 {
 	struct tarn_mempool_ops ops;
@@ -1361,6 +1656,10 @@ TEST(MempoolOps, RegisterAndLookup)
 			e.count = nullptr;
 		EXPECT_EQ(tarn_mempool_ops_register(&e), -EINVAL) << which;
 	}
+	e = ops;
+	snprintf(e.name, sizeof(e.name), "test_badflags");
+	e.flags = 0x80000000u;
+	EXPECT_EQ(tarn_mempool_ops_register(&e), -EINVAL);
 	e = ops;
 	snprintf(e.name, sizeof(e.name), "stack");
 	EXPECT_EQ(tarn_mempool_ops_register(&e), -EEXIST);
