@@ -169,12 +169,63 @@ static int hugetlbfs_probe(const struct tarn__mem_ctx *ctx, char *why, size_t wh
 	return 0;
 }
 
+#ifdef TARN_FAULT_INJECTION
+/* Test builds: called right after a hugepage file is created, before it is
+ * locked (tests/mem: a stale-file cleaner of another process holding the
+ * lock at that moment). */
+void (*tarn__mem_hugefile_created_hook)(const char *path);
+#endif
+
+/*
+ * Take the shared lock that marks a new hugepage file as in use, as the
+ * stale-file cleaner expects (tarn__huge_clean_stale(): it removes only
+ * files whose LOCK_EX it can take). Between our open(O_EXCL) and this call
+ * a cleaner of another process may hold LOCK_EX on the file for the few
+ * system calls it takes to look at it: wait for it (briefly, with a bound:
+ * its hold is microseconds; a minute-long one is a stuck process), then
+ * make sure the file is still the one at our path (a cleaner that found it
+ * stale, e.g. after a clock step made it look old, has unlinked it).
+ * Returns 0 (locked, still ours), 1 (unlinked meanwhile: take another
+ * name) or a negative errno.
+ */
+static int hugefile_lock_new(int fd, const char *path)
+{
+	unsigned wait_us = 10;
+	uint64_t waited_us = 0;
+
+	while (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited_us >= 2000000) {
+			TARN__ERR(MEM_LOG, "%s: locked by another process for 2 s", path);
+			return -EBUSY;
+		}
+		usleep(wait_us);
+		waited_us += wait_us;
+		if (wait_us < 10000)
+			wait_us *= 2;
+	}
+	struct stat mine, there;
+	if (fstat(fd, &mine) != 0)
+		return -errno;
+	if (mine.st_nlink == 0 || stat(path, &there) != 0 || there.st_ino != mine.st_ino ||
+	    there.st_dev != mine.st_dev) {
+		TARN__DEBUG(MEM_LOG, "%s: removed by a stale-file cleaner right after creation",
+		            path);
+		return 1;
+	}
+	return 0;
+}
+
 static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg,
                              uint64_t va_align, uint64_t va_offset)
 {
-	int fd = -1;
+	int fd = -1, rc;
 	/* A name taken by a crashed process with our pid (in another mount
-	 * than the one cleaned at init) is skipped, not reused. */
+	 * than the one cleaned at init) is skipped, not reused; a file
+	 * removed by another process's cleaner before we locked it too. */
 	for (int tries = 0; fd < 0 && tries < 16; tries++) {
 		/* Relaxed: only the uniqueness of the number matters. */
 		unsigned n = __atomic_fetch_add(&ctx->next_file[seg->socket], 1, __ATOMIC_RELAXED);
@@ -188,19 +239,33 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 		         ? -1
 		         : open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST) {
-			int rc = -errno;
+			rc = -errno;
 			seg->path[0] = '\0';
 			return rc;
 		}
+		if (fd < 0)
+			continue;
+#ifdef TARN_FAULT_INJECTION
+		if (tarn__mem_hugefile_created_hook != NULL)
+			tarn__mem_hugefile_created_hook(seg->path);
+#endif
+		/* Shared lock first: from here on a cleaner sees the file as in
+		 * use. */
+		rc = hugefile_lock_new(fd, seg->path);
+		if (rc == 1) {
+			close(fd); /* not ours to unlink any more */
+			fd = -1;
+			continue;
+		}
+		if (rc < 0)
+			goto fail;
 	}
 	if (fd < 0) {
 		seg->path[0] = '\0';
 		return -EEXIST;
 	}
-	int rc;
-	/* Shared lock first: from here on a cleaner sees the file as in use. */
-	if (flock(fd, LOCK_SH | LOCK_NB) != 0 || fchmod(fd, 0600) != 0 ||
-	    TARN__FAULT("ftruncate-hugefile", ENOSPC) || ftruncate(fd, (off_t)seg->len) != 0) {
+	if (fchmod(fd, 0600) != 0 || TARN__FAULT("ftruncate-hugefile", ENOSPC) ||
+	    ftruncate(fd, (off_t)seg->len) != 0) {
 		rc = -errno;
 		goto fail;
 	}

@@ -230,18 +230,18 @@ int tarn__huge_clean_stale(const char *dir, const char *prefix)
 		 * A live user holds LOCK_SH from right after creating the file
 		 * until it removes it. A free lock means the owner is gone -
 		 * except in the instant between another process's open() and
-		 * flock(): spare files of a live pid younger than 5 s.
+		 * flock(): files of a live pid younger than 5 s are spared, and
+		 * their lock is not even tried (our LOCK_EX would make that
+		 * creator's flock() wait, see hugefile_lock_new() in backend.c).
 		 */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			struct stat st;
-			bool young = fstat(fd, &st) == 0 && time(NULL) - st.st_mtime < 5;
-			bool alive =
-			    pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-			if (!(alive && young) && unlinkat(dfd, e->d_name, 0) == 0) {
-				removed++;
-				TARN__INFO(MEM_LOG, "removed stale hugepage file %s/%s", dir,
-				           e->d_name);
-			}
+		struct stat st;
+		const bool young = fstat(fd, &st) == 0 && time(NULL) - st.st_mtime < 5;
+		const bool alive =
+		    pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+		if (!(alive && young) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    unlinkat(dfd, e->d_name, 0) == 0) {
+			removed++;
+			TARN__INFO(MEM_LOG, "removed stale hugepage file %s/%s", dir, e->d_name);
 		}
 		close(fd);
 	}

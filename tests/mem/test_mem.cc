@@ -1092,6 +1092,63 @@ TEST_F(MemInit, ForkedChildCleanupKeepsParentFiles)
 	EXPECT_TRUE(files_with_prefix(m, "tarntest").empty());
 }
 
+#ifdef TARN_FAULT_INJECTION
+extern "C" {
+extern void (*tarn__mem_hugefile_created_hook)(const char *path);
+}
+
+// What a stale-file cleaner of another process does at the worst moment:
+// it holds LOCK_EX on a file we just created (between our open(O_EXCL) and
+// our flock(LOCK_SH)) for a while, then lets go.
+struct CleanerHold {
+	static inline int fd = -1;
+	static inline bool locked = false;
+	static inline std::thread release;
+	static void hook(const char *path)
+	{
+		if (fd >= 0)
+			return; // the first file only
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		locked = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+		release = std::thread([] {
+			usleep(30000);
+			close(fd);
+		});
+	}
+};
+
+// The creator waits for the cleaner's lock instead of failing its tier
+// (it used to try LOCK_SH|LOCK_NB once: the hugetlbfs tier failed for
+// nothing, and with the backend required, tarn_init failed).
+TEST_F(MemInit, NewHugepageFileLockedByACleanerMeanwhile)
+{
+	NEED_HUGEPAGES(4);
+	std::string m = HugeEnv::mount_dir();
+	if (m.empty() || access(m.c_str(), W_OK) != 0)
+		GTEST_SKIP() << "no writable hugetlbfs mount";
+	struct tarn_config cfg = test_config();
+	cfg.socket_mem_mb[0] = 4;
+	cfg.huge_policy = TARN_HUGE_REQUIRE;
+	snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", m.c_str());
+	ASSERT_EQ(tarn__mem_force_backend("hugetlbfs"), 0);
+	tarn__mem_hugefile_created_hook = CleanerHold::hook;
+	LogCapture log;
+	const int rc = tarn_init(&cfg);
+	tarn__mem_hugefile_created_hook = nullptr;
+	if (CleanerHold::release.joinable())
+		CleanerHold::release.join();
+	ASSERT_TRUE(CleanerHold::locked) << "the hook did not hold the new file's lock";
+	CleanerHold::fd = -1;
+	ASSERT_EQ(rc, 0) << log.all();
+	struct tarn_mem_socket_stats st;
+	ASSERT_EQ(tarn_mem_socket_stats(0, &st), 0);
+	EXPECT_STREQ(st.backend, "hugetlbfs");
+	EXPECT_EQ(files_with_prefix(m, "tarntest.tarnseg.").size(), 1u);
+	EXPECT_EQ(tarn_cleanup(), 0);
+	EXPECT_TRUE(files_with_prefix(m, "tarntest").empty());
+}
+#endif
+
 // ---------------------------------------------------------------------------
 // unprivileged use
 
