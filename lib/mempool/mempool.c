@@ -429,11 +429,29 @@ static void destroy(struct tarn__mempool *m)
 	tarn_free(m);
 }
 
+/* Of `in_use` objects missing from the pool, those the per-thread counters
+ * do not count as handed out: lost by the pool or its store, not held by
+ * the program (see "No object lost" in tarn_mempool.h; exact when
+ * quiescent, as the pool is when it is freed). */
+static unsigned lost_count(const struct tarn__mempool *m, unsigned in_use)
+{
+	struct tarn_mempool_stats st;
+	tarn_mempool_stats(&m->pub, &st);
+	return st.held >= 0 && (uint64_t)st.held < in_use ? in_use - (unsigned)st.held : 0;
+}
+
 /* Log the objects still in use (debug: with their owners). */
 static void log_in_use(struct tarn__mempool *m, unsigned in_use, const char *what)
 {
-	TARN__ERR(MP_LOG, "%s '%s': %u of %u objects still in use", what, m->pub.name, in_use,
-	          m->pub.size);
+	const unsigned lost = lost_count(m, in_use);
+	TARN__ERR(MP_LOG, "%s '%s': %u of %u objects still in use%s", what, m->pub.name, in_use,
+	          m->pub.size, lost != 0 ? " (see the next line)" : "");
+	if (lost != 0)
+		TARN__ERR(
+		    MP_LOG,
+		    "%s '%s': %u of them were never handed out: lost by the pool or its store "
+		    "(tarn_mempool_check() says more)",
+		    what, m->pub.name, lost);
 	if (!m->debug)
 		return;
 	unsigned shown = 0;
@@ -473,8 +491,15 @@ int tarn_mempool_free(struct tarn_mempool *mp, unsigned flags)
 	}
 	*pp = m->next;
 	pthread_mutex_unlock(&tarn__mp_list_lock);
-	if (in_use > 0)
+	if (in_use > 0) {
+		const unsigned lost = lost_count(m, in_use);
 		TARN__WARN(MP_LOG, "free '%s': forced with %u objects in use", mp->name, in_use);
+		if (lost != 0)
+			TARN__ERR(MP_LOG,
+			          "free '%s': %u of them were never handed out: lost by the pool "
+			          "or its store",
+			          mp->name, lost);
+	}
 	destroy(m);
 	return 0;
 }
