@@ -2,7 +2,7 @@
 // The stores under preemption: a stress harness (docs/reliability.md).
 //
 // For each store kind (ring_mp_mc, ring_sp_sc, ring_sp_mc, ring_mp_sc,
-// ring_rts, stack), rounds of a few hundred milliseconds, each on a new
+// ring_rts, stack), rounds of 100 to 250 milliseconds, each on a new
 // small pool (so that empty, full and wrap-around are hit all the time)
 // with a random size, cache size and reserve:
 // - more worker threads than CPUs get and put random bulks of 1 up to the
@@ -22,16 +22,19 @@
 //   controller checks tarn_mempool_check() (store + caches + stash + handed
 //   out - taken back == n) and that the pool's count of objects out is
 //   exactly the number the workers hold.
-// TARN_HARNESS_SECS sets the seconds per store kind (default 2);
+// TARN_HARNESS_SECS sets the seconds per store kind (default 1: the test
+// command's share; rounds last an eighth of it, 100 to 250 ms);
 // TARN_HARNESS_SEED the random seed (default: from the clock, printed).
-// scripts/soak.sh --stores runs it for minutes.
+// scripts/soak.sh --stores SECONDS runs it for minutes.
 #include "../ring/ring_hooks.h"
 #include "mempool_test.h"
 
 #include <tarn/tarn_ring.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
@@ -74,10 +77,21 @@ class HarnessEnv : public ::testing::Environment
 
 ::testing::Environment *const env = ::testing::AddGlobalTestEnvironment(new HarnessEnv);
 
-double env_double(const char *name, double def)
+// A positive number of seconds from the environment, `def` if unset; a
+// bad value fails the test (never a silent default).
+double env_secs(const char *name, double def)
 {
 	const char *v = getenv(name);
-	return v != nullptr && *v != '\0' ? atof(v) : def;
+	if (v == nullptr || *v == '\0')
+		return def;
+	char *end = nullptr;
+	errno = 0;
+	const double d = strtod(v, &end);
+	if (errno != 0 || *end != '\0' || !(d > 0) || d > 1e6) {
+		ADD_FAILURE() << name << "='" << v << "': expected seconds > 0";
+		return -1;
+	}
+	return d;
 }
 
 uint64_t harness_seed()
@@ -503,7 +517,10 @@ class MempoolHarness : public ::testing::TestWithParam<const char *>
 TEST_P(MempoolHarness, ConservationUnderPreemption)
 {
 	const char *ops = GetParam();
-	const double secs = env_double("TARN_HARNESS_SECS", 2.0);
+	const double secs = env_secs("TARN_HARNESS_SECS", 1.0);
+	ASSERT_GT(secs, 0);
+	// rounds: at least 8 pool shapes per kind in the test command's second
+	const double round_secs = std::min(0.25, std::max(0.1, secs / 8));
 	const uint64_t seed = harness_seed() ^ std::hash<std::string>()(ops);
 	std::mt19937_64 rng(seed);
 	Figures fig;
@@ -524,7 +541,7 @@ TEST_P(MempoolHarness, ConservationUnderPreemption)
 		const bool debug = rng() % 4 == 0; // the out-of-line path for everything
 		std::string err;
 		const uint64_t round_seed = rng();
-		run_round(ops, n, cache, reserve, debug, 0.25, round_seed, fig, &err);
+		run_round(ops, n, cache, reserve, debug, round_secs, round_seed, fig, &err);
 		rounds++;
 		ASSERT_TRUE(err.empty()) << ops << ": " << err;
 	} while (std::chrono::steady_clock::now() < end);
