@@ -286,11 +286,14 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 	const int64_t sum = (int64_t)store + (int64_t)cached + (int64_t)stashed + held;
 	if (sum != (int64_t)n)
 		CHECK_FAIL("check '%s': %lld object(s) %s: %u in the store + %llu in caches + %llu "
-		           "stashed + %lld handed out and not taken back = %lld, the pool has %u",
+		           "stashed + %lld handed out and not taken back = %lld, the pool has %u%s",
 		           mp->name, (long long)(sum < (int64_t)n ? (int64_t)n - sum : sum - n),
 		           sum < (int64_t)n ? "lost" : "counted twice", store,
 		           (unsigned long long)cached, (unsigned long long)stashed, (long long)held,
-		           (long long)sum, n);
+		           (long long)sum, n,
+		           held < 0 ? " (more objects put than got: objects that no get of this "
+		                      "pool handed out were put)"
+		                    : "");
 	if (mp->ops->check != NULL && mp->ops->check(mp) != 0)
 		CHECK_FAIL("check '%s': the store ('%s') is inconsistent", mp->name, mp->ops->name);
 	if (m->reserve != 0 && __atomic_load_n(&m->acct, __ATOMIC_RELAXED) != (int64_t)store)
