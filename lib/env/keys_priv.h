@@ -101,6 +101,46 @@ struct tarn__key {
 #define TARN__KEY_AT(type, member)                                                                 \
 	.offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
 
+/*
+ * Table entries, a key each (the help, then any more designators: .align,
+ * .metavar, .values, .def_text, .doc, .flags), and the end of a table:
+ *
+ *   static const struct tarn__key null_keys[] = {
+ *           TARN__KEY_UINT_AT("size", struct null_port, size, 14, 9614, 64,
+ *                             "bytes of each received packet"),
+ *           TARN__KEY_END,
+ *   };
+ */
+#define TARN__KEY_UINT_AT(key, T, member, lo, hi, dflt, help_, ...)                                \
+	{                                                                                          \
+		.name = (key), .type = TARN__KEY_UINT, TARN__KEY_AT(T, member), .min = (lo),       \
+		.max = (hi), .def = (dflt), .help = (help_), __VA_ARGS__                           \
+	}
+#define TARN__KEY_ENUM_AT(key, T, member, words_, dflt, help_, ...)                                \
+	{                                                                                          \
+		.name = (key), .type = TARN__KEY_ENUM, TARN__KEY_AT(T, member), .words = (words_), \
+		.def = (uint64_t)(dflt), .help = (help_), __VA_ARGS__                              \
+	}
+#define TARN__KEY_STR_AT(key, T, member, help_, ...)                                               \
+	{                                                                                          \
+		.name = (key), .type = TARN__KEY_STR, TARN__KEY_AT(T, member), .help = (help_),    \
+		__VA_ARGS__                                                                        \
+	}
+#define TARN__KEY_CUSTOM_AT(key, T, member, parse_, help_, ...)                                    \
+	{                                                                                          \
+		.name = (key), .type = TARN__KEY_CUSTOM, TARN__KEY_AT(T, member),                  \
+		.parse = (parse_), .help = (help_), __VA_ARGS__                                    \
+	}
+#define TARN__KEY_END                                                                              \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
+/* The end of a table of words. */
+#define TARN__KEY_WORDS_END                                                                        \
+	{                                                                                          \
+		NULL, 0, NULL, 0                                                                   \
+	}
+
 /* The key named `name` in `keys`, or NULL. */
 const struct tarn__key *tarn__key_find(const struct tarn__key *keys, const char *name);
 

@@ -31,7 +31,7 @@ static const struct tarn__eth_driver *const eth_drivers[] = {
 #endif
 };
 /* clang-format on */
-#define NB_DRIVERS (sizeof(eth_drivers) / sizeof(eth_drivers[0]))
+#define NB_DRIVERS TARN_ARRAY_SIZE(eth_drivers)
 
 /* ------------------------------------------------------------------------ */
 /* Generic keys */
@@ -54,32 +54,22 @@ static int parse_mac(const char *value, void *field, size_t size, char *why, siz
 }
 
 const struct tarn__key tarn__eth_generic_keys[] = {
-	{ .name = "name",
-	  .type = TARN__KEY_STR,
-	  TARN__KEY_AT(struct tarn__eth_generic, name),
-	  .metavar = "NAME",
-	  .def_text = "the driver's name and the port id (ring0)",
-	  .help = "the port's name, unique among the open ports" },
-	{ .name = "mac",
-	  .type = TARN__KEY_CUSTOM,
-	  TARN__KEY_AT(struct tarn__eth_generic, mac),
-	  .parse = parse_mac,
-	  .metavar = "XX:XX:XX:XX:XX:XX",
-	  .values = "a unicast address, not all zeros",
-	  .def_text = "02:74:61:72:6e:PP (PP: the port id), or the interface's",
-	  .help = "the port's MAC address",
-	  .doc = "A driver on a kernel interface gives it to the interface (which needs "
-	         "CAP_NET_ADMIN) and, without it, takes the interface's" },
-	{ .name = "socket",
-	  .type = TARN__KEY_UINT,
-	  TARN__KEY_AT(struct tarn__eth_generic, socket),
-	  .min = 0,
-	  .max = TARN_MAX_SOCKETS - 1,
-	  .def = TARN__ETH_SOCKET_NOT_GIVEN,
-	  .def_text = "the calling thread's socket",
-	  .help = "the NUMA socket of the port's structures",
-	  .doc = "Given, it is also the port's numa_node in tarn_eth_dev_info_get()" },
-	{ .name = NULL },
+	TARN__KEY_STR_AT("name", struct tarn__eth_generic, name,
+	                 "the port's name, unique among the open ports", .metavar = "NAME",
+	                 .def_text = "the driver's name and the port id (ring0)"),
+	TARN__KEY_CUSTOM_AT("mac", struct tarn__eth_generic, mac, parse_mac,
+	                    "the port's MAC address", .metavar = "XX:XX:XX:XX:XX:XX",
+	                    .values = "a unicast address, not all zeros",
+	                    .def_text = "02:74:61:72:6e:PP (PP: the port id), or the interface's",
+	                    .doc = "A driver on a kernel interface gives it to the interface "
+	                           "(which needs CAP_NET_ADMIN) and, without it, takes the "
+	                           "interface's"),
+	TARN__KEY_UINT_AT("socket", struct tarn__eth_generic, socket, 0, TARN_MAX_SOCKETS - 1,
+	                  TARN__ETH_SOCKET_NOT_GIVEN, "the NUMA socket of the port's structures",
+	                  .def_text = "the calling thread's socket",
+	                  .doc = "Given, it is also the port's numa_node in "
+	                         "tarn_eth_dev_info_get()"),
+	TARN__KEY_END,
 };
 
 int tarn__eth_key_ifname(const char *value, void *field, size_t size, char *why, size_t why_size)

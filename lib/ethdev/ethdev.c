@@ -320,14 +320,15 @@ static int queue_setup_check(struct tarn__eth_dev *dev, const char *dir, uint16_
 	c->nb_desc = nb_desc;
 	c->socket = s;
 	c->mp = NULL;
+	c->room = 0;
 	c->stats = NULL;
 	return 0;
 }
 
 /* An RX queue's pool: an mbuf pool whose mbufs hold dev->rx_data_min bytes
- * after the headroom. eth_lock held. */
+ * after the headroom (*data: what they hold). eth_lock held. */
 static int rx_pool_check(const struct tarn__eth_dev *dev, uint16_t queue_id,
-                         struct tarn_mempool *mp)
+                         struct tarn_mempool *mp, uint32_t *data)
 {
 	const unsigned p = dev->port_id, q = queue_id;
 	if (mp == NULL) {
@@ -355,6 +356,7 @@ static int rx_pool_check(const struct tarn__eth_dev *dev, uint16_t queue_id,
 		          TARN_PKTMBUF_HEADROOM);
 		return -EINVAL;
 	}
+	*data = (uint32_t)room - head;
 	return 0;
 }
 
@@ -391,7 +393,7 @@ int tarn_eth_rx_queue_setup(uint16_t port_id, uint16_t queue_id, uint32_t nb_des
 		return -ENODEV;
 	int rc = queue_setup_check(dev, "RX", queue_id, dev->nb_rxq, nb_desc, socket, &c);
 	if (rc == 0)
-		rc = rx_pool_check(dev, queue_id, mb_pool);
+		rc = rx_pool_check(dev, queue_id, mb_pool, &c.room);
 	if (rc == 0) {
 		queue_release(dev, queue_id, 1);
 		c.mp = mb_pool;

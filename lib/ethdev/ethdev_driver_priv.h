@@ -65,10 +65,9 @@ const char *tarn__eth_spec_get(const struct tarn__eth_spec *s, const char *key);
  * into its private structure (priv_size bytes, zeroed):
  *
  *   static const struct tarn__key null_keys[] = {
- *           { .name = "size", .type = TARN__KEY_UINT, TARN__KEY_AT(struct null_port, size),
- *             .min = 14, .max = 9614, .def = 64, .metavar = "N",
- *             .help = "bytes of each received packet" },
- *           { .name = NULL },
+ *           TARN__KEY_UINT_AT("size", struct null_port, size, 14, 9614, 64,
+ *                             "bytes of each received packet"),
+ *           TARN__KEY_END,
  *   };
  *
  * ethdev refuses a key that is neither generic (name, mac, socket) nor in
@@ -119,6 +118,67 @@ static inline void tarn__eth_count(uint64_t *ctr, uint64_t n)
 	/* relaxed: single writer (the polling thread); readers only need a
 	 * whole value, no ordering with anything else. */
 	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Add what a burst counted to its queue's counters, at the end of the burst
+ * (one store per non-zero counter). TX bursts give nombuf 0, a constant the
+ * compiler drops. Only the polling thread calls it.
+ */
+static inline void tarn__eth_count_burst(struct tarn__eth_qstats *st, uint64_t packets,
+                                         uint64_t bytes, uint64_t errors, uint64_t nombuf)
+{
+	if (tarn_likely(packets != 0)) {
+		tarn__eth_count(&st->packets, packets);
+		tarn__eth_count(&st->bytes, bytes);
+	}
+	if (tarn_unlikely(errors != 0))
+		tarn__eth_count(&st->errors, errors);
+	if (tarn_unlikely(nombuf != 0))
+		tarn__eth_count(&st->nombuf, nombuf);
+}
+
+/* TX into nothing (a null port, a pcap port without a sink): free the
+ * packets and count them as sent. */
+static inline uint16_t tarn__eth_tx_discard(struct tarn__eth_qstats *st, struct tarn_mbuf **pkts,
+                                            uint16_t n)
+{
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	tarn_pktmbuf_free_bulk(pkts, n);
+	tarn__eth_count_burst(st, n, bytes, 0, 0);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* VLAN tags a driver inserts on transmit (TARN_MBUF_F_TX_VLAN / TX_QINQ). */
+
+#define TARN__ETH_VLAN_HLEN   4u      /* one tag: TPID and TCI */
+#define TARN__ETH_TPID_8021Q  0x8100u /* the (inner) tag of vlan_tci */
+#define TARN__ETH_TPID_8021AD 0x88a8u /* the outer tag of vlan_tci_outer */
+
+/* Tags packet `m` asks to insert: 2 (TX_QINQ: vlan_tci_outer with TPID
+ * 0x88a8, then vlan_tci with 0x8100), 1 (TX_VLAN: vlan_tci), 0. */
+static inline unsigned tarn__eth_tx_ntags(const struct tarn_mbuf *m)
+{
+	if (tarn_likely(!(m->ol_flags & (TARN_MBUF_F_TX_VLAN | TARN_MBUF_F_TX_QINQ))))
+		return 0;
+	return (m->ol_flags & TARN_MBUF_F_TX_QINQ) ? 2 : 1;
+}
+
+/* Write the `ntags` tags of `m` at `t` (ntags * 4 bytes), in wire order:
+ * they go right after the two MAC addresses. */
+static inline void tarn__eth_tx_tags(uint8_t *t, const struct tarn_mbuf *m, unsigned ntags)
+{
+	if (ntags == 2) {
+		t[0] = (uint8_t)(TARN__ETH_TPID_8021AD >> 8), t[1] = (uint8_t)TARN__ETH_TPID_8021AD;
+		t[2] = (uint8_t)(m->vlan_tci_outer >> 8), t[3] = (uint8_t)m->vlan_tci_outer;
+		t += TARN__ETH_VLAN_HLEN;
+	}
+	t[0] = (uint8_t)(TARN__ETH_TPID_8021Q >> 8), t[1] = (uint8_t)TARN__ETH_TPID_8021Q;
+	t[2] = (uint8_t)(m->vlan_tci >> 8), t[3] = (uint8_t)m->vlan_tci;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -172,6 +232,8 @@ struct tarn__eth_qconf {
 	/* RX: an mbuf pool whose mbufs hold dev->rx_data_min bytes after the
 	 * headroom; TX: NULL. */
 	struct tarn_mempool *mp;
+	/* RX: the bytes of data one of its mbufs holds after the headroom. */
+	uint32_t room;
 	/* The queue's counters, for the burst functions to update. */
 	struct tarn__eth_qstats *stats;
 };

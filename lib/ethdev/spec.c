@@ -48,38 +48,15 @@ static int is_value_char(char c)
 		          clean, m__);                                                             \
 	} while (0)
 
-int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
+/* The driver name: `dlen` bytes of `spec`, into s->driver. */
+static int spec_driver(const char *spec, size_t dlen, const char *clean, struct tarn__eth_spec *s)
 {
-	char clean[TARN_ETH_SPEC_MAX];
-
-	if (out == NULL) {
-		TARN__ERR(TARN__ETH_LOG, "port spec: NULL output");
-		return -EINVAL;
-	}
-	if (spec == NULL || spec[0] == '\0') {
-		TARN__ERR(TARN__ETH_LOG, "port spec: empty (expected DRIVER[:KEY=VALUE,...], "
-		                         "e.g. ring:loop=1 or null:size=64)");
-		return -EINVAL;
-	}
-	sanitize(clean, sizeof(clean), spec);
-	size_t len = strnlen(spec, TARN_ETH_SPEC_MAX);
-	if (len >= TARN_ETH_SPEC_MAX) {
-		SPEC_ERR(clean, "longer than %d characters", TARN_ETH_SPEC_MAX - 1);
-		return -EINVAL;
-	}
-
-	struct tarn__eth_spec s;
-	memset(&s, 0, sizeof(s));
-
-	/* Driver name: up to ':' or the end. */
-	const char *colon = strchr(spec, ':');
-	size_t dlen = colon ? (size_t)(colon - spec) : len;
 	if (dlen == 0) {
 		SPEC_ERR(clean, "no driver name before ':'");
 		return -EINVAL;
 	}
-	if (dlen >= sizeof(s.driver)) {
-		SPEC_ERR(clean, "driver name longer than %zu characters", sizeof(s.driver) - 1);
+	if (dlen >= sizeof(s->driver)) {
+		SPEC_ERR(clean, "driver name longer than %zu characters", sizeof(s->driver) - 1);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < dlen; i++) {
@@ -91,86 +68,129 @@ int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
 			return -EINVAL;
 		}
 	}
-	memcpy(s.driver, spec, dlen);
+	memcpy(s->driver, spec, dlen);
+	return 0;
+}
 
-	if (colon == NULL || colon[1] == '\0') {
-		*out = s;
-		return 0;
+/* The key of the pair at `p` (`klen` bytes, at position `pos` of the spec):
+ * not empty, not too long, of key characters. */
+static int spec_key(const char *p, size_t klen, size_t pos, const char *clean)
+{
+	if (klen == 0) {
+		SPEC_ERR(clean, "empty key at position %zu", pos);
+		return -EINVAL;
 	}
+	if (klen >= TARN_ETH_KEY_MAX) {
+		SPEC_ERR(clean, "key at position %zu longer than %d characters", pos,
+		         TARN_ETH_KEY_MAX - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < klen; i++) {
+		if (!is_key_char(p[i])) {
+			SPEC_ERR(
+			    clean,
+			    "bad character in the key at position %zu (letters, digits, '_' and "
+			    "'-')",
+			    pos);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
-	/* KEY=VALUE pairs separated by ','. */
-	const char *p = colon + 1;
-	for (;;) {
+/* The value `v` (`vlen` bytes) of the key whose `klen` bytes are at `cp` in
+ * `clean`: not empty, not too long, of value characters. */
+static int spec_value(const char *v, size_t vlen, size_t klen, const char *clean, const char *cp)
+{
+	if (vlen == 0) {
+		SPEC_ERR(clean, "empty value for key '%.*s'", (int)klen, cp);
+		return -EINVAL;
+	}
+	if (vlen >= TARN_ETH_VALUE_MAX) {
+		SPEC_ERR(clean, "value of key '%.*s' longer than %d characters", (int)klen, cp,
+		         TARN_ETH_VALUE_MAX - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < vlen; i++) {
+		if (!is_value_char(v[i])) {
+			SPEC_ERR(
+			    clean,
+			    "bad character in the value of key '%.*s' (printable, no space, ',' "
+			    "or '=')",
+			    (int)klen, cp);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* One KEY=VALUE pair of `plen` bytes at `p`, added to `s`. */
+static int spec_pair(const char *spec, const char *p, size_t plen, const char *clean,
+                     struct tarn__eth_spec *s)
+{
+	const size_t pos = (size_t)(p - spec) + 1;
+	const char *cp = clean + (p - spec); /* p, printable, for the log */
+
+	if (plen == 0) {
+		SPEC_ERR(clean, "empty KEY=VALUE pair at position %zu", pos);
+		return -EINVAL;
+	}
+	const char *eq = memchr(p, '=', plen);
+	if (eq == NULL) {
+		SPEC_ERR(clean, "'%.*s' at position %zu is not KEY=VALUE", (int)plen, cp, pos);
+		return -EINVAL;
+	}
+	const size_t klen = (size_t)(eq - p), vlen = plen - klen - 1;
+	if (spec_key(p, klen, pos, clean) < 0 || spec_value(eq + 1, vlen, klen, clean, cp) < 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < s->nb_kv; i++) {
+		if (strlen(s->kv[i].key) == klen && memcmp(s->kv[i].key, p, klen) == 0) {
+			SPEC_ERR(clean, "key '%.*s' given twice", (int)klen, cp);
+			return -EINVAL;
+		}
+	}
+	if (s->nb_kv == TARN_ETH_MAX_KV) {
+		SPEC_ERR(clean, "more than %d KEY=VALUE pairs", TARN_ETH_MAX_KV);
+		return -EINVAL;
+	}
+	memcpy(s->kv[s->nb_kv].key, p, klen);
+	memcpy(s->kv[s->nb_kv].value, eq + 1, vlen);
+	s->nb_kv++;
+	return 0;
+}
+
+int tarn__eth_spec_parse(const char *spec, struct tarn__eth_spec *out)
+{
+	char clean[TARN_ETH_SPEC_MAX];
+	struct tarn__eth_spec s;
+
+	if (out == NULL) {
+		TARN__ERR(TARN__ETH_LOG, "port spec: NULL output");
+		return -EINVAL;
+	}
+	if (spec == NULL || spec[0] == '\0') {
+		TARN__ERR(TARN__ETH_LOG, "port spec: empty (expected DRIVER[:KEY=VALUE,...], "
+		                         "e.g. ring:loop=1 or null:size=64)");
+		return -EINVAL;
+	}
+	sanitize(clean, sizeof(clean), spec);
+	const size_t len = strnlen(spec, TARN_ETH_SPEC_MAX);
+	if (len >= TARN_ETH_SPEC_MAX) {
+		SPEC_ERR(clean, "longer than %d characters", TARN_ETH_SPEC_MAX - 1);
+		return -EINVAL;
+	}
+	memset(&s, 0, sizeof(s));
+	/* The driver name: up to ':' or the end; then KEY=VALUE pairs
+	 * separated by ','. */
+	const char *colon = strchr(spec, ':');
+	if (spec_driver(spec, colon ? (size_t)(colon - spec) : len, clean, &s) < 0)
+		return -EINVAL;
+	const char *p = colon != NULL && colon[1] != '\0' ? colon + 1 : NULL;
+	while (p != NULL) {
 		const char *end = strchr(p, ',');
-		size_t plen = end ? (size_t)(end - p) : strlen(p);
-		size_t pos = (size_t)(p - spec) + 1;
-		const char *cp = clean + (p - spec); /* p, printable, for the log */
-
-		if (plen == 0) {
-			SPEC_ERR(clean, "empty KEY=VALUE pair at position %zu", pos);
+		if (spec_pair(spec, p, end ? (size_t)(end - p) : strlen(p), clean, &s) < 0)
 			return -EINVAL;
-		}
-		const char *eq = memchr(p, '=', plen);
-		if (eq == NULL) {
-			SPEC_ERR(clean, "'%.*s' at position %zu is not KEY=VALUE", (int)plen, cp,
-			         pos);
-			return -EINVAL;
-		}
-		size_t klen = (size_t)(eq - p);
-		size_t vlen = plen - klen - 1;
-		if (klen == 0) {
-			SPEC_ERR(clean, "empty key at position %zu", pos);
-			return -EINVAL;
-		}
-		if (klen >= TARN_ETH_KEY_MAX) {
-			SPEC_ERR(clean, "key at position %zu longer than %d characters", pos,
-			         TARN_ETH_KEY_MAX - 1);
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < klen; i++) {
-			if (!is_key_char(p[i])) {
-				SPEC_ERR(clean,
-				         "bad character in the key at position %zu (letters, "
-				         "digits, '_' and '-')",
-				         pos);
-				return -EINVAL;
-			}
-		}
-		if (vlen == 0) {
-			SPEC_ERR(clean, "empty value for key '%.*s'", (int)klen, cp);
-			return -EINVAL;
-		}
-		if (vlen >= TARN_ETH_VALUE_MAX) {
-			SPEC_ERR(clean, "value of key '%.*s' longer than %d characters", (int)klen,
-			         cp, TARN_ETH_VALUE_MAX - 1);
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < vlen; i++) {
-			if (!is_value_char(eq[1 + i])) {
-				SPEC_ERR(clean,
-				         "bad character in the value of key '%.*s' (printable, "
-				         "no space, ',' or '=')",
-				         (int)klen, cp);
-				return -EINVAL;
-			}
-		}
-		for (unsigned i = 0; i < s.nb_kv; i++) {
-			if (strlen(s.kv[i].key) == klen && memcmp(s.kv[i].key, p, klen) == 0) {
-				SPEC_ERR(clean, "key '%.*s' given twice", (int)klen, cp);
-				return -EINVAL;
-			}
-		}
-		if (s.nb_kv == TARN_ETH_MAX_KV) {
-			SPEC_ERR(clean, "more than %d KEY=VALUE pairs", TARN_ETH_MAX_KV);
-			return -EINVAL;
-		}
-		memcpy(s.kv[s.nb_kv].key, p, klen);
-		memcpy(s.kv[s.nb_kv].value, eq + 1, vlen);
-		s.nb_kv++;
-
-		if (end == NULL)
-			break;
-		p = end + 1;
+		p = end != NULL ? end + 1 : NULL;
 	}
 	*out = s;
 	return 0;

@@ -40,16 +40,12 @@ struct null_txq {
 } TARN_CACHE_ALIGNED;
 
 static const struct tarn__key null_keys[] = {
-	{ .name = "size",
-	  .type = TARN__KEY_UINT,
-	  TARN__KEY_AT(struct null_port, size),
-	  .min = TARN_ETHER_HDR_LEN,
-	  .max = NULL_MAX_SIZE,
-	  .def = NULL_DEFAULT_SIZE,
-	  .help = "bytes of each received packet, Ethernet/IPv4/UDP headers included",
-	  .doc = "The RX pool's mbufs must hold it after the headroom (one segment per "
-	         "packet)" },
-	{ .name = NULL },
+	TARN__KEY_UINT_AT("size", struct null_port, size, TARN_ETHER_HDR_LEN, NULL_MAX_SIZE,
+	                  NULL_DEFAULT_SIZE,
+	                  "bytes of each received packet, Ethernet/IPv4/UDP headers included",
+	                  .doc = "The RX pool's mbufs must hold it after the headroom (one segment "
+	                         "per packet)"),
+	TARN__KEY_END,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -79,24 +75,14 @@ static uint16_t null_rx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 		m->packet_type = TARN_PTYPE_L2_ETHER | TARN_PTYPE_L3_IPV4 | TARN_PTYPE_L4_UDP;
 		memcpy(tarn_pktmbuf_mtod(m, uint8_t *), q->hdr, hlen);
 	}
-	if (nb > 0) {
-		tarn__eth_count(&q->stats->packets, nb);
-		tarn__eth_count(&q->stats->bytes, (uint64_t)nb * size);
-	}
+	tarn__eth_count_burst(q->stats, nb, (uint64_t)nb * size, 0, 0);
 	return nb;
 }
 
+/* TX frees every packet it is given and counts it. */
 static uint16_t null_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 {
-	struct null_txq *q = qd;
-	uint64_t bytes = 0;
-
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
-	tarn_pktmbuf_free_bulk(pkts, n);
-	tarn__eth_count(&q->stats->packets, n);
-	tarn__eth_count(&q->stats->bytes, bytes);
-	return n;
+	return tarn__eth_tx_discard(((struct null_txq *)qd)->stats, pkts, n);
 }
 
 /* ------------------------------------------------------------------------ */

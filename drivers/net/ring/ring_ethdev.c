@@ -59,29 +59,20 @@ struct ring_queue {
 } TARN_CACHE_ALIGNED;
 
 static const struct tarn__key ring_keys[] = {
-	{ .name = "peer",
-	  .type = TARN__KEY_STR,
-	  TARN__KEY_AT(struct ring_port, peer),
-	  .metavar = "NAME",
-	  .help = "cable to ring port NAME: TX queue i feeds the other's RX queue i",
-	  .doc = "Without peer or loop the port's far end is free and a later port may name it "
-	         "as its peer; what it transmits meanwhile waits in the cable" },
-	{ .name = "loop",
-	  .type = TARN__KEY_UINT,
-	  TARN__KEY_AT(struct ring_port, loop),
-	  .max = 1,
-	  .metavar = "0|1",
-	  .help = "1: TX queue i feeds own RX queue i" },
-	{ .name = "bytes",
-	  .type = TARN__KEY_UINT,
-	  TARN__KEY_AT(struct ring_port, count_bytes),
-	  .max = 1,
-	  .def = 1,
-	  .metavar = "0|1",
-	  .help = "count ibytes/obytes; 0: packets only, as DPDK's net_ring",
-	  .doc = "Reading each packet's length is most of the per-packet cost of an in-memory "
-	         "port" },
-	{ .name = NULL },
+	TARN__KEY_STR_AT("peer", struct ring_port, peer,
+	                 "cable to ring port NAME: TX queue i feeds the other's RX queue i",
+	                 .metavar = "NAME",
+	                 .doc = "Without peer or loop the port's far end is free and a later port "
+	                        "may name it as its peer; what it transmits meanwhile waits in "
+	                        "the cable"),
+	TARN__KEY_UINT_AT("loop", struct ring_port, loop, 0, 1, 0,
+	                  "1: TX queue i feeds own RX queue i", .metavar = "0|1"),
+	TARN__KEY_UINT_AT(
+	    "bytes", struct ring_port, count_bytes, 0, 1, 1,
+	    "count ibytes/obytes; 0: packets only, as DPDK's net_ring", .metavar = "0|1",
+	    .doc = "Reading each packet's length is most of the per-packet cost of an "
+	           "in-memory port"),
+	TARN__KEY_END,
 };
 
 static struct ring_cable *cables;
