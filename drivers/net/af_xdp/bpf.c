@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * af_xdp_bpf.c - the XDP program of the af_xdp driver: a six-instruction
+ * bpf.c - the XDP program of the af_xdp driver: a six-instruction
  * program that redirects every packet of an RX queue to the AF_XDP socket
  * of that queue in an XSKMAP, and passes the packets of queues without a
  * socket to the kernel stack (the fallback action of bpf_redirect_map()):
@@ -39,8 +39,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "af_xdp_priv.h"
-#include "env_priv.h"
+#include "axdp_priv.h"
 
 #ifndef BPF_F_XDP_HAS_FRAGS
 #define BPF_F_XDP_HAS_FRAGS (1U << 5)
@@ -54,6 +53,8 @@ static struct axdp_prog *prog_list;
 #define INSN(c, d, s, o, i)                                                                        \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
+/* Load the program above, redirecting to XSKMAP `map_fd`, named `name`;
+ * the verifier's log in `log`. A program fd or -errno. */
 static int prog_load(int map_fd, const char *name, char *log, size_t log_size)
 {
 	const struct bpf_insn insns[] = {
@@ -73,12 +74,12 @@ static int prog_load(int map_fd, const char *name, char *log, size_t log_size)
 	            .log_size = (unsigned)log_size, .log_level = 0);
 	log[0] = '\0';
 	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "Dual BSD/GPL", insns,
-	                       sizeof(insns) / sizeof(insns[0]), &opts);
+	                       TARN_ARRAY_SIZE(insns), &opts);
 	if (fd < 0 && (errno == EINVAL || errno == EACCES) && log[0] == '\0') {
 		/* Ask for the verifier's reasons. */
 		opts.log_level = 1;
 		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "Dual BSD/GPL", insns,
-		                   sizeof(insns) / sizeof(insns[0]), &opts);
+		                   TARN_ARRAY_SIZE(insns), &opts);
 	}
 	return fd < 0 ? -errno : fd;
 }
@@ -221,6 +222,7 @@ static int check_attached(const char *port, int ifindex, const char *ifname, uin
 	return -EBUSY;
 }
 
+/* Log a failed BPF call with the hint its error calls for; returns `rc`. */
 static int bpf_error(const char *port, const char *ifname, const char *what, int rc)
 {
 	if (rc == -EPERM || rc == -EACCES) {
@@ -253,6 +255,7 @@ static struct axdp_prog *prog_find(int ifindex, uint64_t ns_dev, uint64_t ns_ino
 	return NULL;
 }
 
+/* Close what a program holds and free it (no longer listed). */
 static void prog_free(struct axdp_prog *p)
 {
 	if (p->link_fd >= 0)
@@ -265,44 +268,83 @@ static void prog_free(struct axdp_prog *p)
 	free(p);
 }
 
-int axdp_prog_get(const char *port, uint16_t port_id, int ifindex, const char *ifname,
-                  uint32_t nb_dev_queues, uint32_t first, uint32_t count, struct axdp_prog **out)
+/* Claim queues [first, first + count) of program `p` for port `port_id`:
+ * -EINVAL when the interface has fewer queues now, -EBUSY when another port
+ * uses one of them (both logged). */
+static int prog_claim(struct axdp_prog *p, const char *port, uint16_t port_id, const char *ifname,
+                      uint32_t first, uint32_t count)
+{
+	if (first + count > p->map_entries) {
+		TARN__ERR(AXDP_LOG,
+		          "port '%s': queues %u..%u of %s: the interface has %u queues now", port,
+		          first, first + count - 1, ifname, p->map_entries);
+		return -EINVAL;
+	}
+	for (uint32_t q = first; q < first + count; q++) {
+		if (p->queue_owner[q] != 0) {
+			TARN__ERR(
+			    AXDP_LOG,
+			    "port '%s': queue %u of %s is already used by port %u: give another "
+			    "queue= (and queues=)",
+			    port, q, ifname, (unsigned)p->queue_owner[q] - 1);
+			return -EBUSY;
+		}
+	}
+	for (uint32_t q = first; q < first + count; q++)
+		p->queue_owner[q] = (uint8_t)(port_id + 1);
+	p->users++;
+	return 0;
+}
+
+/* The XSKMAP of `entries` queues and the program that redirects to it,
+ * named after this process. */
+static int prog_load_map(struct axdp_prog *p, const char *port, const char *ifname)
+{
+	char log[4096];
+	char name[BPF_OBJ_NAME_LEN];
+
+	p->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "tarn_xsks", sizeof(uint32_t),
+	                           sizeof(uint32_t), p->map_entries, NULL);
+	if (p->map_fd < 0)
+		return bpf_error(port, ifname, "cannot create the XSKMAP", -errno);
+	snprintf(name, sizeof(name), AXDP_PROG_PREFIX "%x", (unsigned)getpid());
+	p->prog_fd = prog_load(p->map_fd, name, log, sizeof(log));
+	if (p->prog_fd < 0) {
+		const int rc = p->prog_fd;
+		p->prog_fd = -1;
+		if (log[0] != '\0')
+			TARN__ERR(AXDP_LOG, "port '%s': the kernel refused the XDP program: %s",
+			          port, log);
+		return bpf_error(port, ifname, "cannot load the XDP program", rc);
+	}
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(p->prog_fd, &info, &len) == 0)
+		p->prog_id = info.id;
+	return 0;
+}
+
+int tarn__axdp_prog_get(const char *port, uint16_t port_id, int ifindex, const char *ifname,
+                        uint32_t nb_dev_queues, uint32_t first, uint32_t count,
+                        struct axdp_prog **out)
 {
 	uint64_t ns_dev, ns_ino;
-	char log[4096];
-	int rc;
 
 	netns_id(&ns_dev, &ns_ino);
 	struct axdp_prog *p = prog_find(ifindex, ns_dev, ns_ino);
 	if (p != NULL) {
-		if (first + count > p->map_entries) {
-			TARN__ERR(AXDP_LOG,
-			          "port '%s': queues %u..%u of %s: the interface has %u queues now",
-			          port, first, first + count - 1, ifname, p->map_entries);
-			return -EINVAL;
-		}
-		for (uint32_t q = first; q < first + count; q++) {
-			if (p->queue_owner[q] != 0) {
-				TARN__ERR(
-				    AXDP_LOG,
-				    "port '%s': queue %u of %s is already used by port %u: give "
-				    "another queue= (and queues=)",
-				    port, q, ifname, (unsigned)p->queue_owner[q] - 1);
-				return -EBUSY;
-			}
-		}
-		for (uint32_t q = first; q < first + count; q++)
-			p->queue_owner[q] = (uint8_t)(port_id + 1);
-		p->users++;
-		*out = p;
-		return 0;
+		int rc = prog_claim(p, port, port_id, ifname, first, count);
+		if (rc == 0)
+			*out = p;
+		return rc;
 	}
-
-	rc = check_attached(port, ifindex, ifname, 0);
+	/* The first port on the interface: nothing else may be attached. */
+	int rc = check_attached(port, ifindex, ifname, 0);
 	if (rc < 0)
 		return rc;
 	p = calloc(1, sizeof(*p));
-	uint32_t entries = nb_dev_queues > first + count ? nb_dev_queues : first + count;
+	const uint32_t entries = nb_dev_queues > first + count ? nb_dev_queues : first + count;
 	if (p == NULL || (p->queue_owner = calloc(entries, 1)) == NULL) {
 		free(p);
 		TARN__ERR(AXDP_LOG, "port '%s': out of memory", port);
@@ -314,43 +356,20 @@ int axdp_prog_get(const char *port, uint16_t port_id, int ifindex, const char *i
 	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
 	p->prog_fd = p->map_fd = p->link_fd = -1;
 	p->map_entries = entries;
-
-	p->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "tarn_xsks", sizeof(uint32_t),
-	                           sizeof(uint32_t), entries, NULL);
-	if (p->map_fd < 0) {
-		rc = bpf_error(port, ifname, "cannot create the XSKMAP", -errno);
-		goto fail;
+	rc = prog_load_map(p, port, ifname);
+	if (rc == 0)
+		rc = prog_claim(p, port, port_id, ifname, first, count);
+	if (rc < 0) {
+		prog_free(p);
+		return rc;
 	}
-	char name[BPF_OBJ_NAME_LEN];
-	snprintf(name, sizeof(name), AXDP_PROG_PREFIX "%x", (unsigned)getpid());
-	p->prog_fd = prog_load(p->map_fd, name, log, sizeof(log));
-	if (p->prog_fd < 0) {
-		rc = p->prog_fd;
-		p->prog_fd = -1;
-		if (log[0] != '\0')
-			TARN__ERR(AXDP_LOG, "port '%s': the kernel refused the XDP program: %s",
-			          port, log);
-		rc = bpf_error(port, ifname, "cannot load the XDP program", rc);
-		goto fail;
-	}
-	struct bpf_prog_info info;
-	uint32_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(p->prog_fd, &info, &len) == 0)
-		p->prog_id = info.id;
-	for (uint32_t q = first; q < first + count; q++)
-		p->queue_owner[q] = (uint8_t)(port_id + 1);
-	p->users = 1;
 	p->next = prog_list;
 	prog_list = p;
 	*out = p;
 	return 0;
-fail:
-	prog_free(p);
-	return rc;
 }
 
-void axdp_prog_put(struct axdp_prog *p, uint32_t first, uint32_t count)
+void tarn__axdp_prog_put(struct axdp_prog *p, uint32_t first, uint32_t count)
 {
 	if (p == NULL)
 		return;
@@ -360,7 +379,7 @@ void axdp_prog_put(struct axdp_prog *p, uint32_t first, uint32_t count)
 		return;
 	if (p->started > 0) { /* a port closed without stop: cannot happen (ethdev stops) */
 		p->started = 1;
-		axdp_prog_detach(p);
+		tarn__axdp_prog_detach(p);
 	}
 	for (struct axdp_prog **pp = &prog_list; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == p) {
@@ -371,6 +390,7 @@ void axdp_prog_put(struct axdp_prog *p, uint32_t first, uint32_t count)
 	prog_free(p);
 }
 
+/* Attach in one mode (flags): a bpf_link, or netlink when `legacy`. */
 static int attach_one(struct axdp_prog *p, uint32_t flags, int legacy)
 {
 	if (!legacy) {
@@ -384,7 +404,7 @@ static int attach_one(struct axdp_prog *p, uint32_t flags, int legacy)
 	return bpf_xdp_attach(p->ifindex, p->prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 }
 
-int axdp_prog_attach(struct axdp_prog *p, const char *port, enum axdp_mode mode, int legacy)
+int tarn__axdp_prog_attach(struct axdp_prog *p, const char *port, enum axdp_mode mode, int legacy)
 {
 	if (p->started > 0) {
 		const uint32_t want = mode == AXDP_MODE_NATIVE    ? XDP_FLAGS_DRV_MODE
@@ -396,7 +416,7 @@ int axdp_prog_attach(struct axdp_prog *p, const char *port, enum axdp_mode mode,
 			    "port '%s': mode=%s, but another port of this process has the XDP "
 			    "program of %s attached in %s mode",
 			    port, mode == AXDP_MODE_NATIVE ? "native" : "generic", p->ifname,
-			    axdp_prog_mode_name(p));
+			    tarn__axdp_prog_mode_name(p));
 			return -EINVAL;
 		}
 		p->started++;
@@ -447,7 +467,7 @@ int axdp_prog_attach(struct axdp_prog *p, const char *port, enum axdp_mode mode,
 	return 0;
 }
 
-void axdp_prog_detach(struct axdp_prog *p)
+void tarn__axdp_prog_detach(struct axdp_prog *p)
 {
 	if (p == NULL || p->started == 0 || --p->started > 0)
 		return;
@@ -465,7 +485,7 @@ void axdp_prog_detach(struct axdp_prog *p)
 	p->legacy = 0;
 }
 
-int axdp_prog_map_set(struct axdp_prog *p, const char *port, uint32_t qid, int fd)
+int tarn__axdp_prog_map_set(struct axdp_prog *p, const char *port, uint32_t qid, int fd)
 {
 	const uint32_t v = (uint32_t)fd;
 
@@ -479,12 +499,12 @@ int axdp_prog_map_set(struct axdp_prog *p, const char *port, uint32_t qid, int f
 	return 0;
 }
 
-void axdp_prog_map_clear(struct axdp_prog *p, uint32_t qid)
+void tarn__axdp_prog_map_clear(struct axdp_prog *p, uint32_t qid)
 {
 	(void)bpf_map_delete_elem(p->map_fd, &qid); /* ENOENT when the socket closed first */
 }
 
-const char *axdp_prog_mode_name(const struct axdp_prog *p)
+const char *tarn__axdp_prog_mode_name(const struct axdp_prog *p)
 {
 	if (p == NULL || p->started == 0)
 		return "detached";
