@@ -43,20 +43,42 @@ norm() {
 	[[ $a =~ ^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$ ]] && echo "$a"
 }
 
-rd() { [ -r "$1" ] && head -c 256 "$1" 2>/dev/null | tr -d '\n' || true; }
-link_base() { local t; t=$(readlink "$1" 2>/dev/null) && basename "$t" || true; }
+# Bash builtins only in what --status runs: in a VM under full emulation
+# every program started costs tens of milliseconds.
+# rd VAR FILE: the first line of FILE into VAR ("" if unreadable).
+rd() {
+	local -n _v=$1
+	_v=""
+	[ -r "$2" ] && IFS= read -r _v <"$2" 2>/dev/null
+	return 0
+}
+# link_base VAR LINK: the last component of the directory LINK points to.
+link_base() {
+	local -n _l=$1
+	_l=""
+	[ -L "$2" ] || return 0
+	local here=$PWD
+	if cd -P "$2" 2>/dev/null; then
+		_l=${PWD##*/}
+		cd "$here" || true
+	fi
+}
 
 # The network interface of a device: net/IF, or virtioN/net/IF.
 iface_of() {
-	local d=$pci/devices/$1 n
+	local -n _i=$1
+	local d=$pci/devices/$2 n
+	_i=""
 	for n in "$d"/net/* "$d"/virtio*/net/*; do
-		[ -e "$n" ] && { basename "$n"; return; }
+		[ -e "$n" ] && { _i=${n##*/}; return 0; }
 	done
+	return 0
 }
 
 iommu_state() {
-	if [ -n "$(ls -A "$sysfs/kernel/iommu_groups" 2>/dev/null)" ]; then
-		echo "on ($(ls "$sysfs/kernel/iommu_groups" | wc -l) groups)"
+	local g=("$sysfs"/kernel/iommu_groups/*)
+	if [ -e "${g[0]}" ]; then
+		echo "on (${#g[@]} groups)"
 	else
 		echo "off (no IOMMU groups: vfio-pci cannot be used; boot with intel_iommu=on or amd_iommu=on, or use uio_pci_generic)"
 	fi
@@ -65,20 +87,23 @@ iommu_state() {
 status() {
 	[ -d "$pci/devices" ] || { echo "no PCI bus here ($pci/devices missing)"; return 0; }
 	printf '%-13s %-10s %-7s %-16s %-5s %-6s %s\n' ADDRESS VENDOR:DEV CLASS DRIVER NODE GROUP INTERFACE
-	local d a cls drv node grp n=0
+	local d a cls drv node grp ven dev ifc n=0
 	for d in "$pci"/devices/*; do
-		a=$(basename "$d")
-		cls=$(rd "$d/class")
-		drv=$(link_base "$d/driver")
+		[ -e "$d" ] || continue
+		a=${d##*/}
+		rd cls "$d/class"
+		link_base drv "$d/driver"
 		case "$cls:$drv" in
 		0x02*:* | *:vfio-pci | *:uio_pci_generic | *:igb_uio) ;;
 		*) continue ;;
 		esac
-		node=$(rd "$d/numa_node")
-		grp=$(link_base "$d/iommu_group")
-		printf '%-13s %-10s %-7s %-16s %-5s %-6s %s\n' "$a" \
-			"$(rd "$d/vendor" | sed 's/^0x//'):$(rd "$d/device" | sed 's/^0x//')" \
-			"${cls#0x}" "${drv:--}" "${node:--1}" "${grp:--}" "$(iface_of "$a")"
+		rd node "$d/numa_node"
+		link_base grp "$d/iommu_group"
+		rd ven "$d/vendor"
+		rd dev "$d/device"
+		iface_of ifc "$a"
+		printf '%-13s %-10s %-7s %-16s %-5s %-6s %s\n' "$a" "${ven#0x}:${dev#0x}" \
+			"${cls#0x}" "${drv:--}" "${node:--1}" "${grp:--}" "$ifc"
 		n=$((n + 1))
 	done
 	[ "$n" -gt 0 ] || echo "(no network device, and none bound to vfio-pci or uio)"
@@ -100,7 +125,7 @@ load_driver() {
 
 unbind_one() {
 	local a=$1 drv
-	drv=$(link_base "$pci/devices/$a/driver")
+	link_base drv "$pci/devices/$a/driver"
 	[ -z "$drv" ] && return 0
 	echo "$a" >"$pci/devices/$a/driver/unbind" 2>/dev/null || {
 		echo "devbind: $a: cannot unbind from $drv" >&2
@@ -109,13 +134,13 @@ unbind_one() {
 }
 
 bind_one() {
-	local want=$1 a=$2 d=$pci/devices/$2 cur ifc
-	cur=$(link_base "$d/driver")
+	local want=$1 a=$2 d=$pci/devices/$2 cur ifc grp
+	link_base cur "$d/driver"
 	if [ "$cur" = "$want" ]; then
 		echo "$a: already bound to $want"
 		return 0
 	fi
-	ifc=$(iface_of "$a")
+	iface_of ifc "$a"
 	if [ -n "$ifc" ] && [ "$force" = 0 ] && ip -o link show dev "$ifc" 2>/dev/null | grep -q '[<,]UP[,>]'; then
 		echo "devbind: $a: its interface $ifc is up (the kernel is using it): take it down first (ip link set $ifc down) or use --force" >&2
 		return 1
@@ -124,10 +149,11 @@ bind_one() {
 	unbind_one "$a" || return 1
 	echo "$want" >"$d/driver_override" || { echo "devbind: $a: cannot set driver_override" >&2; return 1; }
 	echo "$a" >"$pci/drivers_probe" 2>/dev/null
-	cur=$(link_base "$d/driver")
+	link_base cur "$d/driver"
 	if [ "$cur" != "$want" ]; then
 		echo "devbind: $a: $want did not take the device (bound to ${cur:-none}; dmesg says why)" >&2
-		if [ "$want" = vfio-pci ] && [ -z "$(link_base "$d/iommu_group")" ]; then
+		link_base grp "$d/iommu_group"
+		if [ "$want" = vfio-pci ] && [ -z "$grp" ]; then
 			echo "devbind: $a: it has no IOMMU group: IOMMU is $(iommu_state)" >&2
 		fi
 		return 1
@@ -136,14 +162,13 @@ bind_one() {
 }
 
 kernel_one() {
-	local a=$1 d=$pci/devices/$1 cur
-	cur=$(link_base "$d/driver")
+	local a=$1 d=$pci/devices/$1 cur now
+	link_base cur "$d/driver"
 	unbind_one "$a" || return 1
 	# An empty line clears the override: the kernel picks its own driver.
 	echo >"$d/driver_override" 2>/dev/null
 	echo "$a" >"$pci/drivers_probe" 2>/dev/null
-	local now
-	now=$(link_base "$d/driver")
+	link_base now "$d/driver"
 	echo "$a: ${now:+bound to $now}${now:-bound to no driver (the kernel has none for it)} (was ${cur:-none})"
 }
 
@@ -185,12 +210,13 @@ for a in "${addrs[@]}"; do
 		rc=1
 		continue
 	fi
-	cur_before=$(link_base "$pci/devices/$a/driver")
+	link_base cur_before "$pci/devices/$a/driver"
 	case "$action" in
 	bind) bind_one "$driver" "$a" "${cur_before:-none}" || rc=1 ;;
 	unbind)
 		unbind_one "$a" && echo >"$pci/devices/$a/driver_override" 2>/dev/null
-		if [ -z "$(link_base "$pci/devices/$a/driver")" ]; then
+		link_base now "$pci/devices/$a/driver"
+		if [ -z "$now" ]; then
 			echo "$a: bound to no driver (was ${cur_before:-none})"
 		else
 			rc=1

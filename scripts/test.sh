@@ -24,7 +24,7 @@
 #   scripts/test.sh --quick         gcc only (and the VM)
 #   scripts/test.sh --configs "gcc asan"
 #   scripts/test.sh --suites "mem ring"   only these meson suites (numa: the VM too)
-#   scripts/test.sh --no-vm         no VM run: the numa cases count as skipped
+#   scripts/test.sh --no-vm         no VM run: the numa and virtio cases count as skipped
 #
 # A new suite: add its directory to tests/meson.build and register its test()
 # with a suite name; this command runs it and expects it from then on (the
@@ -189,6 +189,44 @@ if wanted numa && [[ " $configs " == *" gcc "* ]]; then
 		else
 			skipped "$cases" "numa in the two-node VM: the VM run wrote no results"
 			failed 1 "numa in the two-node VM: exit $vrc, no results"
+		fi
+	fi
+fi
+
+# VM runs: the virtio suite on the VM's NICs (scripts/virtio-vm-test.sh: a
+# boot with the IOMMU and vfio-pci, the clang-asan build's cases there too
+# when it was built, and a boot without it on uio_pci_generic).
+if wanted virtio && [[ " $configs " == *" gcc "* ]]; then
+	bin=build-test-gcc/tests/virtio/test_virtio
+	cases=0
+	[ -x "$bin" ] && cases=$(($("$bin" --gtest_list_tests | grep -c '^  ') * 2))
+	vmbin=${NUMA_VM:-../shared/numa-vm/numa-vm}
+	vargs=()
+	[[ $built == *" clang-asan "* ]] && [ -x build-test-clang-asan/tests/virtio/test_virtio ] &&
+		vargs=(--asan build-test-clang-asan)
+	if [ "$vm" = 0 ]; then
+		skipped "$cases" "virtio on the VM's NICs: not run (--no-vm)"
+	elif [[ $built != *" gcc "* ]] || [ ! -x "$bin" ]; then
+		echo "test.sh: the gcc build failed: no virtio VM run (its cases are not counted)"
+	elif [ ! -x "$vmbin" ]; then
+		skipped "$cases" "virtio on the VM's NICs: not run, no numa-vm at $vmbin"
+		failed 1 "numa-vm not found at $vmbin (set NUMA_VM, or --no-vm to run without the VM)"
+	else
+		echo "=== virtio: the VM's NICs (vfio-pci with the IOMMU, uio_pci_generic without)"
+		flock "${TARN_VM_LOCK:-/tmp/tarn-vm.lock}" scripts/virtio-vm-test.sh build-test-gcc "${vargs[@]}"
+		vrc=$?
+		n=0
+		for x in build-test-gcc/virtio-vm-vfio.xml build-test-gcc/virtio-vm-uio.xml \
+			build-test-clang-asan/virtio-vm-vfio-asan.xml; do
+			[ -f "$x" ] || continue
+			printf 'xml\t%s\t%s\n' "$x" "${x%.xml} (VM)" >>"$ledger"
+			n=$((n + 1))
+		done
+		if [ $n -lt 2 ]; then
+			skipped "$cases" "virtio on the VM's NICs: a VM run wrote no results"
+			failed 1 "virtio on the VM's NICs: exit $vrc, results missing"
+		elif [ $vrc -ne 0 ]; then
+			failed 1 "virtio on the VM's NICs: exit $vrc"
 		fi
 	fi
 fi

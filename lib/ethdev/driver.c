@@ -29,6 +29,9 @@ static const struct tarn__eth_driver *const eth_drivers[] = {
 #ifdef TARN_DRIVER_AF_XDP
 	&tarn__eth_af_xdp_driver,
 #endif
+#ifdef TARN_DRIVER_VIRTIO
+	&tarn__eth_virtio_driver,
+#endif
 };
 /* clang-format on */
 #define NB_DRIVERS TARN_ARRAY_SIZE(eth_drivers)

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -706,6 +708,65 @@ int tarn_eth_stats_reset(uint16_t port_id)
 	}
 	pthread_mutex_unlock(&eth_lock);
 	return 0;
+}
+
+/* One xstat at `i` of `xs` when it fits; returns i + 1. */
+__attribute__((format(printf, 5, 6))) static unsigned
+xstat_put(struct tarn_eth_xstat *xs, unsigned n, unsigned i, uint64_t v, const char *fmt, ...)
+{
+	if (i < n) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(xs[i].name, sizeof(xs[i].name), fmt, ap);
+		va_end(ap);
+		xs[i].value = v;
+	}
+	return i + 1;
+}
+
+int tarn_eth_xstats_get(uint16_t port_id, struct tarn_eth_xstat *xs, unsigned n)
+{
+	if (xs == NULL && n > 0)
+		return -EINVAL;
+	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
+	if (dev == NULL)
+		return -ENODEV;
+	struct tarn_eth_queue_stats rx[TARN_ETH_MAX_QUEUES], tx[TARN_ETH_MAX_QUEUES];
+	uint64_t t[8] = { 0 };
+	for (unsigned q = 0; q < TARN_ETH_MAX_QUEUES; q++) {
+		qstats_read(&dev->rxq_stats[q], &dev->rxq_base[q], &rx[q]);
+		qstats_read(&dev->txq_stats[q], &dev->txq_base[q], &tx[q]);
+		t[0] += rx[q].packets, t[1] += tx[q].packets, t[2] += rx[q].bytes;
+		t[3] += tx[q].bytes, t[4] += rx[q].missed, t[5] += rx[q].errors;
+		t[6] += tx[q].errors, t[7] += rx[q].nombuf;
+	}
+	static const char *const totals[] = { "rx_good_packets",  "tx_good_packets",
+		                              "rx_good_bytes",    "tx_good_bytes",
+		                              "rx_missed_errors", "rx_errors",
+		                              "tx_errors",        "rx_mbuf_allocation_errors" };
+	unsigned i = 0;
+	for (unsigned k = 0; k < TARN_ARRAY_SIZE(totals); k++)
+		i = xstat_put(xs, n, i, t[k], "%s", totals[k]);
+	for (unsigned q = 0; q < dev->nb_rxq; q++) {
+		i = xstat_put(xs, n, i, rx[q].packets, "rx_q%u_packets", q);
+		i = xstat_put(xs, n, i, rx[q].bytes, "rx_q%u_bytes", q);
+		i = xstat_put(xs, n, i, rx[q].errors, "rx_q%u_errors", q);
+	}
+	for (unsigned q = 0; q < dev->nb_txq; q++) {
+		i = xstat_put(xs, n, i, tx[q].packets, "tx_q%u_packets", q);
+		i = xstat_put(xs, n, i, tx[q].bytes, "tx_q%u_bytes", q);
+	}
+	for (unsigned q = 0; q < dev->nb_rxq; q++) {
+		i = xstat_put(xs, n, i, rx[q].missed, "rx_q%u_missed_errors", q);
+		i = xstat_put(xs, n, i, rx[q].nombuf, "rx_q%u_mbuf_allocation_errors", q);
+	}
+	if (dev->drv->xstats_get != NULL) {
+		int d = dev->drv->xstats_get(dev, i < n ? xs + i : NULL, i < n ? n - i : 0);
+		if (d > 0)
+			i += (unsigned)d;
+	}
+	pthread_mutex_unlock(&eth_lock);
+	return (int)i;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -303,6 +303,12 @@ struct tarn__eth_driver {
 	int (*mtu_set)(struct tarn__eth_dev *dev, uint32_t mtu);
 	int (*mac_set)(struct tarn__eth_dev *dev, const struct tarn_ether_addr *mac);
 
+	/* Optional: the driver's own extended statistics (after ethdev's in
+	 * tarn_eth_xstats_get()): write the first `n` into `xs` (names and
+	 * values), return how many the port has. Any port state; the counters
+	 * are the polling threads': read them with relaxed loads. */
+	int (*xstats_get)(struct tarn__eth_dev *dev, struct tarn_eth_xstat *xs, unsigned n);
+
 	/* The burst functions (see tarn_eth_rx_burst_t); they get `q`. */
 	tarn_eth_rx_burst_t rx_burst;
 	tarn_eth_tx_burst_t tx_burst;
@@ -317,6 +323,7 @@ extern const struct tarn__eth_driver tarn__eth_af_packet_driver;
 extern const struct tarn__eth_driver tarn__eth_tap_driver;
 extern const struct tarn__eth_driver tarn__eth_pcap_driver;
 extern const struct tarn__eth_driver tarn__eth_af_xdp_driver;
+extern const struct tarn__eth_driver tarn__eth_virtio_driver;
 
 /*
  * Internal: close every open port. Meant to be called by tarn_cleanup()

@@ -397,6 +397,33 @@ TARN_API int tarn_eth_tx_queue_stats_get(uint16_t port_id, uint16_t queue_id,
  * @return 0; -ENODEV.
  */
 TARN_API int tarn_eth_stats_reset(uint16_t port_id);
+
+/** Longest name of an extended statistic, terminator included. */
+#define TARN_ETH_XSTAT_NAME_SIZE 64
+
+/** An extended statistic: a named counter. */
+struct tarn_eth_xstat {
+	char name[TARN_ETH_XSTAT_NAME_SIZE]; /**< DPDK's name where DPDK has one */
+	uint64_t value;                      /**< its value */
+};
+
+/**
+ * Extended statistics of a port, in DPDK's names and order: the totals of
+ * tarn_eth_stats_get() (rx_good_packets, tx_good_packets, rx_good_bytes,
+ * tx_good_bytes, rx_missed_errors, rx_errors, tx_errors,
+ * rx_mbuf_allocation_errors), then per configured queue rx_qN_packets,
+ * rx_qN_bytes, rx_qN_errors, tx_qN_packets, tx_qN_bytes,
+ * rx_qN_missed_errors and rx_qN_mbuf_allocation_errors; then the driver's
+ * own counters (docs/drivers/DRIVER.md names them), which count from the
+ * queue's setup: tarn_eth_stats_reset() resets only the first part.
+ * @param port_id  the port.
+ * @param xstats   receives at most `n` of them (may be NULL when `n` is 0).
+ * @param n        room in `xstats`.
+ * @return the number the port has (may exceed `n`: only `n` are written);
+ *   -ENODEV; -EINVAL (`xstats` NULL with `n` > 0).
+ * Thread-safe; a snapshot while the port runs (as tarn_eth_stats_get()).
+ */
+TARN_API int tarn_eth_xstats_get(uint16_t port_id, struct tarn_eth_xstat *xstats, unsigned n);
 /**@}*/
 
 /* ------------------------------------------------------------------------ */

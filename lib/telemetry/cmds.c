@@ -9,6 +9,7 @@
  * run one at a time (telemetry.c), so the static buffers below are safe.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -387,57 +388,31 @@ static int cmd_dpdk_ethdev_info(const char *cmd, const char *params, struct tarn
 	return 0;
 }
 
-/* DPDK's basic xstats names (the port totals), in DPDK's order. */
-static const char *const xstat_names[] = {
-	"rx_good_packets",  "tx_good_packets", "rx_good_bytes", "tx_good_bytes",
-	"rx_missed_errors", "rx_errors",       "tx_errors",     "rx_mbuf_allocation_errors",
-};
-
-static void xstat(struct tarn_telemetry_data *d, const char *fmt, unsigned q, uint64_t v)
-{
-	char name[TARN_TELEMETRY_NAME_MAX];
-	snprintf(name, sizeof(name), fmt, q);
-	tarn_telemetry_dict_uint(d, name, v);
-}
-
-/* DPDK's /ethdev/xstats: what DPDK gives every port (the totals, then
- * rx_q<N>_packets/bytes/errors and tx_q<N>_packets/bytes per queue), then
- * tarn's per-RX-queue drop counters, which DPDK leaves to drivers. */
+/* DPDK's /ethdev/xstats: tarn_eth_xstats_get(), which has DPDK's names and
+ * order (the totals, rx_q<N>_packets/bytes/errors and tx_q<N>_packets/bytes
+ * per queue, the per-RX-queue drop counters), then the driver's own. */
 static int cmd_dpdk_ethdev_xstats(const char *cmd, const char *params,
                                   struct tarn_telemetry_data *d)
 {
 	(void)cmd;
 	uint16_t port;
-	struct tarn_eth_dev_info info;
-	struct tarn_eth_stats st;
-	struct tarn_eth_queue_stats qs;
-	if (port_param(params, &port) < 0 || tarn_eth_dev_info_get(port, &info) < 0 ||
-	    tarn_eth_stats_get(port, &st) < 0)
+	if (port_param(params, &port) < 0)
 		return -EINVAL;
-	const uint64_t totals[] = { st.ipackets, st.opackets, st.ibytes,  st.obytes,
-		                    st.imissed,  st.ierrors,  st.oerrors, st.rx_nombuf };
+	int n = tarn_eth_xstats_get(port, NULL, 0);
+	if (n < 0)
+		return -EINVAL;
+	struct tarn_eth_xstat *xs = calloc((size_t)n + 1, sizeof(*xs));
+	if (xs == NULL)
+		return -ENOMEM;
+	int got = tarn_eth_xstats_get(port, xs, (unsigned)n);
+	if (got < 0) {
+		free(xs);
+		return -EINVAL;
+	}
 	tarn_telemetry_start_dict(d);
-	for (unsigned i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
-		tarn_telemetry_dict_uint(d, xstat_names[i], totals[i]);
-	for (unsigned q = 0; q < info.nb_rx_queues; q++) {
-		if (tarn_eth_rx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
-			memset(&qs, 0, sizeof(qs));
-		xstat(d, "rx_q%u_packets", q, qs.packets);
-		xstat(d, "rx_q%u_bytes", q, qs.bytes);
-		xstat(d, "rx_q%u_errors", q, qs.errors);
-	}
-	for (unsigned q = 0; q < info.nb_tx_queues; q++) {
-		if (tarn_eth_tx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
-			memset(&qs, 0, sizeof(qs));
-		xstat(d, "tx_q%u_packets", q, qs.packets);
-		xstat(d, "tx_q%u_bytes", q, qs.bytes);
-	}
-	for (unsigned q = 0; q < info.nb_rx_queues; q++) {
-		if (tarn_eth_rx_queue_stats_get(port, (uint16_t)q, &qs) < 0)
-			memset(&qs, 0, sizeof(qs));
-		xstat(d, "rx_q%u_missed_errors", q, qs.missed);
-		xstat(d, "rx_q%u_mbuf_allocation_errors", q, qs.nombuf);
-	}
+	for (int i = 0; i < got && i < n; i++)
+		tarn_telemetry_dict_uint(d, xs[i].name, xs[i].value);
+	free(xs);
 	return 0;
 }
 

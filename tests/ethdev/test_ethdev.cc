@@ -1014,6 +1014,42 @@ TEST_F(EthStats, ExactPerQueueAndReset)
 	free_pkts(rx, 10);
 }
 
+// tarn_eth_xstats_get(): DPDK's names and order, the counts of
+// tarn_eth_stats_get(), truncation and errors (ring has no driver xstats).
+TEST_F(EthStats, ExtendedStatisticsInDpdkNames)
+{
+	Pool pool;
+	uint16_t p = create("ring:loop=1");
+	bring_up(p, pool.mp, 2);
+	auto v = make_pkts(pool.mp, 5, 100);
+	EXPECT_EQ(tarn_eth_tx_burst(p, 1, v.data(), 5), 5);
+	struct tarn_mbuf *rx[8];
+	EXPECT_EQ(tarn_eth_rx_burst(p, 1, rx, 8), 5);
+	int n = tarn_eth_xstats_get(p, nullptr, 0);
+	ASSERT_EQ(n, 8 + 2 * (3 + 2 + 2)); // totals, then per queue
+	std::vector<struct tarn_eth_xstat> xs((size_t)n);
+	ASSERT_EQ(tarn_eth_xstats_get(p, xs.data(), (unsigned)n), n);
+	EXPECT_STREQ(xs[0].name, "rx_good_packets");
+	EXPECT_EQ(xs[0].value, 5u);
+	EXPECT_STREQ(xs[3].name, "tx_good_bytes");
+	EXPECT_EQ(xs[3].value, 500u);
+	EXPECT_STREQ(xs[7].name, "rx_mbuf_allocation_errors");
+	EXPECT_STREQ(xs[11].name, "rx_q1_packets");
+	EXPECT_EQ(xs[11].value, 5u);
+	EXPECT_STREQ(xs[n - 1].name, "rx_q1_mbuf_allocation_errors");
+	struct tarn_eth_xstat one[2];
+	memset(one, 0x5a, sizeof(one));
+	EXPECT_EQ(tarn_eth_xstats_get(p, one, 1), n) << "the count, with only one written";
+	EXPECT_STREQ(one[0].name, "rx_good_packets");
+	EXPECT_EQ((unsigned char)one[1].name[0], 0x5a);
+	EXPECT_EQ(tarn_eth_xstats_get(p, nullptr, 1), -EINVAL);
+	EXPECT_EQ(tarn_eth_xstats_get(44, one, 2), -ENODEV);
+	ASSERT_EQ(tarn_eth_stats_reset(p), 0);
+	ASSERT_EQ(tarn_eth_xstats_get(p, xs.data(), (unsigned)n), n);
+	EXPECT_EQ(xs[0].value, 0u);
+	free_pkts(rx, 5);
+}
+
 // ---------------------------------------------------------------------------
 // Threads: a sender, a receiver and a statistics reader at once.
 

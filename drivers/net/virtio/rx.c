@@ -43,7 +43,7 @@ static void refill(struct vt_rxq *q)
 	while (q->nrefill > 0) {
 		unsigned n = q->nrefill < RX_REFILL_CHUNK ? q->nrefill : RX_REFILL_CHUNK;
 		if (tarn_pktmbuf_alloc_bulk(q->mp, m, n) != 0) {
-			q->refill_fail++;
+			tarn__eth_count(&q->refill_fail, 1);
 			tarn__eth_count(&q->stats->nombuf, n);
 			break;
 		}
@@ -147,7 +147,7 @@ uint16_t tarn__vt_rx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 			errors++;
 			continue;
 		}
-		q->size_bins[tarn__vt_size_bin(m->pkt_len)]++;
+		tarn__eth_count(&q->size_bins[tarn__vt_size_bin(m->pkt_len)], 1);
 		bytes += m->pkt_len;
 		pkts[nb++] = m;
 	}

@@ -104,7 +104,7 @@ static inline enum post_rc post(struct vt_txq *q, struct tarn_mbuf *m, uint64_t 
 		q->ndesc[id] = 1;
 		vq->avail->ring[vq->avail_idx++ & vq->mask] = id;
 		*bytes += m->pkt_len;
-		q->size_bins[tarn__vt_size_bin(m->pkt_len)]++;
+		tarn__eth_count(&q->size_bins[tarn__vt_size_bin(m->pkt_len)], 1);
 		return POSTED;
 	}
 	/* A header descriptor, then one per segment. The chain is walked
@@ -136,7 +136,7 @@ static inline enum post_rc post(struct vt_txq *q, struct tarn_mbuf *m, uint64_t 
 	q->ndesc[head] = need;
 	vq->avail->ring[vq->avail_idx++ & vq->mask] = head;
 	*bytes += m->pkt_len;
-	q->size_bins[tarn__vt_size_bin(m->pkt_len)]++;
+	tarn__eth_count(&q->size_bins[tarn__vt_size_bin(m->pkt_len)], 1);
 	return POSTED;
 }
 
@@ -160,9 +160,9 @@ uint16_t tarn__vt_tx_burst(void *qd, struct tarn_mbuf **pkts, uint16_t n)
 				continue;
 		}
 		if (rc == REFUSED)
-			q->refused_dma++;
+			tarn__eth_count(&q->refused_dma, 1);
 		else
-			q->full++;
+			tarn__eth_count(&q->full, 1);
 		break;
 	}
 	if (nb > 0) {

@@ -252,7 +252,7 @@ void tarn__vt_legacy_notify(const struct vt_hw *hw, uint16_t index);
 
 static inline void tarn__vt_notify(struct vt_vq *vq)
 {
-	vq->kicks++;
+	tarn__eth_count(&vq->kicks, 1);
 	if (tarn_likely(vq->notify != NULL))
 		*vq->notify = vq->index; /* MMIO store: the device traps it */
 	else
