@@ -234,23 +234,33 @@ static void read_iova_ranges(void)
 		free(info);
 		return;
 	}
+	/* The capabilities sit at 4-byte offsets: read them with memcpy (an
+	 * 8-byte aligned access through a cast pointer would be undefined),
+	 * each within the bytes the kernel filled. */
+	const char *base = (const char *)info;
 	uint32_t off = info->cap_offset;
 	while (off != 0 && off + sizeof(struct vfio_info_cap_header) <= info->argsz) {
-		const struct vfio_info_cap_header *h =
-		    (const struct vfio_info_cap_header *)((const char *)info + off);
-		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-			const struct vfio_iommu_type1_info_cap_iova_range *r =
-			    (const struct vfio_iommu_type1_info_cap_iova_range *)h;
-			for (uint32_t i = 0; i < r->nr_iovas && ctr.n_ranges < MAX_RANGES; i++) {
-				ctr.ranges[ctr.n_ranges].start = r->iova_ranges[i].start;
-				ctr.ranges[ctr.n_ranges].end = r->iova_ranges[i].end;
+		struct vfio_info_cap_header h;
+		memcpy(&h, base + off, sizeof(h));
+		if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+		    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= info->argsz) {
+			struct vfio_iommu_type1_info_cap_iova_range r;
+			memcpy(&r, base + off, sizeof(r));
+			size_t at = off + sizeof(r);
+			for (uint32_t i = 0; i < r.nr_iovas && ctr.n_ranges < MAX_RANGES &&
+			                     at + sizeof(struct vfio_iova_range) <= info->argsz;
+			     i++, at += sizeof(struct vfio_iova_range)) {
+				struct vfio_iova_range v;
+				memcpy(&v, base + at, sizeof(v));
+				ctr.ranges[ctr.n_ranges].start = v.start;
+				ctr.ranges[ctr.n_ranges].end = v.end;
 				ctr.n_ranges++;
 			}
 			break;
 		}
-		if (h->next <= off)
+		if (h.next <= off)
 			break;
-		off = h->next;
+		off = h.next;
 	}
 	free(info);
 }

@@ -186,20 +186,22 @@ int tarn__vt_rxq_init(struct vt_rxq *q, const struct vt_hw *hw, const char *name
 	q->buf_room = (uint32_t)room - TARN_PKTMBUF_HEADROOM + q->hdr_size;
 	/* The device writes into every mbuf of the pool: each buffer must be
 	 * reachable as one range of IOVAs. With IOVA as VA that is a pool in
-	 * tarn memory; with physical addresses, also one whose buffers do not
-	 * cross hugepages (mempool lays them out so). Checked once here, mbuf
-	 * by mbuf, not on the fast path. */
+	 * tarn memory; with physical addresses, also one whose objects do not
+	 * cross hugepages (mempool lays them out so). Checked once here, for
+	 * each whole object (its buffer is inside), not on the fast path; the
+	 * objects are not read: those in the pool are not the caller's (ASan
+	 * builds poison them). */
 	char why[256];
+	const size_t elt = tarn_mempool_elt_size(mp);
 	for (unsigned i = 0, n = tarn_mempool_size(mp); i < n; i++) {
-		const struct tarn_mbuf *m = tarn_mempool_obj_at(mp, i);
-		if (m == NULL || m->buf_iova == TARN_BAD_IOVA ||
-		    tarn_pci_dma_check(hw->pci, m->buf_addr, m->buf_len, why, sizeof(why)) < 0) {
+		const void *obj = tarn_mempool_obj_at(mp, i);
+		if (obj == NULL || tarn_pci_dma_check(hw->pci, obj, elt, why, sizeof(why)) < 0) {
 			TARN__ERR(
 			    VT_LOG,
 			    "%s: RX queue %u: mbuf %u of pool '%s' is not reachable by the device: "
 			    "%s",
 			    hw->name, index, i, tarn_mempool_name(mp),
-			    m == NULL || m->buf_iova == TARN_BAD_IOVA ? "no IOVA" : why);
+			    obj == NULL ? "no such object" : why);
 			return -EINVAL;
 		}
 	}
