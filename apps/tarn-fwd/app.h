@@ -190,6 +190,11 @@ unsigned fwd_tx_first(struct fwd_app *app, unsigned bursts);
 void fwd_ports_close(struct fwd_app *app);
 /* In-use mbufs over every pool. */
 unsigned fwd_pools_in_use(const struct fwd_app *app);
+/* tarn_mempool_check() on every pool (quiescent: lcores stopped, ports
+ * closed); `*lost` gets the mbufs missing that no thread took (lost by a
+ * pool or its store: the conservation count, not a leak). Returns the
+ * number of pools whose check failed (each logged by the library). */
+unsigned fwd_pools_check(const struct fwd_app *app, unsigned *lost);
 /* Free every pool (TARN_MEMPOOL_FREE_FORCE in `flags` when mbufs leaked). */
 void fwd_pools_free(struct fwd_app *app, unsigned flags);
 /* "pool 'fwd_mbufs'" or "pools 'fwd_mbufs_s0', 'fwd_mbufs_s1'" into `buf`. */
@@ -240,9 +245,10 @@ void fwd_run_mark(struct fwd_app *app);
  * statistics at "stop". */
 void fwd_show_run_stats(const struct fwd_app *app, FILE *f);
 /* The summary at exit: the final port counters `st`, the mbufs still in use
- * after the ports closed (human text, or the JSON event). */
+ * after the ports closed, `lost` of them lost by the pool, never handed out
+ * (human text, or the JSON event). */
 void fwd_print_summary(const struct fwd_app *app, const struct tarn_eth_stats *st, unsigned in_use,
-                       int leak_checked);
+                       unsigned lost, int leak_checked);
 /* Register /tarn/fwd/info (tarn-fwd's mode, lcores and packet totals). */
 void fwd_telemetry_register(struct fwd_app *app);
 
@@ -256,7 +262,8 @@ void fwd_event_stats(const struct fwd_app *app, double elapsed, const struct fwd
                      const double *rx_pps, const double *tx_pps, double total_rx_pps);
 /* {"event":"summary",...}: as fwd_print_summary(); `t`: the totals. */
 void fwd_event_summary(const struct fwd_app *app, const struct tarn_eth_stats *st,
-                       const struct fwd_totals *t, unsigned in_use, int leak_checked);
+                       const struct fwd_totals *t, unsigned in_use, unsigned lost,
+                       int leak_checked);
 
 /* ---- cmdline.c (-i) ---- */
 

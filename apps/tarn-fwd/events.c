@@ -172,7 +172,7 @@ static void summary_streams(struct tarn__json *j)
 }
 
 void fwd_event_summary(const struct fwd_app *app, const struct tarn_eth_stats *st,
-                       const struct fwd_totals *t, unsigned in_use, int leak_checked)
+                       const struct fwd_totals *t, unsigned in_use, unsigned lost, int leak_checked)
 {
 	const double secs = t->seconds > 0 ? t->seconds : 1e-9;
 	struct tarn__json j;
@@ -199,6 +199,7 @@ void fwd_event_summary(const struct fwd_app *app, const struct tarn_eth_stats *s
 	tarn__json_uint(&j, "pools", app->nb_pools);
 	tarn__json_uint(&j, "in_use_at_exit", in_use);
 	tarn__json_bool(&j, "checked", leak_checked);
-	tarn__json_uint(&j, "leaked", in_use);
+	tarn__json_uint(&j, "leaked", in_use - lost);
+	tarn__json_uint(&j, "lost", lost);
 	event_end(&j);
 }

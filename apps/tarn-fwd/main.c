@@ -263,14 +263,28 @@ static int finish(struct fwd_app *app)
 	const unsigned nb_ports = app->nb_ports;
 	fwd_ports_close(app);
 	app->nb_ports = nb_ports; /* for the summary's port list */
+	/* Every mbuf must be back. One missing was either leaked (handed out,
+	 * never freed) or lost by the pool (never handed out): the pools'
+	 * conservation check tells them apart, in every build. */
 	const unsigned in_use = fwd_pools_in_use(app);
-	fwd_print_summary(app, st, in_use, 1);
+	unsigned lost = 0;
+	const unsigned bad = fwd_pools_check(app, &lost);
+	fwd_print_summary(app, st, in_use, lost, 1);
 	if (app->opt.soak &&
 	    soak_report(&app->soak, in_use, app->pool_size, app->opt.json) != FWD_EXIT_OK)
 		exit_code = FWD_EXIT_FAIL;
 	app->nb_ports = 0;
-	if (in_use != 0) {
-		fprintf(stderr, PROG ": %u mbufs leaked\n", in_use);
+	if (bad != 0)
+		fprintf(stderr, PROG ": tarn_mempool_check failed on %u pool(s) (see above)\n",
+		        bad);
+	if (lost != 0)
+		fprintf(stderr,
+		        PROG ": %u mbufs lost: missing from the pool but never handed out "
+		             "(lost by the pool or its store, not leaked)\n",
+		        lost);
+	if (in_use > lost)
+		fprintf(stderr, PROG ": %u mbufs leaked\n", in_use - lost);
+	if (in_use != 0 || bad != 0) {
 		exit_code = FWD_EXIT_FAIL;
 		fwd_pools_free(app, TARN_MEMPOOL_FREE_FORCE);
 	} else {

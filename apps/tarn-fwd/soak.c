@@ -454,7 +454,10 @@ static void lcores_start(struct soak_ctx *c)
  * TARN_FWD_SOAK_FAULT: make the soak lose something on purpose, once (at
  * the first pause, or at the end), to see that its checks catch it:
  * "leak" keeps one mbuf from the pool, "drop" receives one packet and
- * frees it without counting it.
+ * frees it without counting it, "lose" makes the pool lose one mbuf: it is
+ * taken out of the store behind the pool's back (the store's dequeue
+ * called directly), as a store that dropped it would, so that no get
+ * counts it as handed out.
  */
 static void inject_fault(struct soak_ctx *c)
 {
@@ -480,8 +483,20 @@ static void inject_fault(struct soak_ctx *c)
 		tarn_pktmbuf_free(m);
 		fprintf(stderr, SOAK_PROG
 		        ": TARN_FWD_SOAK_FAULT=drop: freed one packet without counting it\n");
+	} else if (strcmp(f, "lose") == 0) {
+		void *obj;
+		struct tarn_mempool *mp = fwd.pool;
+		if (mp->ops->dequeue(mp, &obj, 1) != 0) {
+			c->st.fault_done = 0; /* the store is empty: at the next pause */
+			return;
+		}
+		fprintf(stderr,
+		        SOAK_PROG ": TARN_FWD_SOAK_FAULT=lose: one mbuf taken from the store of "
+		                  "'%s' behind the pool's back\n",
+		        tarn_mempool_name(mp));
 	} else {
-		fprintf(stderr, SOAK_PROG ": TARN_FWD_SOAK_FAULT=%s: unknown (leak, drop)\n", f);
+		fprintf(stderr, SOAK_PROG ": TARN_FWD_SOAK_FAULT=%s: unknown (leak, drop, lose)\n",
+		        f);
 	}
 }
 

@@ -349,12 +349,12 @@ void fwd_streams_total(struct fwd_totals *t)
 /* The summary */
 
 void fwd_print_summary(const struct fwd_app *app, const struct tarn_eth_stats *st, unsigned in_use,
-                       int leak_checked)
+                       unsigned lost, int leak_checked)
 {
 	struct fwd_totals t = app->totals;
 	fwd_streams_total(&t);
 	if (app->opt.json) {
-		fwd_event_summary(app, st, &t, in_use, leak_checked);
+		fwd_event_summary(app, st, &t, in_use, lost, leak_checked);
 		return;
 	}
 	const double secs = t.seconds > 0 ? t.seconds : 1e-9;
@@ -393,8 +393,12 @@ void fwd_print_summary(const struct fwd_app *app, const struct tarn_eth_stats *s
 	const unsigned all = app->pool_size * app->nb_pools;
 	if (in_use == 0)
 		printf("mbufs: all %u returned to %s\n", all, fwd_pools_label(app, pl, sizeof(pl)));
-	else
-		printf("mbufs: LEAK: %u of %u not returned to %s\n", in_use, all,
+	if (lost != 0)
+		printf("mbufs: LOST: %u of %u missing from %s were never handed out "
+		       "(lost by the pool, tarn_mempool_check)\n",
+		       lost, all, fwd_pools_label(app, pl, sizeof(pl)));
+	if (in_use > lost)
+		printf("mbufs: LEAK: %u of %u not returned to %s\n", in_use - lost, all,
 		       fwd_pools_label(app, pl, sizeof(pl)));
 	fflush(stdout);
 }

@@ -546,6 +546,48 @@ TEST(Fwd, SoakCatchesALeakAndALostPacket)
 	}
 }
 
+// A lost mbuf is told from a leaked one, in a plain build, by the pool's
+// always-on conservation count (tarn_mempool_check()): "lose" takes an mbuf
+// out of the store behind the pool's back (as a store that dropped it),
+// "leak" keeps one that the pool handed out. The soak's checks and the
+// check at exit both see the loss, and call it a loss, not a leak.
+TEST(Fwd, SoakAndExitTellALostMbufFromALeakedOne)
+{
+	for (const char *fault : { "lose", "leak" }) {
+		const bool lose = strcmp(fault, "lose") == 0;
+		Result r = fwd(lcores() + " --soak --soak-cycle 0.1 --duration 1 --stats-period 0",
+		               std::string("TARN_FWD_SOAK_FAULT=") + fault + " ");
+		EXPECT_EQ(r.code, 1) << fault << "\n" << r.out << r.err;
+		EXPECT_NE(r.out.find("soak: FAIL: "), std::string::npos) << fault << "\n" << r.out;
+		const bool check_lost =
+		    r.err.find("check 'fwd_mbufs': 1 object(s) lost") != std::string::npos;
+		EXPECT_EQ(check_lost, lose) << fault << "\n" << r.err;
+		EXPECT_EQ(r.err.find("tarn_mempool_check(fwd_mbufs) failed") != std::string::npos,
+		          lose)
+		    << fault << "\n"
+		    << r.err;
+		EXPECT_EQ(r.err.find("tarn-fwd: 1 mbufs lost: missing from the pool but never "
+		                     "handed out") != std::string::npos,
+		          lose)
+		    << fault << "\n"
+		    << r.err;
+		EXPECT_EQ(r.out.find("mbufs: LOST: 1 of ") != std::string::npos, lose)
+		    << fault << "\n"
+		    << r.out;
+		EXPECT_EQ(r.err.find("tarn-fwd: 1 mbufs leaked") != std::string::npos, !lose)
+		    << fault << "\n"
+		    << r.err;
+		EXPECT_EQ(r.out.find("mbufs: LEAK: ") != std::string::npos, !lose) << fault << "\n"
+		                                                                   << r.out;
+	}
+	// The JSON summary: "lost" apart from "leaked".
+	Result r = fwd(lcores() + " --soak --soak-cycle 0.1 --duration 1 --stats-period 0 --json",
+	               "TARN_FWD_SOAK_FAULT=lose ");
+	EXPECT_EQ(r.code, 1) << r.out << r.err;
+	const std::string s = summary_line(r.out);
+	EXPECT_NE(s.find("\"leaked\":0,\"lost\":1"), std::string::npos) << s;
+}
+
 TEST(Fwd, SoakRefusesWhatItCannotCheck)
 {
 	const struct {
