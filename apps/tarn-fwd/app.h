@@ -186,8 +186,10 @@ int fwd_streams_build(struct fwd_app *app, enum fwd_mode mode);
 /* `bursts` bursts on every TX queue of every port; returns the packets
  * sent. */
 unsigned fwd_tx_first(struct fwd_app *app, unsigned bursts);
-/* Stop and close every port (nb_ports becomes 0). */
-void fwd_ports_close(struct fwd_app *app);
+/* Stop and close every port (nb_ports becomes 0). Returns the ports whose
+ * output failed while they ran (stop or close said -EIO: a tx_pcap that
+ * could not be written), each named on stderr. */
+unsigned fwd_ports_close(struct fwd_app *app);
 /* In-use mbufs over every pool. */
 unsigned fwd_pools_in_use(const struct fwd_app *app);
 /* tarn_mempool_check() on every pool (quiescent: lcores stopped, ports

@@ -317,7 +317,11 @@ static enum fwd_cmd_action cmd_port(struct fwd_app *app, int argc, char **argv, 
 			continue;
 		}
 		int rc = start ? tarn_eth_dev_start(p) : tarn_eth_dev_stop(p);
-		if (rc < 0)
+		if (rc == -EIO && !start)
+			printf("port %u stopped; its output failed while it ran: the packets it "
+			       "refused since are lost (oerrors; see the log)\n",
+			       (unsigned)p);
+		else if (rc < 0)
 			printf("port %u: %s: %s\n", (unsigned)p, argv[0], tarn_strerror(rc));
 		else
 			printf("port %u %s\n", (unsigned)p, start ? "started" : "stopped");

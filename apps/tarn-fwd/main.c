@@ -261,7 +261,8 @@ static int finish(struct fwd_app *app)
 	for (unsigned i = 0; i < app->nb_ports; i++)
 		tarn_eth_stats_get(app->port_ids[i], &st[i]);
 	const unsigned nb_ports = app->nb_ports;
-	fwd_ports_close(app);
+	if (fwd_ports_close(app) > 0)
+		exit_code = FWD_EXIT_FAIL;
 	app->nb_ports = nb_ports; /* for the summary's port list */
 	/* Every mbuf must be back. One missing was either leaked (handed out,
 	 * never freed) or lost by the pool (never handed out): the pools'

@@ -400,13 +400,23 @@ int fwd_ports_setup(struct fwd_app *app)
 	return rc;
 }
 
-void fwd_ports_close(struct fwd_app *app)
+unsigned fwd_ports_close(struct fwd_app *app)
 {
+	unsigned failed = 0;
 	for (unsigned i = 0; i < app->nb_ports; i++)
 		tarn_eth_dev_stop(app->port_ids[i]);
-	for (unsigned i = 0; i < app->nb_ports; i++)
-		tarn_eth_dev_close(app->port_ids[i]);
+	for (unsigned i = 0; i < app->nb_ports; i++) {
+		if (tarn_eth_dev_close(app->port_ids[i]) == -EIO) {
+			fprintf(stderr,
+			        PROG
+			        ": port %u (%s): output lost: its output failed while it ran, "
+			        "the packets it refused since are in its oerrors (see the log)\n",
+			        (unsigned)app->port_ids[i], app->opt.ports[i]);
+			failed++;
+		}
+	}
 	app->nb_ports = 0;
+	return failed;
 }
 
 /* ------------------------------------------------------------------------ */

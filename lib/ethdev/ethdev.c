@@ -472,6 +472,12 @@ out:
 }
 
 /* eth_lock held. */
+/* -EIO when the port's output failed (dev->output_failed), else 0. */
+static int output_status(const struct tarn__eth_dev *dev)
+{
+	return __atomic_load_n(&dev->output_failed, __ATOMIC_RELAXED) ? -EIO : 0;
+}
+
 static void dev_stop(struct tarn__eth_dev *dev)
 {
 	if (dev->state != TARN_ETH_STATE_STARTED)
@@ -488,22 +494,25 @@ int tarn_eth_dev_stop(uint16_t port_id)
 	if (dev == NULL)
 		return -ENODEV;
 	dev_stop(dev);
+	const int rc = output_status(dev);
 	pthread_mutex_unlock(&eth_lock);
-	return 0;
+	return rc;
 }
 
-/* eth_lock held. */
-static void dev_close(struct tarn__eth_dev *dev)
+/* eth_lock held. Returns output_status() of the port before it went. */
+static int dev_close(struct tarn__eth_dev *dev)
 {
 	uint16_t id = dev->port_id;
 	dev_stop(dev);
 	release_queues(dev);
 	if (dev->drv->close != NULL)
 		dev->drv->close(dev);
+	const int rc = output_status(dev);
 	eth_devs[id] = NULL;
 	fp_clear(id);
 	TARN__INFO(TARN__ETH_LOG, "port %u '%s' closed", (unsigned)id, dev->name);
 	dev_free(dev);
+	return rc;
 }
 
 int tarn_eth_dev_close(uint16_t port_id)
@@ -511,9 +520,9 @@ int tarn_eth_dev_close(uint16_t port_id)
 	struct tarn__eth_dev *dev = dev_lock(port_id, __func__);
 	if (dev == NULL)
 		return -ENODEV;
-	dev_close(dev);
+	const int rc = dev_close(dev);
 	pthread_mutex_unlock(&eth_lock);
-	return 0;
+	return rc;
 }
 
 void tarn__ethdev_cleanup(void)

@@ -214,6 +214,12 @@ struct tarn__eth_dev {
 	uint32_t mtu;
 	int promiscuous;
 	struct tarn_ether_addr mac;
+	/* Output failed: a driver sets it (a relaxed atomic store, from its TX
+	 * burst or an op) when its device failed so that what the port refuses
+	 * from then on is lost to its sink, not backpressure (a pcap port's
+	 * tx_pcap could not be written). tarn_eth_dev_stop() and
+	 * tarn_eth_dev_close() then return -EIO. Never cleared. */
+	int output_failed;
 	/* Driver data of each queue (NULL: not set up). */
 	void *rxq[TARN_ETH_MAX_QUEUES];
 	void *txq[TARN_ETH_MAX_QUEUES];

@@ -309,14 +309,20 @@ TARN_API int tarn_eth_dev_start(uint16_t port_id);
  * Stop the port: the bursts return 0 from now on. Packets queued in the
  * driver stay there (a ring port keeps them for the next start).
  * No thread may be polling the port during the call.
- * @return 0 (also when the port is not started); -ENODEV.
+ * @return 0 (also when the port is not started); -ENODEV; -EIO: the port is
+ *   stopped, but its output failed while it ran, and what it refused since
+ *   is lost to its sink (a pcap port whose tx_pcap could not be written, a
+ *   full disk: the log says which; the refused packets are in oerrors).
+ *   Every later stop and close of the port returns -EIO again, as close(2)
+ *   reports a write error it kept.
  */
 TARN_API int tarn_eth_dev_stop(uint16_t port_id);
 
 /**
  * Close the port: stop it if started, release its queues (mbufs the driver
  * holds go back to their pools) and free the port id.
- * @return 0; -ENODEV (no such port, e.g. closed already).
+ * @return 0; -ENODEV (no such port, e.g. closed already); -EIO: the port is
+ *   closed, but its output failed while it ran (see tarn_eth_dev_stop()).
  */
 TARN_API int tarn_eth_dev_close(uint16_t port_id);
 /**@}*/

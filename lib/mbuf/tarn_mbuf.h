@@ -128,8 +128,8 @@ extern "C" {
  * Receive flags (bits 0-31) are set by a port's receive path and say what it
  * found; transmit flags (bits 32-63) are set by the application and ask a
  * port to do something on transmit. A field the flags describe (vlan_tci,
- * hash.rss, timestamp, the transmit lengths) is meaningful only when its flag
- * is set.
+ * hash.rss, hash.orig_len, timestamp, the transmit lengths) is meaningful
+ * only when its flag is set.
  */
 /**@{*/
 
@@ -157,7 +157,8 @@ extern "C" {
 #define TARN_MBUF_F_RX_TIMESTAMP (1ULL << 10)
 /** RX: the packet was coalesced from several (large receive offload). */
 #define TARN_MBUF_F_RX_LRO (1ULL << 11)
-/** RX: the frame was truncated to fit the buffers (capture ports). */
+/** RX: the frame was truncated (capture ports: a record captured short, or
+ *  cut to fit the buffers); `hash.orig_len` holds its length on the wire. */
 #define TARN_MBUF_F_RX_TRUNCATED (1ULL << 12)
 /** Mask of the receive flags. */
 #define TARN_MBUF_F_RX_MASK 0x00000000ffffffffULL
@@ -261,9 +262,13 @@ struct tarn_mbuf {
 	uint16_t vlan_tci_outer;
 	/** Length of the buffer (read-only). */
 	uint16_t buf_len;
-	/** Hashes the receive path computed. */
+	/** Hashes the receive path computed, or what its flag says. */
 	union {
 		uint32_t rss; /**< RSS hash when TARN_MBUF_F_RX_RSS_HASH */
+		/** Length of the frame on the wire when TARN_MBUF_F_RX_TRUNCATED
+		 *  (more than pkt_len, the bytes captured): a port writing
+		 *  captures (pcap tx_pcap) records it as the frame's length. */
+		uint32_t orig_len;
 		uint32_t usr; /**< free for the application otherwise */
 	} hash;
 	/** Size of the private area after the descriptor (read-only). */

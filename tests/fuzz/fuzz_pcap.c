@@ -14,10 +14,15 @@
  *             cut records, garbage)
  *   bit 4     rate=recorded (timestamps from the file; the run stops at
  *             the first burst that has to wait)
+ *   bit 5     a pool of 8 mbufs of 64 data bytes (takes precedence over
+ *             bit 2): a record over 512 bytes can never fit; it is skipped
+ *             and counted in ierrors, the replay goes on
  * Checked: no crash or out-of-bounds access whatever the lengths in the
  * file; every packet received is a sane chain (tarn_mbuf_check()) of at
  * most the file's size; a file create() accepted replays at most
- * loop x (records in it) packets before it changes; after the port is
+ * loop x (records in it) packets before it changes, and when it does not
+ * change and replays at full rate, every record of every pass is either
+ * received or counted in ierrors (none waits for ever); after the port is
  * closed the pools are full again and no descriptor is left open.
  */
 #include <dirent.h>
@@ -27,7 +32,7 @@
 
 #include "fuzz_common.h"
 
-static struct tarn_mempool *big, *small;
+static struct tarn_mempool *big, *small, *tiny;
 static char path[256];
 
 static unsigned count_fds(void)
@@ -68,7 +73,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_init_tarn("tarn-fuzz-pcap");
 	big = tarn_pktmbuf_pool_create("fzp_big", 1024, 0, 0, TARN_MBUF_DEFAULT_BUF_SIZE, 0);
 	small = tarn_pktmbuf_pool_create("fzp_small", 8192, 0, 0, 64 + TARN_PKTMBUF_HEADROOM, 0);
-	if (big == NULL || small == NULL)
+	tiny = tarn_pktmbuf_pool_create("fzp_tiny", 8, 0, 0, 64 + TARN_PKTMBUF_HEADROOM, 0);
+	if (big == NULL || small == NULL || tiny == NULL)
 		abort();
 	const char *tmp = getenv("TMPDIR");
 	snprintf(path, sizeof(path), "%s/tarn-fuzz-pcap.%d.pcap", tmp != NULL ? tmp : "/tmp",
@@ -124,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const unsigned flags = data[0];
 	const unsigned loops = 1 + (flags & 3) % 3;
-	struct tarn_mempool *mp = flags & 4 ? small : big;
+	struct tarn_mempool *mp = flags & 32 ? tiny : flags & 4 ? small : big;
 	const uint8_t *file = data + 1;
 	size_t file_size = size - 1;
 	const uint8_t *later = NULL;
@@ -177,12 +183,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct tarn_eth_stats st;
 		if (tarn_eth_stats_get(port, &st) < 0 || st.ipackets != got)
 			abort();
+		if (later == NULL && !(flags & 16) && idle >= 3 &&
+		    got + st.ierrors != loops * nb_records(file, file_size)) {
+			fprintf(stderr,
+			        "fuzz_pcap: %llu received + %llu ierrors from %llu records x %u "
+			        "passes\n",
+			        (unsigned long long)got, (unsigned long long)st.ierrors,
+			        (unsigned long long)nb_records(file, file_size), loops);
+			abort();
+		}
 		tarn_eth_dev_stop(port);
 		tarn_eth_dev_close(port);
 	}
 	unlink(path);
 	if (tarn_eth_dev_count() != 0 || tarn_mempool_avail_count(big) != 1024 ||
-	    tarn_mempool_avail_count(small) != 8192) {
+	    tarn_mempool_avail_count(small) != 8192 || tarn_mempool_avail_count(tiny) != 8) {
 		fprintf(stderr, "fuzz_pcap: a port or an mbuf was not given back\n");
 		abort();
 	}

@@ -13,11 +13,15 @@
 #include <dirent.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -454,20 +458,27 @@ TEST_F(Pcap, NombufKeepsThePacketForTheNextBurst)
 		EXPECT_EQ(stats(p).rx_nombuf, 1u);
 	}
 	{
-		// Too few mbufs for the first packet: nothing is lost while
-		// the port waits; a new queue on a bigger pool gets it.
-		Pool small(2), big(8);
+		// Too few mbufs left for the first packet (the application
+		// holds one of the three): nothing is lost while the port
+		// waits; once the mbuf is back the packet comes. (A packet the
+		// whole pool cannot hold is not waited for:
+		// AFrameThePoolCanNeverHoldIsSkipped.)
+		Pool small(3);
+		struct tarn_mbuf *held = tarn_pktmbuf_alloc(small.mp);
+		ASSERT_NE(held, nullptr);
 		uint16_t p = create("pcap:rx_pcap=" + path);
 		bring_up(p, small.mp);
 		EXPECT_EQ(rx_all(p).size(), 0u);
 		EXPECT_EQ(rx_all(p).size(), 0u);
 		EXPECT_EQ(stats(p).rx_nombuf, 2u);
-		ASSERT_EQ(tarn_eth_dev_stop(p), 0);
-		ASSERT_EQ(tarn_eth_rx_queue_setup(p, 0, 0, TARN_SOCKET_ANY, big.mp), 0);
-		ASSERT_EQ(tarn_eth_dev_start(p), 0);
-		auto got = rx_all(p);
-		ASSERT_EQ(got.size(), 2u);
+		tarn_pktmbuf_free(held);
+		auto got = rx_all(p, 1);
+		ASSERT_EQ(got.size(), 1u);
 		EXPECT_EQ(got[0], frame(5000, 1));
+		got = rx_all(p);
+		ASSERT_EQ(got.size(), 1u);
+		EXPECT_EQ(got[0], frame(60, 2));
+		EXPECT_EQ(stats(p).ierrors, 0u);
 		close_all_ports();
 	}
 }
@@ -746,6 +757,414 @@ TEST_F(Pcap, BadSpecsAreRefusedWithAReason)
 	uint16_t p = create("pcap:rx_pcap=" + in);
 	EXPECT_EQ(tarn_eth_dev_configure(p, 2, 1, nullptr), -EINVAL);
 	EXPECT_EQ(tarn_eth_dev_configure(p, 1, 2, nullptr), -EINVAL);
+}
+
+// ---------------------------------------------------------------------------
+// Issue 17: other ports' files, full disks, FIFOs, frames the pool cannot
+// hold, truncated records written out
+
+Bytes slurp(const std::string &path)
+{
+	Bytes b;
+	FILE *f = fopen(path.c_str(), "rb");
+	if (f == nullptr)
+		return b;
+	uint8_t buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		b.insert(b.end(), buf, buf + n);
+	fclose(f);
+	return b;
+}
+
+// Record lengths of a pcap file written by tarn (native order), and whether
+// it ends on a whole record: what libpcap would call a truncated dump file.
+struct Walk {
+	size_t records = 0;
+	bool whole = true;
+};
+Walk walk(const Bytes &b)
+{
+	Walk w;
+	size_t off = 24;
+	if (b.size() < 24) {
+		w.whole = false;
+		return w;
+	}
+	while (off < b.size()) {
+		uint32_t caplen;
+		if (off + 16 > b.size()) {
+			w.whole = false;
+			break;
+		}
+		memcpy(&caplen, b.data() + off + 8, 4);
+		if (off + 16 + caplen > b.size()) {
+			w.whole = false;
+			break;
+		}
+		off += 16 + caplen;
+		w.records++;
+	}
+	return w;
+}
+
+// A packet of `fr`'s bytes in one mbuf of `mp` (2048 bytes of room at most).
+struct tarn_mbuf *one_mbuf(struct tarn_mempool *mp, const Bytes &fr)
+{
+	struct tarn_mbuf *m = tarn_pktmbuf_alloc(mp);
+	EXPECT_NE(m, nullptr);
+	if (m != nullptr)
+		memcpy(tarn_pktmbuf_append(m, (uint16_t)fr.size()), fr.data(), fr.size());
+	return m;
+}
+
+// Issue 17: "--port pcap:rx_pcap=x.pcap --port pcap:tx_pcap=x.pcap truncates
+// the input capture to 24 bytes; two ports with the same tx_pcap write a
+// corrupt file". A file is the same file by device and inode, whatever
+// name reaches it (the name itself, a hard link, a symbolic link): a
+// tx_pcap that is a file another port reads or writes, or an rx_pcap that
+// another port writes, is refused before anything is truncated.
+TEST_F(Pcap, AFileOfAnotherPortIsNeverWrittenOver)
+{
+	TmpDir dir;
+	PcapFile f;
+	f.header().rec(1, 0, frame(60, 1)).rec(2, 0, frame(70, 2));
+	const std::string in = f.write(dir / "in.pcap"), hard = dir / "hard.pcap",
+	                  sym = dir / "sym.pcap";
+	ASSERT_EQ(link(in.c_str(), hard.c_str()), 0);
+	ASSERT_EQ(symlink(in.c_str(), sym.c_str()), 0);
+	uint16_t reader = create("pcap:rx_pcap=" + in);
+	uint16_t p = UINT16_MAX;
+	for (const std::string &name : { in, hard, sym }) {
+		Log::clear();
+		EXPECT_EQ(tarn_eth_dev_create(("pcap:tx_pcap=" + name).c_str(), &p), -EINVAL)
+		    << name;
+		EXPECT_TRUE(Log::contains("tx_pcap " + name + " is the file port " +
+		                          std::to_string(reader) + " reads (rx_pcap)"))
+		    << Log::all();
+		// the same port, through a link: refused as before
+		EXPECT_EQ(
+		    tarn_eth_dev_create(("pcap:rx_pcap=" + in + ",tx_pcap=" + name).c_str(), &p),
+		    -EINVAL)
+		    << name;
+		EXPECT_EQ(slurp(in), f.b) << "the input was written over through " << name;
+	}
+	EXPECT_EQ(tarn_eth_dev_count(), 1u);
+
+	// Two writers of one file; a reader of a file a port writes.
+	const std::string out = dir / "out.pcap", out_sym = dir / "out-sym.pcap";
+	ASSERT_EQ(symlink(out.c_str(), out_sym.c_str()), 0);
+	uint16_t writer = create("pcap:tx_pcap=" + out);
+	for (const std::string &name : { out, out_sym }) {
+		Log::clear();
+		EXPECT_EQ(tarn_eth_dev_create(("pcap:tx_pcap=" + name).c_str(), &p), -EINVAL)
+		    << name;
+		EXPECT_TRUE(Log::contains("tx_pcap " + name + " is the file port " +
+		                          std::to_string(writer) + " writes (tx_pcap)"))
+		    << Log::all();
+		Log::clear();
+		EXPECT_EQ(tarn_eth_dev_create(("pcap:rx_pcap=" + name).c_str(), &p), -EINVAL)
+		    << name;
+		EXPECT_TRUE(Log::contains("rx_pcap " + name + " is the file port " +
+		                          std::to_string(writer) + " writes (tx_pcap)"))
+		    << Log::all();
+	}
+	EXPECT_EQ(tarn_eth_dev_count(), 2u);
+	// Closed, the files are free again.
+	ASSERT_EQ(tarn_eth_dev_close(writer), 0);
+	ASSERT_EQ(tarn_eth_dev_close(reader), 0);
+	uint16_t w2 = create("pcap:tx_pcap=" + out_sym);
+	ASSERT_EQ(tarn_eth_dev_close(w2), 0);
+	uint16_t rw = create("pcap:rx_pcap=" + hard + ",tx_pcap=" + out);
+	EXPECT_EQ(tarn_eth_dev_close(rw), 0);
+}
+
+// Issue 17: "on a full filesystem, tx_pcap counted 916 packets sent with 862
+// in the file at burst 1, and at burst 32 the last record was cut". A
+// packet is counted in opackets only once it is in the file; what a write
+// error kept out is refused (the caller keeps it) and counted in oerrors;
+// the file ends on a whole record; stop says the output was lost (-EIO).
+// The full disk is RLIMIT_FSIZE here (EFBIG, with SIGXFSZ ignored): no
+// root needed, and the cut falls inside a record, where the test puts it.
+TEST_F(Pcap, AWriteErrorLosesNoCountAndLeavesWholeRecords)
+{
+	TmpDir dir;
+	Pool pool;
+	struct Restore {
+		struct rlimit rl;
+		void (*sig)(int);
+		Restore()
+		{
+			getrlimit(RLIMIT_FSIZE, &rl);
+			sig = signal(SIGXFSZ, SIG_IGN);
+		}
+		~Restore()
+		{
+			setrlimit(RLIMIT_FSIZE, &rl);
+			signal(SIGXFSZ, sig);
+		}
+	} restore;
+	const Bytes fr = frame(1000, 9);
+	for (unsigned burst : { 1u, 32u }) {
+		SCOPED_TRACE("burst " + std::to_string(burst));
+		const std::string out = dir / ("out" + std::to_string(burst) + ".pcap");
+		uint16_t p = create("pcap:tx_pcap=" + out);
+		bring_up(p, pool.mp);
+		// room for 5 records and half of a sixth
+		struct rlimit rl = restore.rl;
+		rl.rlim_cur = 24 + 5 * (16 + 1000) + 500;
+		ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+		uint64_t sent = 0, offered = 0;
+		for (int round = 0; round < 8; round++) {
+			struct tarn_mbuf *ms[32];
+			for (unsigned i = 0; i < burst; i++)
+				ms[i] = one_mbuf(pool.mp, fr);
+			const uint16_t n = tarn_eth_tx_burst(p, 0, ms, (uint16_t)burst);
+			tarn_pktmbuf_free_bulk(ms + n, burst - n); // refused: ours
+			sent += n;
+			offered += burst;
+		}
+		ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &restore.rl), 0);
+		EXPECT_EQ(sent, 5u) << "taken: only the packets written";
+		struct tarn_eth_stats st = stats(p);
+		EXPECT_EQ(st.opackets, 5u);
+		EXPECT_EQ(st.obytes, 5000u);
+		EXPECT_EQ(st.oerrors, offered - 5);
+		EXPECT_TRUE(Log::contains("tx_pcap " + out)) << Log::all();
+		EXPECT_EQ(tarn_eth_dev_stop(p), -EIO) << "stop says the output was lost";
+		const Bytes b = slurp(out);
+		const Walk w = walk(b);
+		EXPECT_TRUE(w.whole) << "the file ends inside a record: " << b.size() << " bytes";
+		EXPECT_EQ(w.records, 5u);
+		EXPECT_EQ(b.size(), 24u + 5 * 1016);
+		EXPECT_EQ(read_with_libpcap(out).size(), 5u);
+		EXPECT_EQ(tarn_eth_dev_close(p), -EIO) << "and close says it again";
+	}
+}
+
+// Issue 17: "rx_pcap naming a FIFO (or a symlink to one) blocks forever in
+// open()". It is refused at once, -EINVAL; tx_pcap on a FIFO too. Should
+// the open block, a helper thread opens the other end after 5 s (so the
+// test fails instead of hanging).
+TEST_F(Pcap, AFifoIsRefusedWithoutBlocking)
+{
+	TmpDir dir;
+	const std::string fifo = dir / "fifo", sym = dir / "fifo-sym";
+	ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+	ASSERT_EQ(symlink(fifo.c_str(), sym.c_str()), 0);
+	struct Case {
+		std::string spec;
+		int unblock_flags; // how the helper opens the other end
+	};
+	const Case cases[] = { { "pcap:rx_pcap=" + fifo, O_WRONLY },
+		               { "pcap:rx_pcap=" + sym, O_WRONLY },
+		               { "pcap:tx_pcap=" + fifo, O_RDONLY } };
+	// a writer whose reader went away (the old code) must not kill the test
+	struct NoSigpipe {
+		void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+		~NoSigpipe()
+		{
+			signal(SIGPIPE, old);
+		}
+	} nosigpipe;
+	for (const Case &c : cases) {
+		Log::clear();
+		std::atomic<bool> done{ false };
+		std::thread unblock([&] {
+			for (int i = 0; i < 500 && !done; i++)
+				std::this_thread::sleep_for(std::chrono::milliseconds(10));
+			if (!done) {
+				int fd = open(fifo.c_str(), c.unblock_flags | O_NONBLOCK);
+				std::this_thread::sleep_for(std::chrono::milliseconds(200));
+				if (fd >= 0)
+					close(fd);
+			}
+		});
+		const auto t0 = std::chrono::steady_clock::now();
+		uint16_t p = UINT16_MAX;
+		const int rc = tarn_eth_dev_create(c.spec.c_str(), &p);
+		const auto took = std::chrono::steady_clock::now() - t0;
+		done = true;
+		unblock.join();
+		EXPECT_LT(took, std::chrono::seconds(4)) << c.spec << ": create blocked";
+		EXPECT_EQ(rc, -EINVAL) << c.spec;
+		EXPECT_TRUE(Log::contains("not a regular file (a FIFO)")) << Log::all();
+		if (rc == 0)
+			tarn_eth_dev_close(p);
+	}
+}
+
+// Issue 17: "a packet bigger than the whole pool can hold (--mbufs 100 and a
+// 262143-byte frame) blocks a pcap replay forever with rx_nombuf climbing".
+// A record that needs more mbufs than the pool has is skipped, one ierror
+// each time the replay meets it, logged once with what to change.
+TEST_F(Pcap, AFrameThePoolCanNeverHoldIsSkipped)
+{
+	TmpDir dir;
+	Pool pool(100);
+	PcapFile f;
+	f.header(0xa1b2c3d4, false, 262144);
+	f.rec(1, 0, frame(60, 1)).rec(2, 0, frame(262143, 2)).rec(3, 0, frame(61, 3));
+	uint16_t p = create("pcap:rx_pcap=" + f.write(dir / "big.pcap") + ",loop=2");
+	bring_up(p, pool.mp);
+	std::vector<Bytes> got;
+	for (int i = 0; i < 10; i++) {
+		auto v = rx_all(p);
+		got.insert(got.end(), v.begin(), v.end());
+	}
+	const std::vector<Bytes> want = { frame(60, 1), frame(61, 3), frame(60, 1), frame(61, 3) };
+	EXPECT_EQ(got, want);
+	struct tarn_eth_stats st = stats(p);
+	EXPECT_EQ(st.ierrors, 2u) << "once per pass";
+	EXPECT_EQ(st.rx_nombuf, 0u) << "not a wait: it can never fit";
+	EXPECT_TRUE(Log::contains("262143 bytes need 128 mbufs of 2048 bytes, the pool has 100"))
+	    << Log::all();
+	EXPECT_TRUE(Log::contains("a pool of at least 128 mbufs")) << Log::all();
+}
+
+// Issue 17: "a truncated record replayed to tx_pcap is written with its
+// captured length as its original length". It keeps its original length.
+TEST_F(Pcap, ATruncatedRecordKeepsItsOriginalLengthWhenWritten)
+{
+	TmpDir dir;
+	Pool pool;
+	PcapFile f;
+	f.header(0xa1b2c3d4, false, 128);
+	f.rec(1, 0, frame(100, 1), 1500).rec(2, 0, frame(60, 2));
+	const std::string out = dir / "out.pcap";
+	uint16_t p = create("pcap:rx_pcap=" + f.write(dir / "in.pcap") + ",tx_pcap=" + out);
+	bring_up(p, pool.mp);
+	struct tarn_mbuf *ms[4];
+	ASSERT_EQ(tarn_eth_rx_burst(p, 0, ms, 4), 2);
+	EXPECT_EQ(ms[0]->pkt_len, 100u);
+	EXPECT_TRUE(ms[0]->ol_flags & TARN_MBUF_F_RX_TRUNCATED);
+	EXPECT_EQ(ms[0]->hash.orig_len, 1500u) << "the length on the wire, with the mbuf";
+	EXPECT_FALSE(ms[1]->ol_flags & TARN_MBUF_F_RX_TRUNCATED);
+	ASSERT_EQ(tarn_eth_tx_burst(p, 0, ms, 2), 2);
+	ASSERT_EQ(tarn_eth_dev_stop(p), 0);
+	auto recs = read_with_libpcap(out);
+	ASSERT_EQ(recs.size(), 2u);
+	EXPECT_EQ(recs[0].data, frame(100, 1));
+	EXPECT_EQ(recs[0].len, 1500u) << "the original length";
+	EXPECT_EQ(recs[1].len, 60u);
+}
+
+// The same cases through tarn-fwd: a refused port is a bad port spec (exit
+// 2) and the input is intact; a full disk (a 64 KiB tmpfs in a private
+// mount namespace) exits 1 saying that output was lost, with the file
+// whole and the counters matching it.
+struct FwdRun {
+	int code;
+	std::string out, err;
+};
+// tarn-fwd ARGS, its stderr in a file of `dir`; `pre` and `post` around it
+// (a shell command that runs it).
+FwdRun run_fwd(const std::string &args, const std::string &dir, const std::string &pre = "",
+               const std::string &post = "")
+{
+	static int seq;
+	const std::string err = dir + "/fwd" + std::to_string(seq++) + ".err";
+	const std::string cmd = pre + std::string(TARN_FWD) + " --file-prefix tarn-test-pcap-fwd-" +
+	                        std::to_string(getpid()) + " --stats-period 0 --json " + args +
+	                        " 2>" + err + post;
+	FwdRun r{ -1, "", "" };
+	FILE *pp = popen(cmd.c_str(), "r");
+	if (pp == nullptr)
+		return r;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), pp)) > 0)
+		r.out.append(buf, n);
+	int st = pclose(pp);
+	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	Bytes e = slurp(err);
+	r.err.assign(e.begin(), e.end());
+	unlink(err.c_str());
+	return r;
+}
+
+// A counter of port `port` in tarn-fwd's JSON summary, or -1.
+long long summary_counter(const std::string &out, unsigned port, const std::string &name)
+{
+	const size_t s = out.find("\"event\":\"summary\"");
+	if (s == std::string::npos)
+		return -1;
+	const size_t at = out.find("{\"port\":" + std::to_string(port) + ",", s);
+	if (at == std::string::npos)
+		return -1;
+	const size_t k = out.find("\"" + name + "\":", at);
+	if (k == std::string::npos)
+		return -1;
+	return atoll(out.c_str() + k + name.size() + 3);
+}
+
+TEST_F(Pcap, TarnFwdRefusesToWriteOverAFileOfAnotherPort)
+{
+	TmpDir dir;
+	PcapFile f;
+	f.header().rec(1, 0, frame(60, 1));
+	const std::string in = f.write(dir / "in.pcap"), hard = dir / "hard.pcap",
+	                  sym = dir / "sym.pcap";
+	ASSERT_EQ(link(in.c_str(), hard.c_str()), 0);
+	ASSERT_EQ(symlink(in.c_str(), sym.c_str()), 0);
+	const std::string cases[] = {
+		"--port pcap:rx_pcap=" + in + " --port pcap:tx_pcap=" + in,
+		"--port pcap:rx_pcap=" + sym + " --port pcap:tx_pcap=" + hard,
+		"--port pcap:rx_pcap=" + in + " --port pcap:tx_pcap=" + dir / "o.pcap" +
+		    " --port pcap:tx_pcap=" + dir / "o.pcap",
+	};
+	for (const std::string &args : cases) {
+		FwdRun r = run_fwd(args + " --duration 0.1", dir.path);
+		EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+		EXPECT_NE(r.err.find(" is the file port "), std::string::npos) << r.err;
+		EXPECT_EQ(slurp(in), f.b) << args << ": the input was written over";
+	}
+}
+
+TEST_F(Pcap, TarnFwdOnAFullDiskSaysOutputWasLost)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "needs root (CAP_SYS_ADMIN) to mount a small tmpfs in a private "
+		                "mount namespace";
+	TmpDir dir;
+	PcapFile f;
+	f.header();
+	for (uint32_t i = 0; i < 100; i++)
+		f.rec(i, 0, frame(1000, i));
+	const std::string in = f.write(dir / "in.pcap"), mnt = dir / "mnt";
+	ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+	struct Rmdir {
+		std::string d;
+		~Rmdir()
+		{
+			rmdir(d.c_str());
+		}
+	} rmd{ mnt };
+	for (const char *burst : { "1", "32" }) {
+		SCOPED_TRACE(std::string("burst ") + burst);
+		// tarn-fwd in its own mount namespace: the tmpfs goes with it
+		const std::string out = mnt + "/out.pcap", copy = dir / "out.pcap";
+		FwdRun r =
+		    run_fwd("--port pcap:rx_pcap=" + in + " --port pcap:tx_pcap=" + out +
+		                " --burst " + burst + " --duration 0.1",
+		            dir.path,
+		            "unshare -m --propagation private sh -c 'mount -t tmpfs -o size=64k "
+		            "tarn-test " +
+		                mnt + " || exit 99; ",
+		            "; rc=$?; cp " + out + " " + copy + "; exit $rc'");
+		ASSERT_NE(r.code, 99) << "mount of a tmpfs failed: " << r.err;
+		EXPECT_EQ(r.code, 1) << r.out << r.err;
+		EXPECT_NE(r.err.find("output lost"), std::string::npos) << r.err;
+		const Bytes b = slurp(copy);
+		unlink(copy.c_str());
+		const Walk w = walk(b);
+		EXPECT_TRUE(w.whole) << "the file ends inside a record: " << b.size() << " bytes";
+		EXPECT_GT(w.records, 0u);
+		EXPECT_LT(w.records, 100u);
+		EXPECT_EQ(summary_counter(r.out, 1, "opackets"), (long long)w.records) << r.out;
+		EXPECT_EQ(summary_counter(r.out, 1, "oerrors"), 100 - (long long)w.records)
+		    << r.out;
+	}
 }
 
 // ---------------------------------------------------------------------------

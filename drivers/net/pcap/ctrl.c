@@ -10,8 +10,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pcap_priv.h"
+#include "tarn_mempool.h"
 
 /* Nominal speed of a port's link while it is up. */
 #define PCAP_SPEED_MBPS 10000
@@ -129,16 +131,21 @@ static void handle_close(pcap_t **p)
 	*p = NULL;
 }
 
-/* Close what create opened (the dumper before its pcap_t). */
+/* Close what create opened. A tx_pcap whose close fails (a write error
+ * reported late, as NFS does) is output lost. */
 static void port_free(struct pcap_port *pp)
 {
 	if (pp->rx_file != NULL)
 		fclose(pp->rx_file);
 	pp->rx_file = NULL;
-	if (pp->dumper != NULL)
-		pcap_dump_close(pp->dumper);
-	pp->dumper = NULL;
-	handle_close(&pp->tx_dead);
+	pp->rx_id.set = 0;
+	if (pp->tx_open && close(pp->tx_fd) < 0 && errno != EINTR && pp->dev != NULL) {
+		TARN__ERR(PCAP_LOG, "pcap port %u: tx_pcap %s: close: %s: output may be lost",
+		          (unsigned)pp->port_id, pp->tx_path, strerror(errno));
+		__atomic_store_n(&pp->dev->output_failed, 1, __ATOMIC_RELAXED);
+	}
+	pp->tx_open = 0;
+	pp->tx_id.set = 0;
 	handle_close(&pp->live_rx);
 	handle_close(&pp->live_tx);
 }
@@ -180,6 +187,7 @@ static int pcap_create_port(struct tarn__eth_dev *dev, const struct tarn__eth_sp
 	if (rc < 0)
 		return rc;
 	pp->port_id = dev->port_id;
+	pp->dev = dev;
 	if (pp->lif.ifname[0] != '\0') {
 		pp->mode = PCAP_MODE_IFACE;
 		rc = live_open(dev, pp->lif.ifname, 0, &pp->live_rx);
@@ -209,6 +217,7 @@ static int pcap_create_port(struct tarn__eth_dev *dev, const struct tarn__eth_sp
 			return rc;
 		}
 	}
+	tarn__pcap_port_add(pp);
 	if (pp->rx_path[0] != '\0')
 		TARN__INFO(PCAP_LOG,
 		           "pcap port %u: rx_pcap %s: %" PRIu64 " packets, %s, loop %" PRIu64 "%s",
@@ -218,12 +227,11 @@ static int pcap_create_port(struct tarn__eth_dev *dev, const struct tarn__eth_sp
 	return 0;
 }
 
-/* tx_pcap is flushed, then everything closed. */
+/* Everything closed; the port's files are free for other ports. */
 static void pcap_close_port(struct tarn__eth_dev *dev)
 {
 	struct pcap_port *pp = dev->priv;
-	if (pp->dumper != NULL)
-		tarn__pcap_tx_file_flush(pp);
+	tarn__pcap_port_remove(pp);
 	port_free(pp);
 }
 
@@ -240,10 +248,15 @@ static int pcap_rx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct
 	q->stats = c->stats;
 	q->port_id = dev->port_id;
 	q->room = (uint16_t)c->room;
+	const unsigned n = tarn_mempool_size(c->mp), reserve = tarn_mempool_reserve(c->mp);
+	q->pool_mbufs = n > reserve ? n - reserve : 0;
+	q->pool_bytes = (uint64_t)q->pool_mbufs * q->room;
+	q->big_logged = 0;
 	return 0;
 }
 
-/* A chained packet is made contiguous in `lin` for pcap_dump/pcap_inject. */
+/* A chained packet is made contiguous in `lin` for pcap_inject (and for a
+ * record of more segments than one writev() takes). */
 static int pcap_tx_queue_setup(struct tarn__eth_dev *dev, void *qd, const struct tarn__eth_qconf *c)
 {
 	struct pcap_txq *q = qd;
@@ -274,14 +287,6 @@ static int pcap_start(struct tarn__eth_dev *dev)
 	struct pcap_port *pp = dev->priv;
 	pp->wall_base = 0; /* a recorded-rate replay resumes without a catch-up burst */
 	return 0;
-}
-
-/* What TX wrote reaches the file. */
-static void pcap_stop(struct tarn__eth_dev *dev)
-{
-	struct pcap_port *pp = dev->priv;
-	if (pp->dumper != NULL)
-		tarn__pcap_tx_file_flush(pp);
 }
 
 /* A file port: up while started, at a nominal speed. A live port: the
@@ -326,7 +331,6 @@ const struct tarn__eth_driver tarn__eth_pcap_driver = {
 	.tx_queue_setup = pcap_tx_queue_setup,
 	.tx_queue_release = pcap_tx_queue_release,
 	.start = pcap_start,
-	.stop = pcap_stop,
 	.link_get = pcap_link_get,
 	.promisc_set = pcap_promisc_set,
 	.rx_burst = tarn__pcap_rx_burst,

@@ -21,11 +21,20 @@
  * ierror and ends the pass. Packets longer than an mbuf's room go into a
  * chain; records with caplen 0 are dropped and counted in ierrors.
  *
- * tx_pcap: TX writes every packet to a pcap file (libpcap's pcap_dump,
- * microsecond timestamps of the time of transmission, snaplen 262144: longer
- * packets are cut and keep their length in the record). The file is created
- * (truncated) at create() and flushed at stop and close. A write error
- * (disk full) is logged; from then on TX refuses every packet (oerrors).
+ * tx_pcap: TX writes every packet to a pcap file (microsecond timestamps of
+ * the time of transmission, snaplen 262144: longer packets are cut and keep
+ * their length in the record, as does a packet received truncated,
+ * TARN_MBUF_F_RX_TRUNCATED with hash.orig_len). The file is created
+ * (truncated) at create(); each burst is one writev() of whole records, so
+ * what opackets counts is in the file. A write error (disk full) cuts the
+ * file back to its last whole record; the packets not written are refused
+ * (oerrors), as is every packet from then on, and the port's stop and
+ * close return -EIO (dev->output_failed).
+ *
+ * Files: rx_pcap and tx_pcap must be regular files (a FIFO is refused
+ * without blocking); a file is known by device and inode, and no port
+ * writes a file another port of the process reads or writes (a list of the
+ * open ports, under the ethdev control mutex).
  *
  * iface: RX captures (libpcap, immediate mode, non-blocking, incoming
  * packets only) and TX injects (pcap_inject) on a live interface, each
@@ -54,6 +63,8 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <pcap/pcap.h>
 
@@ -75,10 +86,20 @@
 /* Snaplen of the files TX writes, and of live capture. */
 #define PCAP_TX_SNAPLEN   262144u
 #define PCAP_LIVE_SNAPLEN 65535
-/* stdio buffer of the files. */
+/* stdio buffer of rx_pcap. */
 #define PCAP_FILE_BUF (256u * 1024u)
+/* One writev() of TX: at most this many records and iovecs (IOV_MAX). */
+#define PCAP_TX_CHUNK 256
+#define PCAP_TX_IOV   1024
 
 enum pcap_mode { PCAP_MODE_FILE, PCAP_MODE_IFACE };
+
+/* A file, by device and inode (set: a file is open). */
+struct pcap_file_id {
+	dev_t dev;
+	ino_t ino;
+	int set;
+};
 
 /* A record header, in host order. */
 struct pcap_rec {
@@ -99,6 +120,8 @@ struct pcap_port {
 	int rate_recorded;                /* rate=recorded */
 	enum pcap_mode mode;
 	uint16_t port_id;
+	struct tarn__eth_dev *dev; /* for dev->output_failed */
+	struct pcap_file_id rx_id, tx_id;
 	/* ---- rx_pcap ---- */
 	FILE *rx_file;
 	int swapped, nsec;
@@ -115,8 +138,11 @@ struct pcap_port {
 	uint64_t wall_base;
 	int rx_err_logged;
 	/* ---- tx_pcap ---- */
-	pcap_t *tx_dead;
-	pcap_dumper_t *dumper;
+	int tx_open; /* tx_fd is the file */
+	int tx_fd;
+	/* Bytes of whole records in the file: where the next one goes (the TX
+	 * polling thread's while the port runs). */
+	uint64_t tx_off;
 	/* ---- iface ---- */
 	pcap_t *live_rx, *live_tx;
 };
@@ -128,6 +154,11 @@ struct pcap_rxq {
 	uint16_t port_id;
 	uint16_t room; /* data bytes of one mbuf */
 	int err_logged;
+	/* The most bytes a packet of the pool can have (its mbufs, less its
+	 * reserve, times room): a longer record can never be received. */
+	uint64_t pool_bytes;
+	unsigned pool_mbufs;
+	int big_logged;
 	/* live capture callback state (one burst) */
 	struct tarn_mbuf **cb_pkts;
 	uint16_t cb_nb, cb_max;
@@ -139,18 +170,26 @@ struct pcap_txq {
 	struct tarn__eth_qstats *stats;
 	uint8_t *lin; /* a chained packet, made contiguous */
 	uint16_t port_id;
-	int failed;
+	int failed; /* tx_pcap: a write failed, TX refuses everything */
 	int err_logged;
+	/* tx_pcap: one writev() of records: their headers, their bytes in the
+	 * file (header included), the iovecs (headers and segments). */
+	uint8_t hdr[PCAP_TX_CHUNK][PCAP_REC_HDR_LEN];
+	uint32_t rec_bytes[PCAP_TX_CHUNK];
+	struct iovec iov[PCAP_TX_IOV];
 } TARN_CACHE_ALIGNED;
 
 /* file.c */
 /* Open rx_pcap and check all of it. 0 or -errno (logged, naming the record
  * and its offset). */
 int tarn__pcap_rx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp);
-/* Create (truncate) tx_pcap and its libpcap dumper. 0 or -errno (logged). */
+/* Create (truncate) tx_pcap and write its file header: a regular file that
+ * no other port reads or writes. 0 or -errno (logged). */
 int tarn__pcap_tx_file_open(struct tarn__eth_dev *dev, struct pcap_port *pp);
-/* Flush tx_pcap. 0 or -EIO (logged). */
-int tarn__pcap_tx_file_flush(struct pcap_port *pp);
+/* The list of open ports whose files are checked (ethdev control mutex):
+ * a port joins it when its create succeeded and leaves it at close. */
+void tarn__pcap_port_add(struct pcap_port *pp);
+void tarn__pcap_port_remove(const struct pcap_port *pp);
 /* Parse a record header. 0, or -EINVAL with the reason in `why`. */
 int tarn__pcap_rec_parse(const struct pcap_port *pp, const uint8_t *h, struct pcap_rec *r,
                          char *why, size_t wsize);

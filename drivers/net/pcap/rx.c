@@ -4,8 +4,11 @@
  * over it, as fast as asked or (rate=recorded) at the pace of its
  * timestamps; or live capture on iface= (libpcap, immediate mode,
  * non-blocking, incoming packets only). Packets longer than an mbuf's room
- * go into a chain; records with caplen 0 are dropped and counted in
- * ierrors. A file that changed since create() is read defensively: a
+ * go into a chain; records with caplen 0, and records longer than the RX
+ * queue's whole pool can hold (they could never be received: skipped, not
+ * waited for, logged once with the pool it would take), are dropped and
+ * counted in ierrors. A truncated record gives TARN_MBUF_F_RX_TRUNCATED with
+ * its original length in hash.orig_len. A file that changed since create() is read defensively: a
  * record found bad counts one ierror and ends the pass (logged once).
  *
  * Only the queue's polling thread runs these functions.
@@ -58,13 +61,19 @@ static void chain_fill(struct tarn_mbuf *m, const uint8_t *src)
 	}
 }
 
-/* Mark a received packet. */
-static void rx_meta(struct tarn_mbuf *m, uint16_t port, uint64_t ts_ns, int truncated)
+/* Mark a received packet of `caplen` bytes captured of `len`: a truncated
+ * one carries its length on the wire in hash.orig_len. */
+static void rx_meta(struct tarn_mbuf *m, uint16_t port, uint64_t ts_ns, uint32_t caplen,
+                    uint32_t len)
 {
 	m->port = port;
 	m->packet_type = TARN_PTYPE_L2_ETHER;
 	m->timestamp = ts_ns;
-	m->ol_flags = TARN_MBUF_F_RX_TIMESTAMP | (truncated ? TARN_MBUF_F_RX_TRUNCATED : 0);
+	m->ol_flags = TARN_MBUF_F_RX_TIMESTAMP;
+	if (tarn_unlikely(caplen < len)) {
+		m->ol_flags |= TARN_MBUF_F_RX_TRUNCATED;
+		m->hash.orig_len = len;
+	}
 }
 
 /* The pass ended (end of file or a bad record): rewind for the next one,
@@ -94,6 +103,24 @@ static void rx_bad_record(struct pcap_rxq *q, const char *why)
 	          ": %s (the file changed since the port was created?): counted in ierrors, the "
 	          "pass ends there (logged once)",
 	          (unsigned)q->port_id, pp->rx_path, pp->rec_idx, pp->pass, why);
+}
+
+/* Log (once) a record longer than the RX queue's whole pool can hold. */
+static void rx_too_big(struct pcap_rxq *q)
+{
+	const struct pcap_port *pp = q->pp;
+	if (q->big_logged)
+		return;
+	q->big_logged = 1;
+	const uint64_t need = ((uint64_t)pp->rec.caplen + q->room - 1) / q->room;
+	TARN__ERR(PCAP_LOG,
+	          "pcap port %u: rx_pcap %s: record %" PRIu64 " of pass %" PRIu64 ": %" PRIu32
+	          " bytes need %" PRIu64 " mbufs of %u bytes, the pool has %u: it can never be "
+	          "received, so it is skipped and counted in ierrors (logged once); give the RX "
+	          "queue a pool of at least %" PRIu64 " mbufs (tarn-fwd --mbufs) or mbufs with "
+	          "more room",
+	          (unsigned)q->port_id, pp->rx_path, pp->rec_idx, pp->pass, pp->rec.caplen, need,
+	          (unsigned)q->room, q->pool_mbufs, need);
 }
 
 /* Read the next record header. 1: got it; 0: end of file; -1: bad (logged). */
@@ -195,7 +222,15 @@ static uint16_t file_rx(struct pcap_rxq *q, struct tarn_mbuf **pkts, uint16_t n)
 		}
 		if (!rec_due(pp, now))
 			break;
-		if (tarn_unlikely(pp->rec.caplen == 0)) {
+		if (tarn_unlikely(pp->rec.caplen == 0 || pp->rec.caplen > q->pool_bytes)) {
+			/* never received: empty, or more than the whole pool */
+			if (pp->rec.caplen != 0) {
+				rx_too_big(q);
+				if (fseeko(pp->rx_file, (off_t)pp->rec.caplen, SEEK_CUR) < 0) {
+					rc = -1; /* counted as an error, the pass ends */
+					continue;
+				}
+			}
 			pp->have_rec = 0;
 			pp->rec_idx++;
 			errors++;
@@ -211,7 +246,7 @@ static uint16_t file_rx(struct pcap_rxq *q, struct tarn_mbuf **pkts, uint16_t n)
 			rc = -1; /* counted as an error, the pass ends */
 			continue;
 		}
-		rx_meta(m, q->port_id, pp->rec.ts_ns, pp->rec.caplen < pp->rec.len);
+		rx_meta(m, q->port_id, pp->rec.ts_ns, pp->rec.caplen, pp->rec.len);
 		pp->have_rec = 0;
 		pp->rec_idx++;
 		pkts[nb++] = m;
@@ -236,8 +271,8 @@ static void live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
 	}
 	chain_fill(m, bytes);
 	rx_meta(m, q->port_id,
-	        (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec * 1000u,
-	        h->caplen < h->len);
+	        (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec * 1000u, h->caplen,
+	        h->len);
 	q->cb_pkts[q->cb_nb++] = m;
 	q->cb_bytes += h->caplen;
 }
