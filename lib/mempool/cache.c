@@ -226,7 +226,8 @@ static struct tarn_mempool_cache *thread_cache(struct tarn__mempool *m)
 /* ------------------------------------------------------------------------ */
 /* Store access                                                              */
 
-/* One store operation. The default store ("ring_mp_mc") is called inline,
+/* One store operation. A store that is an MP/MC ring
+ * (TARN_MEMPOOL_OPS_F_RING_MPMC: the default "ring_mp_mc") is called inline,
  * the others through their ops. */
 static inline int store_deq(struct tarn__mempool *m, void **dst, unsigned n)
 {

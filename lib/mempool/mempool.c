@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mempool_priv.h"
+#include "tarn_ring.h"
 
 pthread_mutex_t tarn__mp_list_lock = PTHREAD_MUTEX_INITIALIZER;
 struct tarn__mempool *tarn__mp_list;
@@ -240,6 +241,43 @@ static int fill_store(struct tarn__mempool *m)
 	return 0;
 }
 
+/*
+ * The layout of a pool's memory: one cache line, then `n` objects of
+ * [header 32][element, rounded to 8][trailer 8, debug only], each padded to
+ * a multiple of the cache line (objects on cache lines). The pool structure
+ * is followed by its private area, on its own cache line.
+ */
+struct mp_layout {
+	size_t elt8;     /* element bytes, rounded to 8 (the trailer's offset) */
+	size_t body;     /* element + trailer: what follows the header */
+	size_t stride;   /* bytes between objects */
+	size_t mz_len;   /* bytes of the memzone */
+	size_t priv_off; /* offset of the private area from the pool structure */
+};
+
+static void mp_layout(const struct tarn_mempool_params *p, bool debug, struct mp_layout *l)
+{
+	l->elt8 = TARN_ALIGN_CEIL((size_t)p->elt_size, 8);
+	l->body = l->elt8 + (debug ? 8 : 0);
+	l->stride = TARN_ALIGN_CEIL(sizeof(struct tarn_mempool_objhdr) + l->body, TARN_CACHE_LINE);
+	l->mz_len = TARN_CACHE_LINE + (size_t)p->n * l->stride;
+	l->priv_off = TARN_ALIGN_CEIL(sizeof(struct tarn__mempool), TARN_CACHE_LINE);
+}
+
+/*
+ * Ops that declare TARN_MEMPOOL_OPS_F_RING_MPMC are called inline, as the
+ * ring they say their store is: check, once the store exists, that it is
+ * one (a ring of pointers, multi-thread on both sides, room for the pool).
+ */
+static bool store_is_ring_mpmc(const struct tarn_mempool *mp)
+{
+	const struct tarn_ring *r = mp->store;
+	return r != NULL && tarn_ring_get_esize(r) == sizeof(void *) &&
+	       tarn_ring_get_prod_sync(r) == TARN_RING_SYNC_MT &&
+	       tarn_ring_get_cons_sync(r) == TARN_RING_SYNC_MT &&
+	       tarn_ring_get_capacity(r) >= mp->size;
+}
+
 struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params *p)
 {
 	if (p == NULL)
@@ -274,23 +312,16 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 	tarn__mp_thread_hook_init();
 
-	/* Layout: [header 32][element, rounded to 8][trailer 8, debug] padded to
-	 * a multiple of the cache line; objects on cache lines. */
-	size_t elt8 = ((size_t)p->elt_size + 7) & ~(size_t)7;
-	size_t stride = sizeof(struct tarn_mempool_objhdr) + elt8 + (debug ? 8 : 0);
-	stride = (stride + TARN_CACHE_LINE - 1) & ~(size_t)(TARN_CACHE_LINE - 1);
-	size_t mz_len = TARN_CACHE_LINE + (size_t)p->n * stride;
-
-	size_t priv_off =
-	    (sizeof(struct tarn__mempool) + TARN_CACHE_LINE - 1) & ~(size_t)(TARN_CACHE_LINE - 1);
+	struct mp_layout l;
+	mp_layout(p, debug, &l);
 	struct tarn__mempool *m =
-	    tarn_malloc_socket(priv_off + p->priv_size, TARN_CACHE_LINE, socket);
+	    tarn_malloc_socket(l.priv_off + p->priv_size, TARN_CACHE_LINE, socket);
 	if (m == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': no memory for the pool structure on socket %d",
 		          p->name, socket);
 		return tarn__err_null(ENOMEM);
 	}
-	memset(m, 0, priv_off);
+	memset(m, 0, l.priv_off);
 	snprintf(m->pub.name, sizeof(m->pub.name), "%s", p->name);
 	m->pub.size = p->n;
 	m->pub.elt_size = p->elt_size;
@@ -298,46 +329,48 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	m->pub.flags = p->flags | (debug ? TARN_MEMPOOL_F_DEBUG : 0);
 	m->pub.ops = ops;
 	m->id = id;
-	m->stride = (unsigned)stride;
-	m->trailer_off = (unsigned)elt8;
+	m->stride = (unsigned)l.stride;
+	m->trailer_off = (unsigned)l.elt8;
 	m->reserve = p->reserve;
 	m->priv_size = p->priv_size;
-	m->priv = p->priv_size ? (char *)m + priv_off : NULL;
+	m->priv = p->priv_size ? (char *)m + l.priv_off : NULL;
 	m->socket = socket;
 	m->debug = debug;
 	m->sp_store = (ops->flags & TARN_MEMPOOL_OPS_F_SP) != 0;
 	pthread_mutex_init(&m->stash_lock, NULL);
-	m->ring_mpmc = strcmp(ops->name, "ring_mp_mc") == 0;
+	m->ring_mpmc = (ops->flags & TARN_MEMPOOL_OPS_F_RING_MPMC) != 0;
 	m->ring_direct = m->ring_mpmc && p->reserve == 0;
 
+	/* From here every failure unwinds through the ladder at the end, from
+	 * the step it reached: err is the tarn_errno to return. */
+	int err;
 	char zname[TARN_NAME_SIZE];
 	tarn__mp_sub_name(zname, id, p->name);
-	m->mz = tarn_memzone_reserve(zname, mz_len, socket, TARN_CACHE_LINE);
+	m->mz = tarn_memzone_reserve(zname, l.mz_len, socket, TARN_CACHE_LINE);
 	if (m->mz == NULL) {
 		rc = -(int)tarn_errno;
 		TARN__ERR(MP_LOG,
 		          "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
-		          p->name, p->n, stride, socket, tarn_strerror(rc));
-		tarn_free(m);
-		return tarn__err_null(rc == -EEXIST ? EEXIST : ENOMEM);
+		          p->name, p->n, l.stride, socket, tarn_strerror(rc));
+		err = rc == -EEXIST ? EEXIST : ENOMEM;
+		goto fail_struct;
 	}
 	m->first_obj = (char *)m->mz->addr + TARN_CACHE_LINE;
-	m->end_obj = m->first_obj + (size_t)p->n * stride;
-	layout_pages(m, zname, elt8 + (debug ? 8 : 0));
+	m->end_obj = m->first_obj + (size_t)p->n * l.stride;
+	layout_pages(m, zname, l.body);
 	if (m->mz == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': memory lost while laying out the objects by page",
 		          p->name);
-		tarn_free(m);
-		return tarn__err_null(ENOMEM);
+		err = ENOMEM;
+		goto fail_struct;
 	}
 	if (debug) {
 		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, socket);
 		if (m->owners == NULL) {
 			TARN__ERR(MP_LOG, "create '%s': no memory for debug owner records",
 			          p->name);
-			tarn_memzone_free(m->mz);
-			tarn_free(m);
-			return tarn__err_null(ENOMEM);
+			err = ENOMEM;
+			goto fail_mz;
 		}
 	}
 
@@ -354,18 +387,21 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	}
 
 	rc = ops->alloc(&m->pub);
-	if (rc == 0) {
-		rc = fill_store(m);
-		if (rc < 0)
-			ops->free(&m->pub);
+	if (rc < 0)
+		goto fail_store_msg;
+	if (m->ring_mpmc && !store_is_ring_mpmc(&m->pub)) {
+		TARN__ERR(MP_LOG,
+		          "create '%s': ops '%s' declare TARN_MEMPOOL_OPS_F_RING_MPMC, but their "
+		          "store is not a multi-producer, multi-consumer ring of pointers for "
+		          "%u objects",
+		          p->name, ops->name, p->n);
+		err = EINVAL;
+		goto fail_store;
 	}
+	rc = fill_store(m);
 	if (rc < 0) {
-		TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
-		          tarn_strerror(rc));
-		tarn_free(m->owners);
-		tarn_memzone_free(m->mz);
-		tarn_free(m);
-		return tarn__err_null(rc == -EINVAL ? EINVAL : ENOMEM);
+		ops->free(&m->pub);
+		goto fail_store_msg;
 	}
 	m->acct = p->n;
 	for (unsigned i = 0; i < p->n; i++)
@@ -375,12 +411,8 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	if (find_locked(p->name) != NULL) {
 		pthread_mutex_unlock(&tarn__mp_list_lock);
 		TARN__ERR(MP_LOG, "create '%s': a pool of that name exists", p->name);
-		ops->free(&m->pub);
-		tarn__mp_unpoison_all(m);
-		tarn_free(m->owners);
-		tarn_memzone_free(m->mz);
-		tarn_free(m);
-		return tarn__err_null(EEXIST);
+		err = EEXIST;
+		goto fail_poisoned;
 	}
 	struct tarn__mempool **tail = &tarn__mp_list;
 	while (*tail != NULL)
@@ -390,9 +422,26 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	TARN__INFO(
 	    MP_LOG,
 	    "created '%s': %u objects of %u bytes (stride %zu), cache %u, ops %s, socket %d%s",
-	    p->name, p->n, p->elt_size, stride, p->cache_size, ops->name, socket,
+	    p->name, p->n, p->elt_size, l.stride, p->cache_size, ops->name, socket,
 	    debug ? ", debug" : "");
 	return &m->pub;
+
+fail_store_msg: /* the store could not be made or filled (and is gone) */
+	TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
+	          tarn_strerror(rc));
+	err = rc == -EINVAL ? EINVAL : ENOMEM;
+	goto fail_owners;
+fail_poisoned:
+	tarn__mp_unpoison_all(m);
+fail_store:
+	ops->free(&m->pub);
+fail_owners:
+	tarn_free(m->owners);
+fail_mz:
+	tarn_memzone_free(m->mz);
+fail_struct:
+	tarn_free(m);
+	return tarn__err_null(err);
 }
 
 struct tarn_mempool *tarn_mempool_create(const char *name, unsigned n, unsigned elt_size,

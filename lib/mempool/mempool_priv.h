@@ -90,7 +90,7 @@ struct tarn__mempool {
 	int socket;
 	bool debug;
 	bool sp_store;    /* the ops are TARN_MEMPOOL_OPS_F_SP: drains go to the stash */
-	bool ring_mpmc;   /* the store is "ring_mp_mc": called inline, not through ops */
+	bool ring_mpmc;   /* TARN_MEMPOOL_OPS_F_RING_MPMC: the ring called inline, not the ops */
 	bool ring_direct; /* ring_mpmc and no reserve: gets and puts are one ring call */
 	char *first_obj;  /* object 0 */
 	char *end_obj;    /* one stride past the last object */

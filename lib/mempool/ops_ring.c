@@ -127,7 +127,8 @@ static int ring_check(const struct tarn_mempool *mp)
 		.flags = CAPS,                                                                     \
 	};
 
-RING_OPS(ring_mp_mc, 0, tarn_ring_mp_enqueue_bulk, tarn_ring_mc_dequeue_bulk, 0)
+RING_OPS(ring_mp_mc, 0, tarn_ring_mp_enqueue_bulk, tarn_ring_mc_dequeue_bulk,
+         TARN_MEMPOOL_OPS_F_RING_MPMC)
 RING_OPS(ring_sp_sc, TARN_RING_F_SP_ENQ | TARN_RING_F_SC_DEQ, tarn_ring_sp_enqueue_bulk,
          tarn_ring_sc_dequeue_bulk, TARN_MEMPOOL_OPS_F_SP)
 RING_OPS(ring_sp_mc, TARN_RING_F_SP_ENQ, tarn_ring_sp_enqueue_bulk, tarn_ring_mc_dequeue_bulk,

@@ -648,8 +648,18 @@ TARN_API int tarn_mempool_check(const struct tarn_mempool *mp);
  * objects to the pool's stash instead (see "Thread safety").
  */
 #define TARN_MEMPOOL_OPS_F_SP 0x0001u
+/**
+ * The store is a tarn ring of pointers (`mp->store`, made by `alloc`) that
+ * every thread may enqueue and dequeue (TARN_RING_SYNC_MT on both sides)
+ * with room for `mp->size` objects, and `enqueue` / `dequeue` are
+ * tarn_ring_mp_enqueue_bulk() / tarn_ring_mc_dequeue_bulk() of it: the pool
+ * then calls the ring inline instead of through the two functions (the
+ * built-in "ring_mp_mc"). Checked after `alloc`: a store that is not such a
+ * ring fails the pool's creation with EINVAL.
+ */
+#define TARN_MEMPOOL_OPS_F_RING_MPMC 0x0002u
 /** All capability flags. */
-#define TARN_MEMPOOL_OPS_F_MASK TARN_MEMPOOL_OPS_F_SP
+#define TARN_MEMPOOL_OPS_F_MASK (TARN_MEMPOOL_OPS_F_SP | TARN_MEMPOOL_OPS_F_RING_MPMC)
 /**@}*/
 
 /**

@@ -1599,6 +1599,55 @@ TEST(MempoolNoLossDeathTest, NoThreadKeyMeansNoCacheAndNothingLost)
 	EXPECT_EXIT(no_key_child(), ::testing::ExitedWithCode(0), "");
 }
 
+// TARN_MEMPOOL_OPS_F_RING_MPMC: the pool calls the ring inline for ops
+// that say their store is an MP/MC ring of pointers ("ring_mp_mc"); a copy
+// of those ops under another name works the same; ops that declare it with
+// another store fail the creation (EINVAL, a log line, nothing left).
+// (Before the table fills in RegisterAndLookup: 3 registrations.)
+TEST(MempoolOps, RingMpmcCapabilityIsChecked)
+{
+	const struct tarn_mempool_ops *mpmc = tarn_mempool_ops_lookup("ring_mp_mc");
+	ASSERT_NE(mpmc, nullptr);
+	EXPECT_EQ(mpmc->flags, TARN_MEMPOOL_OPS_F_RING_MPMC);
+	for (const char *b : { "ring_sp_sc", "ring_sp_mc", "ring_mp_sc", "ring_rts", "stack" })
+		EXPECT_EQ(tarn_mempool_ops_lookup(b)->flags & TARN_MEMPOOL_OPS_F_RING_MPMC, 0u)
+		    << b;
+
+	struct tarn_mempool_ops copy = *mpmc;
+	snprintf(copy.name, sizeof(copy.name), "test_mpmc_copy");
+	int rc = tarn_mempool_ops_register(&copy);
+	ASSERT_TRUE(rc == 0 || rc == -EEXIST) << rc;
+	for (unsigned cache : { 0u, 8u }) {
+		Pool p("mpmc_copy", 100, 16, cache, 0, "test_mpmc_copy");
+		ASSERT_NE(p.mp, nullptr);
+		void *o[100];
+		ASSERT_EQ(tarn_mempool_get_bulk(p, o, 100), 0);
+		EXPECT_EQ(tarn_mempool_get(p, &o[0]), -ENOBUFS);
+		ASSERT_EQ(tarn_mempool_put_bulk(p, o, 100), 0);
+		EXPECT_TRUE(tarn_mempool_full(p));
+		EXPECT_EQ(tarn_mempool_check(p), 0) << MpLog::last();
+	}
+
+	// the capability on stores that are not MP/MC rings of pointers
+	for (const char *base : { "ring_rts", "ring_sp_sc" }) {
+		struct tarn_mempool_ops liar = *tarn_mempool_ops_lookup(base);
+		snprintf(liar.name, sizeof(liar.name), "test_%s_as_mpmc", base + 5);
+		liar.flags |= TARN_MEMPOOL_OPS_F_RING_MPMC;
+		rc = tarn_mempool_ops_register(&liar);
+		ASSERT_TRUE(rc == 0 || rc == -EEXIST) << rc;
+		MpLog::clear();
+		struct tarn_mempool_params p = params("liar", 64, 16, 0);
+		p.ops_name = liar.name;
+		expect_create_fails(p, EINVAL);
+		EXPECT_TRUE(MpLog::contains("declare TARN_MEMPOOL_OPS_F_RING_MPMC"))
+		    << MpLog::last();
+		// nothing left: the name and its memory can be had again
+		p.ops_name = nullptr;
+		Pool ok(p);
+		EXPECT_NE(ok.mp, nullptr);
+	}
+}
+
 TEST(MempoolOps, RegisterAndLookup)
 {
 	struct tarn_mempool_ops ops;
