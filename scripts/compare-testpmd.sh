@@ -6,7 +6,9 @@
 #   scripts/compare-testpmd.sh [options]
 #     -m MODE      ring (default): two in-memory ports; af_packet or af_xdp:
 #                  the two ends of a veth pair (needs root; see "af_packet
-#                  mode" and "af_xdp mode" below)
+#                  mode" and "af_xdp mode" below); virtio: the cabled
+#                  virtio-net pair of the test VM, on vfio-pci (see "virtio
+#                  mode")
 #     -d SECONDS   run time of each tool (default 10)
 #     -l LCORES    lcores, "A-B" or "A,B": the first prints, the others forward
 #                  (default 0-1; a single lcore makes tarn-fwd forward on its
@@ -31,6 +33,11 @@
 #                  context switches (perf stat on tracepoints, and
 #                  /proc/PID/task/*/status); printed as medians over the runs
 #                  (needs perf)
+#     -P           virtio mode: after the runs, one more run of each tool
+#                  under perf record (cpu-clock, in the guest): the shares of
+#                  the samples in the doorbell (where the device model runs),
+#                  in the rest of the driver's own code, in the rest of the
+#                  library and app, in the kernel, and the top symbols
 #     -k           keep the raw outputs (printed paths)
 #
 # tarn-fwd runs `--port ring:name=p0 --port ring:name=p1,peer=p0 --fwd io
@@ -81,13 +88,30 @@
 # busy_budget=0: no preferred busy polling, as tarn's default busy_poll=0.
 # TARN_XDP_BUSY_BUDGET=N gives testpmd busy_budget=N instead (DPDK's
 # default is 64; give tarn busy_poll=USECS with -x to match).
+#
+# virtio mode: the whole comparison runs in one boot of the test VM
+# (../shared/numa-vm/numa-vm or $NUMA_VM: --nics 2 --iommu, one node, two
+# CPUs, 512 hugepages; TCG: slow); wrap it in flock /tmp/tarn-vm.lock, as
+# every numa-vm run. Inside, the cabled pair 0000:00:10.0 <-> 0000:00:11.0
+# is bound to vfio-pci (scripts/devbind.sh) and given back to virtio-pci at
+# the end. tarn-fwd runs `--port virtio:pci=0000:00:10.0 --port
+# virtio:pci=0000:00:11.0` (IOVA mode auto: VA); testpmd runs net_virtio on
+# the same two devices (-a ADDR, --iova-mode=va). Both with 256 descriptors
+# per queue (the device's queue size), one forwarding lcore; the figures are
+# each tool's own rates, as in ring mode. The emulated device costs far
+# more than either driver: compare the two on the same pair, as ratios,
+# never the rates with a real NIC. -P adds a profile of each tool in the
+# guest. -k keeps the raw outputs in this directory (the guest's /tmp goes
+# with the VM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra='' count=0
 xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
-usage() { sed -n '3,83p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "m:d:l:b:s:r:B:x:ckh" o; do
+usage() { sed -n '3,105p' "$0" | sed 's/^# \{0,1\}//'; }
+profile=0
+args=("$@")
+while getopts "m:d:l:b:s:r:B:x:ckPh" o; do
 	case "$o" in
 	m) mode=$OPTARG ;;
 	x) extra=$OPTARG ;;
@@ -98,6 +122,7 @@ while getopts "m:d:l:b:s:r:B:x:ckh" o; do
 	r) runs=$OPTARG ;;
 	B) build=$OPTARG ;;
 	c) count=1 ;;
+	P) profile=1 ;;
 	k) keep=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -111,11 +136,33 @@ done
 [ "$duration" -ge 3 ] || { echo "compare-testpmd: -d: at least 3 seconds" >&2; exit 2; }
 [[ $lcores =~ ^[0-9]+([-,][0-9]+)*$ ]] || { echo "compare-testpmd: -l '$lcores': expected e.g. 0-1 or 0,2" >&2; exit 2; }
 [[ $xdp_budget =~ ^[0-9]+$ ]] || { echo "compare-testpmd: TARN_XDP_BUSY_BUDGET '$xdp_budget': expected a whole number" >&2; exit 2; }
-[[ $mode =~ ^(ring|af_packet|af_xdp)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring, af_packet or af_xdp" >&2; exit 2; }
+[[ $mode =~ ^(ring|af_packet|af_xdp|virtio)$ ]] || { echo "compare-testpmd: -m '$mode': expected ring, af_packet, af_xdp or virtio" >&2; exit 2; }
+[ "$profile" = 0 ] || [ "$mode" = virtio ] || { echo "compare-testpmd: -P profiles the virtio mode only (-m virtio)" >&2; exit 2; }
 [[ $extra =~ ^([a-z_]+=[^,= ]+(,[a-z_]+=[^,= ]+)*)?$ ]] || { echo "compare-testpmd: -x '$extra': expected KEY=VALUE[,KEY=VALUE...]" >&2; exit 2; }
-[ "$count" = 0 ] || [ "$mode" != ring ] || { echo "compare-testpmd: -c counts on af_packet and af_xdp only (-m)" >&2; exit 2; }
+[ "$count" = 0 ] || [ "$mode" = af_packet ] || [ "$mode" = af_xdp ] || { echo "compare-testpmd: -c counts on af_packet and af_xdp only (-m)" >&2; exit 2; }
+# virtio mode, on the host: the same command again inside the VM.
+if [ "$mode" = virtio ] && [ "${TARN_CMP_IN_VM:-}" != 1 ]; then
+	vm=${NUMA_VM:-../shared/numa-vm/numa-vm}
+	[ -x "$vm" ] || { echo "compare-testpmd: -m virtio needs the test VM: numa-vm not found at $vm (set NUMA_VM)" >&2; exit 1; }
+	[ -x "$build/apps/tarn-fwd/tarn-fwd" ] || { echo "compare-testpmd: $build/apps/tarn-fwd/tarn-fwd not found: build tarn first or give -B" >&2; exit 1; }
+	case "$(realpath "$build")/" in
+	"$(realpath .)"/*) ;;
+	*) echo "compare-testpmd: -B $build must be below $(realpath .) (the VM sees the host's files read-only, this directory read-write)" >&2; exit 1 ;;
+	esac
+	echo "compare-testpmd: booting numa-vm --nics 2 --iommu (TCG: slow; about $((runs * 2 * (duration + 10) + 60)) s)"
+	# no_timer_check: see scripts/virtio-vm-test.sh (a busy host under TCG
+	# otherwise panics the guest at boot with the IOMMU's interrupt remapping).
+	NUMA_VM_APPEND="${NUMA_VM_APPEND:+$NUMA_VM_APPEND }no_timer_check" exec "$vm" --nodes 1 --cpus-per-node 2 --mem-per-node 2G --hugepages-per-node 512 --nics 2 --iommu \
+		--timeout $((runs * 2 * (duration + 20) + 200)) -- env TARN_CMP_IN_VM=1 "$PWD/scripts/compare-testpmd.sh" "${args[@]}"
+fi
 [ "$count" = 0 ] || command -v perf >/dev/null || { echo "compare-testpmd: -c needs perf (apt-get install linux-perf)" >&2; exit 1; }
 vdevs=(--vdev=net_ring0 --vdev=net_ring1)
+pci=(--no-pci)
+nic_a=0000:00:10.0 nic_b=0000:00:11.0
+if [ "$mode" = virtio ]; then
+	vdevs=()
+	pci=(-a "$nic_a" -a "$nic_b" --iova-mode=va)
+fi
 
 fwd=$build/apps/tarn-fwd/tarn-fwd
 [ -x "$fwd" ] || { echo "compare-testpmd: $fwd not found: build tarn first (meson setup $build && ninja -C $build) or give -B" >&2; exit 1; }
@@ -128,18 +175,37 @@ nlc=$(echo "$lcores" | tr ',' '\n' | awk -F- '{ n += (NF == 2 ? $2 - $1 + 1 : 1)
 
 free_mb=$(awk '/HugePages_Free/ { f = $2 } /Hugepagesize/ { s = $2 } END { print int(f * s / 1024) }' /proc/meminfo)
 if [ "${free_mb:-0}" -ge 128 ]; then
-	mem=(-m 64)
+	# --huge-unlink: testpmd's hugepage files go at once (DPDK otherwise
+	# leaves them in the hugetlbfs mount, their pages taken).
+	mem=(-m 64 --huge-unlink)
 	memdesc="hugepages, -m 64"
 else
 	mem=(--no-huge -m 256)
 	memdesc="--no-huge -m 256"
 fi
 
-tmp=$(mktemp -d /tmp/compare-testpmd.XXXXXX)
+tmpbase=/tmp
+[ "${TARN_CMP_IN_VM:-}" = 1 ] && [ "$keep" = 1 ] && tmpbase=$PWD
+tmp=$(mktemp -d "$tmpbase/compare-testpmd.XXXXXX")
 mkdir "$tmp/counts"
 veth_a='' veth_b=''
+bound=0
+# The EAL's runtime directory of testpmd's file prefix (DPDK leaves it
+# behind), and tarn's of tarn-fwd's (its telemetry directory, in case a run
+# died before removing it): both removed at exit.
+if [ -n "${RUNTIME_DIRECTORY:-}" ]; then rundir=$RUNTIME_DIRECTORY/dpdk
+elif [ "$(id -u)" = 0 ]; then rundir=/var/run/dpdk
+else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
 cleanup() {
 	[ -z "$veth_a" ] || ip link del "$veth_a" 2>/dev/null || true
+	[ "$bound" = 0 ] || scripts/devbind.sh --kernel "$nic_a" "$nic_b" >/dev/null || true
+	rm -rf "${rundir:?}/tpmd-cmp-$$" "${rundir:?}/tarn-cmp-$$"
+	# and the hugepage files of a testpmd that was killed before it unlinked
+	# them (by its file prefix, in every hugetlbfs mount)
+	local m
+	for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
+		rm -f "$m"/tpmd-cmp-$$map_*
+	done
 	[ "$keep" = 1 ] || rm -rf "$tmp"
 }
 # On SIGINT/SIGTERM, the tools still running go too (found by parent id:
@@ -291,13 +357,31 @@ run_tarn_afp() {
 run_testpmd() {
 	local out=$tmp/testpmd-$1.txt rc=0 pid w=
 	# testpmd needs a second or two to start: give it that on top of the run.
-	timeout -s INT $((duration + 3)) "$testpmd" -l "$lcores" --no-pci "${mem[@]}" \
+	local desc=1024 limit=$((duration + 3))
+	# In the VM testpmd takes many seconds to start: its run is timed
+	# from its first statistics line (below), this only bounds it.
+	[ "$mode" = virtio ] && desc=256 limit=$((duration + 90))
+	timeout -s INT $limit "$testpmd" -l "$lcores" "${pci[@]}" "${mem[@]}" \
 		--file-prefix tpmd-cmp-$$ --log-level=lib.eal:error "${vdevs[@]}" -- \
 		--forward-mode=io --tx-first --burst="$burst" --txpkts="$len" "${peers[@]}" \
-		--rxd=1024 --txd=1024 --total-num-mbufs=8192 --mbcache=256 --nb-cores=$((nlc - 1)) \
+		--rxd=$desc --txd=$desc --total-num-mbufs=8192 --mbcache=256 --nb-cores=$((nlc - 1)) \
 		--stats-period 1 --no-lsc-interrupt </dev/null >"$out" 2>&1 &
 	pid=$!
-	if [ "$mode" != ring ]; then
+	if [ "$mode" = virtio ]; then
+		local i
+		for ((i = 0; i < 900; i++)); do
+			grep -q 'Rx-pps' "$out" 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if [ -n "${2:-}" ]; then
+			profile_window "$(pgrep -n -P "$pid" || echo "$pid")" "$2"
+			sleep 3
+		else
+			sleep "$duration"
+		fi
+		pkill -INT -P "$pid" 2>/dev/null || true
+	elif [ "$mode" = af_packet ] || [ "$mode" = af_xdp ]; then
 		sleep 0.2
 		w=$(window "$(pgrep -n -P "$pid" || echo "$pid")" "$out" 'Rx-pps' "testpmd.$1")
 	fi
@@ -327,7 +411,7 @@ spread() {
 # fig KEY: "MEDIAN (MIN-MAX)" of KEY's figures (the median alone for one run).
 fig() {
 	local m lo hi
-	read -r m lo hi < <(spread "$1")
+	read -r m lo hi <<<"$(spread "$1")"
 	[ "$runs" -gt 1 ] && echo "$m ($lo-$hi)" || echo "$m"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "nan" && b > 0) printf "%.3f", a / b; else print "nan" }'; }
@@ -345,7 +429,7 @@ ratios() {
 rfig() {
 	local m lo hi v
 	ratios "r_$1_$2" "$1" "$2"
-	read -r m lo hi < <(spread "r_$1_$2")
+	read -r m lo hi <<<"$(spread "r_$1_$2")"
 	v=$(awk -v lo="$lo" -v hi="$hi" 'BEGIN { if (lo == "nan") print "no figure"; else if (hi < 1) print "below"; else if (lo >= 1) print "above"; else print "undecided" }')
 	[ "$runs" -gt 1 ] && echo "$m ($lo-$hi, $v)" || echo "$m"
 }
@@ -355,6 +439,111 @@ spread_note() {
 	[ "$runs" -gt 1 ] && echo "  medians over $runs repetitions (min-max); a ratio's verdict is \"below\" only when all $runs were below 1.0"
 	return 0
 }
+# run_tarn_virtio RUN [PERF]: one tarn-fwd run on the NIC pair, its mean rate
+# in Mpps; with PERF, under perf record into that file.
+run_tarn_virtio() {
+	local out=$tmp/tarn-virtio-$1.json pid i
+	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ --no-telemetry \
+		--port "virtio:pci=$nic_a" --port "virtio:pci=$nic_b" \
+		--fwd io --tx-first --burst "$burst" --pkt-len "$len" --rxd 256 --txd 256 \
+		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
+		>"$out" 2>"$out.err" &
+	pid=$!
+	if [ -n "${2:-}" ]; then
+		for ((i = 0; i < 900; i++)); do
+			grep -q '"event":"stats"' "$out" 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		profile_window "$pid" "$2"
+	fi
+	wait "$pid" || { echo "compare-testpmd: tarn-fwd failed:" >&2; cat "$out.err" >&2; return 1; }
+	grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps
+}
+
+# profile_window PID DATA: perf record of PID into DATA over the forwarding
+# window (from its first statistics line, for duration - 3 seconds), so that
+# neither start-up nor exit is in the profile.
+profile_window() {
+	perf record -q -F 999 -p "$1" -o "$2" -- sleep $((duration - 3)) >/dev/null 2>&1 || true
+}
+
+# The -P report of one tool's profile (perf record -F 999, cpu-clock, in the
+# guest, over the forwarding window): the shares of the samples (by period) in the driver, in the rest of
+# the tool (library and app), in the kernel and elsewhere; and, within the
+# driver, its hottest instruction apart. Under TCG a vCPU takes its timer
+# interrupt only between translated blocks, and a vCPU held up by the device
+# model (a doorbell, the device busy with the queue) has that time counted
+# at the next block it starts: in both tools nearly all of the driver's
+# samples land on one instruction of the doorbell path (tarn: just after the
+# publish fence, testpmd: the return from its notify call). The rest of the
+# driver's samples are its own code: descriptor writes, RX parsing and
+# refill, TX reclaim, and polling empty rings. DRIVER is an awk regular
+# expression on "dso symbol" (net_virtio has no symbols in Debian).
+profile_report() {
+	local name=$1 data=$2 driver=$3 rep=$tmp/perf-$1.txt
+	perf script -i "$data" -F ip,sym,dso,period 2>/dev/null >"$rep" || true
+	[ -s "$rep" ] || { echo "profile: perf script gave nothing for $name"; return 0; }
+	awk -v name="$name" -v drv="$driver" '
+		NF >= 4 { per = $1; dso = $NF; gsub(/[()]/, "", dso); n = split(dso, parts, "/"); dso = parts[n]
+		  sym = $3; for (i = 4; i < NF; i++) sym = sym " " $i
+		  key = dso " " sym
+		  tot += per
+		  if (key ~ drv) { d += per; ip[sym " at 0x" $2] += per }
+		  else if (dso ~ /kernel/) k += per
+		  else if (dso ~ /libtarn|tarn-fwd|librte|dpdk-testpmd/) lib += per
+		  else o += per
+		  bysym[key] += per }
+		END {
+			if (tot == 0) { print "profile: no samples for " name; exit }
+			for (i in ip) if (ip[i] > hot) { hot = ip[i]; where = i }
+			printf "profile of %s in the guest: driver %.1f%% (its hottest instruction %.1f%%: %s; the rest of the driver %.1f%%), rest of the library and app %.1f%%, kernel %.1f%%, other %.1f%%\n",
+				name, 100 * d / tot, 100 * hot / tot, where, 100 * (d - hot) / tot, 100 * lib / tot, 100 * k / tot, 100 * o / tot
+			for (s in bysym) printf "%.1f %s\n", 100 * bysym[s] / tot, s | "sort -rn | head -6 | sed \"s/^/    /\""
+		}' "$rep"
+}
+
+if [ "$mode" = virtio ]; then
+	[ "$(id -u)" = 0 ] || { echo "compare-testpmd: -m virtio binds PCI devices: root" >&2; exit 1; }
+	scripts/devbind.sh --bind vfio-pci "$nic_a" "$nic_b" >/dev/null ||
+		{ echo "compare-testpmd: cannot bind $nic_a and $nic_b to vfio-pci" >&2; exit 1; }
+	bound=1
+	echo "compare-testpmd: io forwarding between two virtio-net NICs ($nic_a <-> $nic_b, emulated by qemu under TCG, vfio-pci, IOVA as VA), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
+	echo "  tarn-fwd: 2 virtio ports;  dpdk-testpmd: net_virtio on the same devices (-a), $memdesc; 256 descriptors per queue"
+	for i in $(seq 1 "$runs"); do
+		if tarn_first "$i"; then
+			t=$(run_tarn_virtio "$i") || exit 1
+			p=$(run_testpmd "$i") || exit 1
+		else
+			p=$(run_testpmd "$i") || exit 1
+			t=$(run_tarn_virtio "$i") || exit 1
+		fi
+		echo "  run $i: tarn-fwd $t Mpps; dpdk-testpmd $p Mpps; ratio $(ratio "$t" "$p")"
+		record t p
+	done
+	spread_note
+	echo "tarn-fwd (virtio):                   $(fig t) Mpps"
+	echo "dpdk-testpmd (net_virtio):           $(fig p) Mpps"
+	echo "ratio tarn/testpmd:                  $(rfig t p)"
+	if [ "$profile" = 1 ]; then
+		if ! command -v perf >/dev/null; then
+			echo "profile: no perf in the guest (apt-get install linux-perf on the host)"
+		else
+			if run_tarn_virtio P "$tmp/perf-tarn.data" >/dev/null; then
+				profile_report tarn-fwd "$tmp/perf-tarn.data" '^libtarn[^ ]* tarn__vt_|^libtarn[^ ]* (post|reclaim|refill|take|gather)$'
+			else
+				echo "profile: perf record of tarn-fwd failed"
+			fi
+			if run_testpmd P "$tmp/perf-testpmd.data" >/dev/null; then
+				profile_report dpdk-testpmd "$tmp/perf-testpmd.data" '^librte_net_virtio'
+			else
+				echo "profile: perf record of dpdk-testpmd failed"
+			fi
+		fi
+	fi
+	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
+	exit 0
+fi
 if [ "$mode" = af_xdp ]; then
 	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
 	echo "  tarn-fwd: 2 af_xdp ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_xdp vdevs (queue 0, busy_budget=$xdp_budget, --eth-peer = interface MACs), $memdesc"
