@@ -98,9 +98,13 @@
 # virtio:pci=0000:00:11.0` (IOVA mode auto: VA); testpmd runs net_virtio on
 # the same two devices (-a ADDR, --iova-mode=va). Both with 256 descriptors
 # per queue (the device's queue size), one forwarding lcore; the figures are
-# each tool's own rates, as in ring mode. The emulated device costs far
-# more than either driver: compare the two on the same pair, as ratios,
-# never the rates with a real NIC. -P adds a profile of each tool in the
+# each tool's own rates, as in ring mode, and each rate per second of the
+# CPU time qemu used over that window (measured on the host at marks the
+# guest writes into a file of this directory): under TCG on a shared
+# machine the rates follow how much of the cores qemu gets, the rates per
+# CPU-second much less. The emulated device costs far more than either
+# driver: compare the two on the same pair, as ratios, never the rates with
+# a real NIC. -P adds a profile of each tool in the
 # guest. -k keeps the raw outputs in this directory (the guest's /tmp goes
 # with the VM).
 set -euo pipefail
@@ -108,7 +112,7 @@ cd "$(dirname "$0")/.."
 
 duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra='' count=0
 xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
-usage() { sed -n '3,105p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,109p' "$0" | sed 's/^# \{0,1\}//'; }
 profile=0
 args=("$@")
 while getopts "m:d:l:b:s:r:B:x:ckPh" o; do
@@ -149,11 +153,74 @@ if [ "$mode" = virtio ] && [ "${TARN_CMP_IN_VM:-}" != 1 ]; then
 	"$(realpath .)"/*) ;;
 	*) echo "compare-testpmd: -B $build must be below $(realpath .) (the VM sees the host's files read-only, this directory read-write)" >&2; exit 1 ;;
 	esac
-	echo "compare-testpmd: booting numa-vm --nics 2 --iommu (TCG: slow; about $((runs * 2 * (duration + 10) + 60)) s)"
+	echo "compare-testpmd: booting numa-vm --nics 2 --iommu (TCG: slow; about $(((runs + profile) * 2 * (duration + 10) + 60)) s)"
+	# The guest marks the start and end of each measured window in a file
+	# of this directory (shared with the VM); a watcher here records, at
+	# each mark, the clock and the CPU time qemu has used (all its threads:
+	# the vCPUs, the device model). A tool's rate per second of qemu's CPU
+	# time does not depend on how much of the 2 cores qemu got meanwhile.
+	marks=$PWD/.compare-testpmd-marks.$$
+	: >"$marks"
+	: >"$marks.host"
+	find_qemu() {
+		local c q
+		for c in $(pgrep -P "$1"); do
+			case "$(cat "/proc/$c/comm" 2>/dev/null)" in qemu-system*) echo "$c"; return 0 ;; esac
+			q=$(find_qemu "$c") && { echo "$q"; return 0; }
+		done
+		return 1
+	}
+	watch_marks() {
+		local n=0 q='' i st lines
+		while kill -0 "$1" 2>/dev/null; do
+			[ -n "$q" ] || q=$(find_qemu "$1") || q=''
+			mapfile -t lines <"$marks"
+			for ((i = n; i < ${#lines[@]}; i++)); do
+				[[ ${lines[i]} == mark\ * ]] || continue
+				st=$(cat "/proc/$q/stat" 2>/dev/null) || st=''
+				st=${st##*) }
+				set -- "$1" $st
+				echo "${lines[i]#mark } $(date +%s%N) $(( ${13:-0} + ${14:-0} ))" >>"$marks.host"
+			done
+			n=${#lines[@]}
+			sleep 0.05
+		done
+	}
 	# no_timer_check: see scripts/virtio-vm-test.sh (a busy host under TCG
 	# otherwise panics the guest at boot with the IOMMU's interrupt remapping).
-	NUMA_VM_APPEND="${NUMA_VM_APPEND:+$NUMA_VM_APPEND }no_timer_check" exec "$vm" --nodes 1 --cpus-per-node 2 --mem-per-node 2G --hugepages-per-node 512 --nics 2 --iommu \
-		--timeout $((runs * 2 * (duration + 20) + 200)) -- env TARN_CMP_IN_VM=1 "$PWD/scripts/compare-testpmd.sh" "${args[@]}"
+	NUMA_VM_APPEND="${NUMA_VM_APPEND:+$NUMA_VM_APPEND }no_timer_check" "$vm" --nodes 1 --cpus-per-node 2 --mem-per-node 2G --hugepages-per-node 512 --nics 2 --iommu \
+		--timeout $(((runs + profile) * 2 * (duration + 30) + 200)) -- env TARN_CMP_IN_VM=1 TARN_CMP_MARKS="$marks" "$PWD/scripts/compare-testpmd.sh" "${args[@]}" &
+	vmpid=$!
+	trap 'kill "$vmpid" 2>/dev/null' INT TERM
+	watch_marks "$vmpid" &
+	wpid=$!
+	wait "$vmpid"
+	rc=$?
+	wait "$wpid" 2>/dev/null
+	# The guest's rates ("rate TAG MPPS") and the host's marks ("start|stop
+	# TAG NS TICKS"): each run's rate per second of qemu's CPU time.
+	if grep -q '^rate ' "$marks" && [ -s "$marks.host" ]; then
+		awk -v hz="$(getconf CLK_TCK)" -v runs="$runs" '
+			FNR == NR { if ($1 == "start" || $1 == "stop") { ns[$1, $2] = $3; tk[$1, $2] = $4 }; next }
+			$1 == "rate" && (("start", $2) in ns) && (("stop", $2) in ns) {
+				w = (ns["stop", $2] - ns["start", $2]) / 1e9; c = (tk["stop", $2] - tk["start", $2]) / hz
+				if (w > 0 && c > 0) { per[$2] = $3 / (c / w); util[$2] = c / w }
+			}
+			END {
+				print "per second of qemu'"'"'s CPU time (its CPU time over each window, the vCPUs and the device model; the host had 2 cores):"
+				for (i = 1; i <= runs; i++) {
+					t = "t" i; p = "p" i
+					if ((t in per) && (p in per)) {
+						printf "  run %d: tarn-fwd %.4f Mpps/CPU-s (qemu at %.2f CPUs); dpdk-testpmd %.4f Mpps/CPU-s (%.2f CPUs); ratio %.3f\n", i, per[t], util[t], per[p], util[p], per[t] / per[p]
+						r[n++] = per[t] / per[p]
+					} else printf "  run %d: no figure (a mark is missing)\n", i
+				}
+				if (n) { for (i = 1; i < n; i++) for (j = i; j > 0 && r[j - 1] > r[j]; j--) { x = r[j]; r[j] = r[j - 1]; r[j - 1] = x }
+					printf "ratio tarn/testpmd per CPU-second:   %.3f (%.3f-%.3f)\n", (n % 2 ? r[int(n / 2)] : (r[n / 2 - 1] + r[n / 2]) / 2), r[0], r[n - 1] }
+			}' "$marks.host" "$marks"
+	fi
+	rm -f "$marks" "$marks.host"
+	exit $rc
 fi
 [ "$count" = 0 ] || command -v perf >/dev/null || { echo "compare-testpmd: -c needs perf (apt-get install linux-perf)" >&2; exit 1; }
 vdevs=(--vdev=net_ring0 --vdev=net_ring1)
@@ -378,7 +445,9 @@ run_testpmd() {
 			profile_window "$(pgrep -n -P "$pid" || echo "$pid")" "$2"
 			sleep 3
 		else
+			mark start "p$1"
 			sleep "$duration"
+			mark stop "p$1"
 		fi
 		pkill -INT -P "$pid" 2>/dev/null || true
 	elif [ "$mode" = af_packet ] || [ "$mode" = af_xdp ]; then
@@ -394,7 +463,10 @@ run_testpmd() {
 	fi
 	grep -q "Rx-pps" "$out" || { echo "compare-testpmd: no statistics from dpdk-testpmd:" >&2; tail -20 "$out" >&2; return 1; }
 	# One "Rx-pps:" line per port per second: sum them per second.
-	echo "$(tr -d '\033' <"$out" | awk '/Rx-pps:/ { s += $2; if (++k % 2 == 0) { print s; s = 0 } }' | mean_mpps)${w:+ $w}"
+	local rate
+	rate=$(tr -d '\033' <"$out" | awk '/Rx-pps:/ { s += $2; if (++k % 2 == 0) { print s; s = 0 } }' | mean_mpps)
+	[ "$mode" != virtio ] || [ -n "${2:-}" ] || mark_rate "p$1" "$rate"
+	echo "$rate${w:+ $w}"
 }
 
 # Figures of every repetition, by key: all[KEY]="v1 v2 ...".
@@ -442,24 +514,38 @@ spread_note() {
 # run_tarn_virtio RUN [PERF]: one tarn-fwd run on the NIC pair, its mean rate
 # in Mpps; with PERF, under perf record into that file.
 run_tarn_virtio() {
-	local out=$tmp/tarn-virtio-$1.json pid i
+	local out=$tmp/tarn-virtio-$1.json pid i rate
 	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ --no-telemetry \
 		--port "virtio:pci=$nic_a" --port "virtio:pci=$nic_b" \
 		--fwd io --tx-first --burst "$burst" --pkt-len "$len" --rxd 256 --txd 256 \
 		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
 		>"$out" 2>"$out.err" &
 	pid=$!
+	for ((i = 0; i < 900; i++)); do
+		grep -q '"event":"stats"' "$out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	if [ -n "${2:-}" ]; then
-		for ((i = 0; i < 900; i++)); do
-			grep -q '"event":"stats"' "$out" 2>/dev/null && break
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
 		profile_window "$pid" "$2"
+	else
+		# The window: from its first statistics line to about its last
+		# but one. Nothing polls meanwhile (a program started in the guest
+		# would take CPU from the forwarding lcore), as for testpmd.
+		mark start "t$1"
+		sleep $((duration - 2))
+		mark stop "t$1"
 	fi
 	wait "$pid" || { echo "compare-testpmd: tarn-fwd failed:" >&2; cat "$out.err" >&2; return 1; }
-	grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps
+	rate=$(grep '"event":"stats"' "$out" | sed 's/.*"rx_pps":\([0-9.]*\)}$/\1/' | mean_mpps)
+	[ -n "${2:-}" ] || mark_rate "t$1" "$rate"
+	echo "$rate"
 }
+
+# mark start|stop TAG: tell the host (the watcher of -m virtio) that a
+# measured window starts or ends now; mark_rate TAG MPPS: that window's rate.
+mark() { [ -z "${TARN_CMP_MARKS:-}" ] || echo "mark $1 $2" >>"$TARN_CMP_MARKS"; }
+mark_rate() { [ -z "${TARN_CMP_MARKS:-}" ] || echo "rate $1 $2" >>"$TARN_CMP_MARKS"; }
 
 # profile_window PID DATA: perf record of PID into DATA over the forwarding
 # window (from its first statistics line, for duration - 3 seconds), so that
