@@ -155,24 +155,89 @@ static int params_check(const struct tarn_mempool_params *p)
 }
 
 /*
+ * The layout of a pool's memory: one cache line, then `n` objects of
+ * [header 32][element, rounded to 8][trailer 8, debug only], each padded to
+ * a multiple of the cache line (objects on cache lines). The pool structure
+ * is followed by its private area, on its own cache line.
+ *
  * With physical IOVAs (root, hugepages), an object that crosses a page
  * boundary has a wrong IOVA past it unless the two pages happen to be
  * physically adjacent: header IOVA + offset is what mbufs hand to a device.
- * After the contiguous layout is reserved, check every object (header to
- * the end of its element and debug trailer, `body` bytes after the object
- * start); if one crosses a boundary with an IOVA gap, reserve the memory
- * again chunk-aligned, one page per chunk, and lay the objects out so that
- * none crosses a page (m->chunk, m->per_chunk). Objects larger than a page
- * cannot be placed so; they keep the contiguous layout and a notice says
- * their IOVA holds only up to the next page. Nothing changes with virtual
- * IOVAs, where addresses are contiguous by construction. If the chunked
- * reservation fails, the contiguous layout stays, with a warning.
+ * A pool that spans more than a page of the socket's memory is therefore
+ * laid out page by page from the start: the memory is reserved
+ * chunk-aligned, one page per chunk, each chunk holding `per_chunk`
+ * objects from its start + TARN_CACHE_LINE (m->chunk, m->per_chunk), so
+ * none crosses a page. A smaller pool is laid out contiguously and checked
+ * after the reservation (layout_pages()). Objects larger than a page cannot
+ * be placed so; they keep the contiguous layout and a notice says their
+ * IOVA holds only up to the next page. Nothing changes with virtual IOVAs,
+ * where addresses are contiguous by construction.
+ *
+ * Deciding before the reservation matters: reserving the contiguous layout
+ * first, then again page by page when a crossing had a gap (the usual case
+ * for a pool of many pages), created and populated a second segment of the
+ * pool's size and left the first one unused in the heap (twice the
+ * hugepages and twice the kernel's page clearing for a 65535-mbuf pool).
+ */
+struct mp_layout {
+	size_t elt8;     /* element bytes, rounded to 8 (the trailer's offset) */
+	size_t body;     /* element + trailer: what follows the header */
+	size_t stride;   /* bytes between objects (within a chunk) */
+	size_t mz_len;   /* bytes of the memzone */
+	size_t mz_align; /* its alignment */
+	size_t chunk;    /* page by page: the page size; 0: contiguous */
+	unsigned per_chunk;
+	size_t priv_off; /* offset of the private area from the pool structure */
+};
+
+static void mp_layout(const struct tarn_mempool_params *p, bool debug, int socket,
+                      struct mp_layout *l)
+{
+	l->elt8 = TARN_ALIGN_CEIL((size_t)p->elt_size, 8);
+	l->body = l->elt8 + (debug ? 8 : 0);
+	l->stride = TARN_ALIGN_CEIL(sizeof(struct tarn_mempool_objhdr) + l->body, TARN_CACHE_LINE);
+	l->mz_len = TARN_CACHE_LINE + (size_t)p->n * l->stride;
+	l->mz_align = TARN_CACHE_LINE;
+	l->chunk = 0;
+	l->per_chunk = 0;
+	l->priv_off = TARN_ALIGN_CEIL(sizeof(struct tarn__mempool), TARN_CACHE_LINE);
+	struct tarn_mem_socket_stats st;
+	if (!tarn_mem_iova_is_pa() || tarn_mem_socket_stats(socket, &st) != 0)
+		return;
+	const size_t pg = st.page_size;
+	if (pg <= 4096 || l->mz_len <= pg || l->stride > pg - TARN_CACHE_LINE)
+		return;
+	l->chunk = pg;
+	l->per_chunk = (unsigned)((pg - TARN_CACHE_LINE) / l->stride);
+	l->mz_len = ((size_t)p->n + l->per_chunk - 1) / l->per_chunk * pg;
+	l->mz_align = pg;
+}
+
+/* Place the objects in `mz` as `l` says. */
+static void layout_apply(struct tarn__mempool *m, const struct tarn_memzone *mz,
+                         const struct mp_layout *l)
+{
+	m->mz = mz;
+	m->chunk = l->chunk;
+	m->per_chunk = l->per_chunk;
+	m->first_obj = (char *)mz->addr + TARN_CACHE_LINE;
+	m->end_obj = tarn__mp_obj_at(m, m->pub.size - 1) + m->stride;
+}
+
+/*
+ * A contiguous layout on hugepages with physical IOVAs (a pool of a page or
+ * less, or memory that came in other pages than planned): check every
+ * object (header to the end of its element and debug trailer, `body` bytes
+ * after the object start); if one crosses a boundary with an IOVA gap,
+ * reserve the memory again page by page. If that reservation fails, the
+ * contiguous layout stays, with a warning; m->mz is NULL if even the
+ * contiguous memory could not be had back.
  */
 static void layout_pages(struct tarn__mempool *m, const char *zname, size_t body)
 {
 	const size_t pg = m->mz->page_size;
 	const size_t hdr = sizeof(struct tarn_mempool_objhdr);
-	if (!tarn_mem_iova_is_pa() || pg <= 4096 || m->pub.size == 0)
+	if (m->chunk != 0 || !tarn_mem_iova_is_pa() || pg <= 4096 || m->pub.size == 0)
 		return;
 	bool gap = false;
 	for (unsigned i = 0; i < m->pub.size && !gap; i++) {
@@ -192,14 +257,19 @@ static void layout_pages(struct tarn__mempool *m, const char *zname, size_t body
 		             m->pub.name, m->stride, pg);
 		return;
 	}
-	unsigned per_chunk = (unsigned)((pg - TARN_CACHE_LINE) / m->stride);
-	size_t nchunks = (m->pub.size + (size_t)per_chunk - 1) / per_chunk;
+	const struct mp_layout l = {
+		.stride = m->stride,
+		.chunk = pg,
+		.per_chunk = (unsigned)((pg - TARN_CACHE_LINE) / m->stride),
+	};
+	size_t nchunks = (m->pub.size + (size_t)l.per_chunk - 1) / l.per_chunk;
 	const struct tarn_memzone *old = m->mz;
 	/* The new zone needs the name: free the old one first, and take it
 	 * back (same size, contiguous) if the chunked one cannot be had. */
 	size_t old_len = old->len;
 	int socket = old->socket;
 	tarn_memzone_free(old);
+	m->mz = NULL;
 	const struct tarn_memzone *mz = tarn_memzone_reserve(zname, nchunks * pg, socket, pg);
 	if (mz == NULL) {
 		TARN__WARN(
@@ -208,20 +278,41 @@ static void layout_pages(struct tarn__mempool *m, const char *zname, size_t body
 		    "objects that cross a page boundary have a wrong IOVA past it",
 		    m->pub.name, nchunks, pg);
 		mz = tarn_memzone_reserve(zname, old_len, socket, TARN_CACHE_LINE);
-		m->mz = mz;
-		if (mz != NULL) {
-			m->first_obj = (char *)mz->addr + TARN_CACHE_LINE;
-			m->end_obj = m->first_obj + (size_t)m->pub.size * m->stride;
-		}
+		if (mz != NULL)
+			layout_apply(m, mz, &(const struct mp_layout){ .stride = m->stride });
 		return;
 	}
-	m->mz = mz;
-	m->chunk = pg;
-	m->per_chunk = per_chunk;
-	m->first_obj = (char *)mz->addr + TARN_CACHE_LINE;
-	m->end_obj = tarn__mp_obj_at(m, m->pub.size - 1) + m->stride;
+	layout_apply(m, mz, &l);
 	TARN__DEBUG(MP_LOG, "create '%s': page-aligned layout, %u objects per %zu-byte page",
-	            m->pub.name, per_chunk, pg);
+	            m->pub.name, l.per_chunk, pg);
+}
+
+/*
+ * Initialise every object's header, then the caller's obj_init. The IOVA is
+ * looked up once per page of the memzone (header IOVA = the page's IOVA +
+ * the offset in it: tarn_mem_virt2iova() translates page by page too).
+ */
+static void objects_init(struct tarn__mempool *m, const struct tarn_mempool_params *p)
+{
+	const uintptr_t pg = m->mz->page_size;
+	uintptr_t page = 0;
+	tarn_iova_t page_iova = TARN_BAD_IOVA;
+	for (unsigned i = 0; i < p->n; i++) {
+		char *obj = tarn__mp_obj_at(m, i);
+		const uintptr_t a = (uintptr_t)obj, base = a & ~(pg - 1);
+		if (base != page) {
+			page = base;
+			page_iova = tarn_mem_virt2iova((void *)base);
+		}
+		struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
+		h->next = NULL;
+		h->mp = &m->pub;
+		h->iova = page_iova == TARN_BAD_IOVA ? TARN_BAD_IOVA : page_iova + (a - base);
+		if (m->debug)
+			tarn__mp_dbg_obj_init(m, obj);
+		if (p->obj_init != NULL)
+			p->obj_init(&m->pub, p->obj_init_arg, obj, i);
+	}
 }
 
 /* Put every object in the store, in index order. */
@@ -239,29 +330,6 @@ static int fill_store(struct tarn__mempool *m)
 		i += k;
 	}
 	return 0;
-}
-
-/*
- * The layout of a pool's memory: one cache line, then `n` objects of
- * [header 32][element, rounded to 8][trailer 8, debug only], each padded to
- * a multiple of the cache line (objects on cache lines). The pool structure
- * is followed by its private area, on its own cache line.
- */
-struct mp_layout {
-	size_t elt8;     /* element bytes, rounded to 8 (the trailer's offset) */
-	size_t body;     /* element + trailer: what follows the header */
-	size_t stride;   /* bytes between objects */
-	size_t mz_len;   /* bytes of the memzone */
-	size_t priv_off; /* offset of the private area from the pool structure */
-};
-
-static void mp_layout(const struct tarn_mempool_params *p, bool debug, struct mp_layout *l)
-{
-	l->elt8 = TARN_ALIGN_CEIL((size_t)p->elt_size, 8);
-	l->body = l->elt8 + (debug ? 8 : 0);
-	l->stride = TARN_ALIGN_CEIL(sizeof(struct tarn_mempool_objhdr) + l->body, TARN_CACHE_LINE);
-	l->mz_len = TARN_CACHE_LINE + (size_t)p->n * l->stride;
-	l->priv_off = TARN_ALIGN_CEIL(sizeof(struct tarn__mempool), TARN_CACHE_LINE);
 }
 
 /*
@@ -313,7 +381,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	tarn__mp_thread_hook_init();
 
 	struct mp_layout l;
-	mp_layout(p, debug, &l);
+	mp_layout(p, debug, socket, &l);
 	struct tarn__mempool *m =
 	    tarn_malloc_socket(l.priv_off + p->priv_size, TARN_CACHE_LINE, socket);
 	if (m == NULL) {
@@ -346,8 +414,8 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	int err;
 	char zname[TARN_NAME_SIZE];
 	tarn__mp_sub_name(zname, id, p->name);
-	m->mz = tarn_memzone_reserve(zname, l.mz_len, socket, TARN_CACHE_LINE);
-	if (m->mz == NULL) {
+	const struct tarn_memzone *mz = tarn_memzone_reserve(zname, l.mz_len, socket, l.mz_align);
+	if (mz == NULL) {
 		rc = -(int)tarn_errno;
 		TARN__ERR(MP_LOG,
 		          "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
@@ -355,8 +423,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 		err = rc == -EEXIST ? EEXIST : ENOMEM;
 		goto fail_struct;
 	}
-	m->first_obj = (char *)m->mz->addr + TARN_CACHE_LINE;
-	m->end_obj = m->first_obj + (size_t)p->n * l.stride;
+	layout_apply(m, mz, &l);
 	layout_pages(m, zname, l.body);
 	if (m->mz == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': memory lost while laying out the objects by page",
@@ -374,18 +441,7 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 		}
 	}
 
-	for (unsigned i = 0; i < p->n; i++) {
-		char *obj = tarn__mp_obj_at(m, i);
-		struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
-		h->next = NULL;
-		h->mp = &m->pub;
-		h->iova = tarn_mem_virt2iova(obj);
-		if (debug)
-			tarn__mp_dbg_obj_init(m, obj);
-		if (p->obj_init != NULL)
-			p->obj_init(&m->pub, p->obj_init_arg, obj, i);
-	}
-
+	objects_init(m, p);
 	rc = ops->alloc(&m->pub);
 	if (rc < 0)
 		goto fail_store_msg;
@@ -407,8 +463,10 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	for (unsigned i = 0; i < p->n; i++)
 		tarn__mp_poison_one(m, tarn__mp_obj_at(m, i));
 
+	/* Another thread may have created a pool of that name meanwhile (the
+	 * fault point stands for it, so the fault walk reaches every rung). */
 	pthread_mutex_lock(&tarn__mp_list_lock);
-	if (find_locked(p->name) != NULL) {
+	if (find_locked(p->name) != NULL || TARN__FAULT("mempool-publish", EEXIST)) {
 		pthread_mutex_unlock(&tarn__mp_list_lock);
 		TARN__ERR(MP_LOG, "create '%s': a pool of that name exists", p->name);
 		err = EEXIST;
@@ -440,6 +498,7 @@ fail_owners:
 fail_mz:
 	tarn_memzone_free(m->mz);
 fail_struct:
+	pthread_mutex_destroy(&m->stash_lock);
 	tarn_free(m);
 	return tarn__err_null(err);
 }

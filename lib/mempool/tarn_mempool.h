@@ -20,10 +20,11 @@
  *   TARN_CACHE_LINE; the distance between two objects is
  *   tarn_mempool_obj_stride(). With physical IOVAs (root and hugepages),
  *   no object crosses a page boundary between pages that are not
- *   physically adjacent: the pool is then laid out page by page (each
- *   hugepage holds (page size - 64) / stride objects, the rest of the page
- *   is unused), so an object's IOVA plus an offset is right for every byte
- *   of it. Objects larger than a page are the exception (a notice says so).
+ *   physically adjacent: a pool larger than a page is laid out page by page
+ *   (each hugepage holds (page size - 64) / stride objects, the rest of the
+ *   page is unused), a smaller one only when it would cross such a
+ *   boundary, so an object's IOVA plus an offset is right for every byte of
+ *   it. Objects larger than a page are the exception (a notice says so).
  * - **Shared store.** A pluggable set of operations (struct
  *   tarn_mempool_ops) found by name: "ring_mp_mc" (the default),
  *   "ring_sp_sc", "ring_sp_mc", "ring_mp_sc" (tarn rings; the flags

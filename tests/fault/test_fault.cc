@@ -165,6 +165,22 @@ int program(std::string *where)
 		rc = -(int)tarn_errno;
 		goto out;
 	}
+	{
+		// A debug pool: its owner records are one more step for
+		// tarn_mempool_create_params() to unwind.
+		struct tarn_mempool *dbg =
+		    tarn_mempool_create("fault_dbg", 64, 64, 0, 0, nullptr, nullptr,
+		                        TARN_SOCKET_ANY, TARN_MEMPOOL_F_DEBUG);
+		if (dbg == nullptr) {
+			*where = "debug pool create";
+			rc = -(int)tarn_errno;
+			goto out;
+		}
+		if ((rc = tarn_mempool_free(dbg, 0)) < 0) {
+			*where = "debug pool free";
+			goto out;
+		}
+	}
 	if (g_require_huge) {
 		std::string bad;
 		tarn_memzone_walk(memzone_page_check, &bad);
