@@ -23,7 +23,8 @@
 //   out - taken back == n) and that the pool's count of objects out is
 //   exactly the number the workers hold.
 // TARN_HARNESS_SECS sets the seconds per store kind (default 1: the test
-// command's share; rounds last an eighth of it, 100 to 250 ms);
+// command's share, 0.25 under valgrind; rounds last an eighth of it, 100
+// to 250 ms);
 // TARN_HARNESS_SEED the random seed (default: from the clock, printed).
 // scripts/soak.sh --stores SECONDS runs it for minutes.
 #include "../ring/ring_hooks.h"
@@ -49,6 +50,11 @@
 
 #include <sched.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 namespace
 {
@@ -517,7 +523,10 @@ class MempoolHarness : public ::testing::TestWithParam<const char *>
 TEST_P(MempoolHarness, ConservationUnderPreemption)
 {
 	const char *ops = GetParam();
-	const double secs = env_secs("TARN_HARNESS_SECS", 1.0);
+	// Under valgrind (the test command's memcheck run of every test
+	// program) threads run one at a time: a quarter of a second per kind
+	// walks every code path for memcheck, without the concurrency.
+	const double secs = env_secs("TARN_HARNESS_SECS", RUNNING_ON_VALGRIND ? 0.25 : 1.0);
 	ASSERT_GT(secs, 0);
 	// rounds: at least 8 pool shapes per kind in the test command's second
 	const double round_secs = std::min(0.25, std::max(0.1, secs / 8));
