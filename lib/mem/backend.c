@@ -14,15 +14,11 @@
  * alignment, then the backend maps over it with MAP_FIXED; mbind(MPOL_BIND)
  * is applied before any page is touched; pages are faulted in with
  * madvise(MADV_POPULATE_WRITE), which fails with an error where touching the
- * memory would raise SIGBUS (hugepages gone). A large segment is populated
- * by several threads at once, on the CPUs of its node (populate_parallel()):
- * the kernel's clearing of the pages is most of a segment's creation.
+ * memory would raise SIGBUS (hugepages gone).
  */
 #include <fcntl.h>
 #include <linux/memfd.h>
-#include <numa.h>
 #include <numaif.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -30,7 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lcore_priv.h"
 #include "mem_priv.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -109,6 +104,8 @@ static int populate_range(void *addr, size_t len, uint64_t page)
 {
 	if (!__atomic_load_n(&populate_write_missing, __ATOMIC_RELAXED)) {
 		for (;;) {
+			if (TARN__FAULT("populate", ENOMEM))
+				return -ENOMEM;
 			if (madvise(addr, len, MADV_POPULATE_WRITE) == 0)
 				return 0;
 			if (errno == EINTR || errno == EAGAIN)
@@ -125,113 +122,12 @@ static int populate_range(void *addr, size_t len, uint64_t page)
 	return 0;
 }
 
-/* Parallel population: parts of at least this many bytes, at most this many
- * threads (the caller's included). */
-#define POPULATE_PART_MIN    (16u << 20)
-#define POPULATE_THREADS_MAX 8u
-
-struct populate_part {
-	void *addr;
-	size_t len;
-	uint64_t page;
-	const cpu_set_t *cpus; /* where the thread runs; NULL: the caller's thread */
-	int rc;
-	pthread_t thread;
-	bool started;
-};
-
-static void *populate_part_run(void *arg)
-{
-	struct populate_part *p = arg;
-	if (p->cpus != NULL)
-		pthread_setaffinity_np(pthread_self(), sizeof(*p->cpus), p->cpus);
-	p->rc = populate_range(p->addr, p->len, p->page);
-	return NULL;
-}
-
-/*
- * The CPUs helper threads may use for memory of `node`: the process's CPUs
- * (before tarn_init() pinned the main thread) on that node. Their count, 0
- * when not known.
- */
-static unsigned populate_cpus(const struct tarn__mem_ctx *ctx, int node, cpu_set_t *set)
-{
-	if (tarn__lcore_orig_affinity(set) != 0)
-		return 0;
-	if (ctx->numa) {
-		struct bitmask *bm = numa_allocate_cpumask();
-		if (bm == NULL)
-			return 0;
-		if (numa_node_to_cpus(node, bm) == 0)
-			for (int c = 0; c < CPU_SETSIZE; c++)
-				if (CPU_ISSET(c, set) && !numa_bitmask_isbitset(bm, (unsigned)c))
-					CPU_CLR(c, set);
-		numa_free_cpumask(bm);
-	}
-	return (unsigned)CPU_COUNT(set);
-}
-
-/*
- * Fault [addr, addr+len) in with up to one thread per CPU of the node (at
- * most POPULATE_THREADS_MAX, parts of at least POPULATE_PART_MIN, cut at
- * page boundaries): the caller takes the first part, helper threads on the
- * node's CPUs the others. The memory policy (bind_node()) belongs to the
- * mapping, so the pages land on the node whichever thread faults them. A
- * helper that cannot be started has its part done by the caller. 0, or the
- * first part's error.
- */
-static int populate_parallel(const struct tarn__mem_ctx *ctx, void *addr, size_t len, uint64_t page,
-                             int node)
-{
-	unsigned parts = (unsigned)(len / POPULATE_PART_MIN);
-	cpu_set_t cpus;
-	if (parts >= 2) {
-		unsigned ncpu = populate_cpus(ctx, node, &cpus);
-		parts = parts < ncpu ? parts : ncpu;
-		parts = parts < POPULATE_THREADS_MAX ? parts : POPULATE_THREADS_MAX;
-	}
-	if (parts < 2)
-		return populate_range(addr, len, page);
-	struct populate_part part[POPULATE_THREADS_MAX];
-	const size_t pages = len / page;
-	size_t first = 0;
-	for (unsigned i = 0; i < parts; i++) {
-		const size_t next = pages * (i + 1) / parts;
-		part[i] = (struct populate_part){
-			.addr = (char *)addr + first * page,
-			.len = (next - first) * page,
-			.page = page,
-			.cpus = &cpus,
-		};
-		first = next;
-	}
-	for (unsigned i = 1; i < parts; i++)
-		part[i].started =
-		    pthread_create(&part[i].thread, NULL, populate_part_run, &part[i]) == 0;
-	part[0].cpus = NULL;
-	populate_part_run(&part[0]);
-	int rc = part[0].rc;
-	for (unsigned i = 1; i < parts; i++) {
-		if (part[i].started) {
-			pthread_join(part[i].thread, NULL);
-		} else {
-			part[i].cpus = NULL;
-			populate_part_run(&part[i]);
-		}
-		if (rc == 0)
-			rc = part[i].rc;
-	}
-	return rc;
-}
-
 static int generic_populate(const struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg)
 {
 	int rc = bind_node(ctx, seg->addr, seg->len, seg->socket);
 	if (rc < 0)
 		return rc;
-	if (TARN__FAULT("populate", ENOMEM))
-		return -ENOMEM;
-	return populate_parallel(ctx, seg->addr, seg->len, seg->page_size, seg->socket);
+	return populate_range(seg->addr, seg->len, seg->page_size);
 }
 
 static int generic_node_of(const void *addr)

@@ -777,50 +777,6 @@ INSTANTIATE_TEST_SUITE_P(Tiers, Backend,
 	                         return s;
                          });
 
-// A segment of 32 MiB or more is populated by several threads at once (one
-// part each, cut at page boundaries; backend.c, populate_parallel()): every
-// page of it is present before anyone touches it, zeroed, on node 0, on
-// hugepages and on 4 KiB pages alike. /proc/self/pagemap shows the present
-// bit without root.
-TEST_F(MemInit, LargeSegmentPopulatedInEveryPart)
-{
-	for (const char *be : { "default", "4k" }) {
-		SCOPED_TRACE(be);
-		struct tarn_config cfg = test_config();
-		if (strcmp(be, "4k") == 0) {
-			ASSERT_EQ(tarn__mem_force_backend(be), 0);
-		}
-		LogCapture log;
-		ASSERT_EQ(tarn_init(&cfg), 0) << log.all();
-		const size_t len = (48u << 20) + 4096; // not a multiple of the part size
-		const struct tarn_memzone *mz = tarn_memzone_reserve("big", len, 0, 0);
-		ASSERT_NE(mz, nullptr) << log.all();
-		const int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		ASSERT_GE(pm, 0) << strerror(errno);
-		const uintptr_t base = (uintptr_t)mz->addr & ~(uintptr_t)4095;
-		size_t missing = 0, first_missing = 0;
-		for (uintptr_t a = base; a < (uintptr_t)mz->addr + mz->len; a += 4096) {
-			uint64_t e = 0;
-			ASSERT_EQ(pread(pm, &e, sizeof(e), (off_t)(a / 4096 * sizeof(e))),
-			          (ssize_t)sizeof(e));
-			if (!(e >> 63 & 1) && missing++ == 0)
-				first_missing = a - base;
-		}
-		close(pm);
-		EXPECT_EQ(missing, 0u) << "pages not populated, the first at offset "
-		                       << first_missing << " of " << mz->len;
-		// zeroed: the first line of every 4 KiB page (the whole 48 MiB
-		// costs a second under TSan)
-		for (size_t off = 0; off < mz->len; off += 4096)
-			ASSERT_TRUE(all_zero((char *)mz->addr + off, 64)) << off;
-		for (size_t off = 0; off < mz->len; off += 4u << 20)
-			EXPECT_EQ(tarn_mem_node_of((char *)mz->addr + off), 0) << off;
-		EXPECT_EQ(tarn_memzone_free(mz), 0);
-		EXPECT_EQ(tarn_cleanup(), 0);
-		tarn__mem_force_backend(nullptr);
-	}
-}
-
 TEST_F(MemInit, ForceBackendRejectsUnknown)
 {
 	EXPECT_EQ(tarn__mem_force_backend("nope"), -EINVAL);
