@@ -59,8 +59,7 @@ TEST(DoctorPci, WithoutIommuTheFixIsUio)
 	Out o = doctor(t, "--pci 0000:00:10.0");
 	EXPECT_EQ(o.code, 1) << o.out;
 	EXPECT_TRUE(has(o.out, "IOMMU: off")) << o.out;
-	EXPECT_TRUE(has(o.out, "scripts/devbind.sh --bind uio_pci_generic 0000:00:10.0"))
-	    << o.out;
+	EXPECT_TRUE(has(o.out, "scripts/devbind.sh --bind uio_pci_generic 0000:00:10.0")) << o.out;
 	EXPECT_TRUE(has(o.out, "iommu=on iommu=pt")) << o.out;
 }
 
@@ -161,8 +160,7 @@ TEST(Devbind, StatusListsNetworkAndUserSpaceDevices)
 	EXPECT_EQ(rc, 0) << out;
 	EXPECT_TRUE(has(out, "0000:00:10.0  1af4:1041  020000  virtio-pci       -1    5      eth1"))
 	    << out;
-	EXPECT_TRUE(has(out, "0000:41:00.0  1af4:1041  020000  vfio-pci         1     8"))
-	    << out;
+	EXPECT_TRUE(has(out, "0000:41:00.0  1af4:1041  020000  vfio-pci         1     8")) << out;
 	EXPECT_TRUE(has(out, "0000:00:1f.3  8086:2930  0c0500  uio_pci_generic  -1")) << out;
 	EXPECT_FALSE(has(out, "0000:00:1f.2")) << "not a network device, bound to nothing";
 	EXPECT_TRUE(has(out, "IOMMU: on (3 groups)")) << out;
