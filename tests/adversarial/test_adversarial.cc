@@ -17,7 +17,8 @@
 //
 // The suite runs in a mount namespace of its own with a tmpfs on /tmp, so
 // that /tmp/dpdk and /tmp/tarn-<uid> are the real paths a non-root user
-// without XDG_RUNTIME_DIR gets, yet nobody else's; it creates two users
+// without XDG_RUNTIME_DIR gets, yet nobody else's (a build under /tmp is
+// carried over onto that tmpfs, so the programs it runs are still there); it creates two users
 // (victim and mallory) with useradd and removes them after (and any left by
 // a run that died). It needs root and skips, saying so, without it.
 #include "telemetry_test.h"
@@ -49,6 +50,18 @@ namespace
 
 const std::string kVictimTag = "tarnv", kMalloryTag = "tarnm";
 constexpr unsigned kCapSysAdmin = 21;
+constexpr unsigned kAtRecursive = 0x8000; // AT_RECURSIVE (open_tree)
+
+// "/tmp/x" when `path` (resolved) lies under /tmp/x, else "".
+std::string top_under_tmp(const char *path)
+{
+	char *real = realpath(path, nullptr);
+	std::string p = real ? real : path;
+	free(real);
+	if (p.compare(0, 5, "/tmp/") != 0)
+		return "";
+	return p.substr(0, p.find('/', 5));
+}
 
 class AdvEnv : public ::testing::Environment
 {
@@ -73,10 +86,27 @@ class AdvEnv : public ::testing::Environment
 		ASSERT_EQ(unshare(CLONE_NEWNS), 0) << strerror(errno);
 		ASSERT_EQ(mount("none", "/", "none", MS_REC | MS_PRIVATE, nullptr), 0)
 		    << strerror(errno);
+		// A checkout or build under /tmp (a clone in /tmp/x) stays where it
+		// is: its top directory under /tmp is cloned as a detached mount
+		// before the tmpfs covers /tmp, and attached again on top of it.
+		const std::string keep = top_under_tmp(TARN_FWD);
+		int keep_fd = -1;
+		if (!keep.empty()) {
+			keep_fd = open_tree(AT_FDCWD, keep.c_str(), OPEN_TREE_CLONE | kAtRecursive);
+			ASSERT_GE(keep_fd, 0) << "open_tree " << keep << ": " << strerror(errno);
+		}
 		ASSERT_EQ(mount("tarn-test-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
 		                "mode=1777,size=64m"),
 		          0)
 		    << strerror(errno);
+		if (keep_fd >= 0) {
+			ASSERT_EQ(mkdir(keep.c_str(), 0755), 0) << keep << ": " << strerror(errno);
+			ASSERT_EQ(move_mount(keep_fd, "", AT_FDCWD, keep.c_str(),
+			                     MOVE_MOUNT_F_EMPTY_PATH),
+			          0)
+			    << "move_mount " << keep << ": " << strerror(errno);
+			close(keep_fd);
+		}
 		TestUser::remove_stale(kVictimTag);
 		TestUser::remove_stale(kMalloryTag);
 		std::string err = victim.create(kVictimTag + std::to_string(getpid()));
