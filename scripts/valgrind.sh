@@ -62,11 +62,12 @@ for b in "${bins[@]}"; do
 	case "$name" in
 	# test_fwd, test_install and test_dpdk_testpmd run other programs (and
 	# need meson's LD_LIBRARY_PATH); test_numa needs two nodes; test_fault
-	# counts file descriptors (valgrind opens its own). test_exporter,
+	# counts file descriptors (valgrind opens its own); test_virtio drives
+	# the VM's NICs (scripts/virtio-vm-test.sh), none here. test_exporter,
 	# test_telemetry_apps and test_adversarial mostly drive other programs
 	# (tarn-fwd, tarn-top, tarn-exporter), which valgrind does not follow:
 	# a minute of the test command for little; --long runs them too.
-	test_fwd|test_install|test_dpdk_testpmd|test_numa|test_fault) continue ;;
+	test_fwd|test_install|test_dpdk_testpmd|test_numa|test_fault|test_virtio) continue ;;
 	test_exporter|test_telemetry_apps|test_adversarial) [ "$long" = 1 ] || [ ${#suites[@]} -gt 0 ] || continue ;;
 	esac
 	start=$(date +%s)
