@@ -59,29 +59,8 @@
 namespace
 {
 
-class HarnessEnv : public ::testing::Environment
-{
-      public:
-	void SetUp() override
-	{
-		tarn_log_set_handler(MpLog::fn, nullptr);
-		struct tarn_config cfg;
-		ASSERT_EQ(tarn_config_init(&cfg), 0);
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
-		cfg.no_pin_main = 1;
-		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-test-mp-harness");
-		ASSERT_EQ(tarn_init(&cfg), 0);
-		ringhook::install();
-	}
-	void TearDown() override
-	{
-		tarn__ring_hook_set(nullptr);
-		EXPECT_EQ(tarn_cleanup(), 0);
-		tarn_log_set_handler(nullptr, nullptr);
-	}
-};
-
-::testing::Environment *const env = ::testing::AddGlobalTestEnvironment(new HarnessEnv);
+::testing::Environment *const env =
+    ::testing::AddGlobalTestEnvironment(new ringhook::Env("tarn-test-mp-harness", MpLog::fn));
 
 // A positive number of seconds from the environment, `def` if unset; a
 // bad value fails the test (never a silent default).

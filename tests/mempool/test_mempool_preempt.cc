@@ -21,29 +21,8 @@
 namespace
 {
 
-class PreemptEnv : public ::testing::Environment
-{
-      public:
-	void SetUp() override
-	{
-		tarn_log_set_handler(MpLog::fn, nullptr);
-		struct tarn_config cfg;
-		ASSERT_EQ(tarn_config_init(&cfg), 0);
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
-		cfg.no_pin_main = 1;
-		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-test-mp-preempt");
-		ASSERT_EQ(tarn_init(&cfg), 0);
-		ringhook::install();
-	}
-	void TearDown() override
-	{
-		tarn__ring_hook_set(nullptr);
-		EXPECT_EQ(tarn_cleanup(), 0);
-		tarn_log_set_handler(nullptr, nullptr);
-	}
-};
-
-::testing::Environment *const env = ::testing::AddGlobalTestEnvironment(new PreemptEnv);
+::testing::Environment *const env =
+    ::testing::AddGlobalTestEnvironment(new ringhook::Env("tarn-test-mp-preempt", MpLog::fn));
 
 // Every object back, no refusal logged, and the check (conservation
 // included) passes.

@@ -18,6 +18,11 @@
 #include <functional>
 #include <mutex>
 
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include <tarn/tarn.h>
 #include <tarn/tarn_ring.h>
 
 namespace ringhook
@@ -113,6 +118,38 @@ inline Action park_at(Parker &pk, int point, int is_prod = -1, struct tarn_ring 
 		return false;
 	};
 }
+
+// The process-wide setup of a suite that uses the hooks: tarn on lcore 0
+// with its own file prefix and log handler, the hooks installed; undone at
+// the end. Register it with ::testing::AddGlobalTestEnvironment().
+class Env : public ::testing::Environment
+{
+      public:
+	Env(const char *prefix, tarn_log_fn log) : prefix_(prefix), log_(log)
+	{
+	}
+	void SetUp() override
+	{
+		tarn_log_set_handler(log_, nullptr);
+		struct tarn_config cfg;
+		ASSERT_EQ(tarn_config_init(&cfg), 0);
+		snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
+		cfg.no_pin_main = 1;
+		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "%s", prefix_);
+		ASSERT_EQ(tarn_init(&cfg), 0);
+		install();
+	}
+	void TearDown() override
+	{
+		tarn__ring_hook_set(nullptr);
+		EXPECT_EQ(tarn_cleanup(), 0);
+		tarn_log_set_handler(nullptr, nullptr);
+	}
+
+      private:
+	const char *prefix_;
+	tarn_log_fn log_;
+};
 
 } // namespace ringhook
 

@@ -13,29 +13,8 @@
 namespace
 {
 
-class RingHooksEnv : public ::testing::Environment
-{
-      public:
-	void SetUp() override
-	{
-		tarn_log_set_handler(RingLog::fn, nullptr);
-		struct tarn_config cfg;
-		ASSERT_EQ(tarn_config_init(&cfg), 0);
-		snprintf(cfg.lcores, sizeof(cfg.lcores), "0");
-		cfg.no_pin_main = 1;
-		snprintf(cfg.file_prefix, sizeof(cfg.file_prefix), "tarn-test-ring-hooks");
-		ASSERT_EQ(tarn_init(&cfg), 0);
-		ringhook::install();
-	}
-	void TearDown() override
-	{
-		tarn__ring_hook_set(nullptr);
-		EXPECT_EQ(tarn_cleanup(), 0);
-		tarn_log_set_handler(nullptr, nullptr);
-	}
-};
-
-::testing::Environment *const env = ::testing::AddGlobalTestEnvironment(new RingHooksEnv);
+::testing::Environment *const env =
+    ::testing::AddGlobalTestEnvironment(new ringhook::Env("tarn-test-ring-hooks", RingLog::fn));
 
 void *P(uintptr_t v)
 {
