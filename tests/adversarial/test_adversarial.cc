@@ -348,6 +348,20 @@ class Adv : public ::testing::Test
 // ---------------------------------------------------------------------------
 // The runtime directory of another user
 
+// What runs as a test user starts in a clean environment (env -i) but keeps
+// the test command's TARN_TEST_RUN: scripts/leftovers.py knows a run's
+// processes by it. Without it a tarn-fwd of the victim that outlived a timed
+// out case was nobody's, and its hugepage files and runtime directory were
+// left behind unreported.
+TEST_F(Adv, TestUserProcessesCarryTheRunToken)
+{
+	NEED_ENV();
+	const char *token = getenv("TARN_TEST_RUN");
+	Result r = sh(victim().as("X=1") + "/bin/sh -c 'echo \"[$X][$TARN_TEST_RUN]\"'");
+	ASSERT_EQ(r.code, 0) << r.err;
+	EXPECT_EQ(r.out, "[1][" + std::string(token ? token : "") + "]\n");
+}
+
 // Issue 17: "a dpdk/ directory made by another user with mode 0777 is
 // accepted, and the victim's socket lands in a directory the other user
 // owns". Now it is passed over, said so, and the victim's own is used.

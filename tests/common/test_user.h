@@ -110,14 +110,30 @@ struct TestUser {
 			remove_named(n);
 	}
 
-	// "setpriv ... env -i PATH=... <env>": the start of a shell command that
-	// runs what follows as this user, with no supplementary group, in a
-	// clean environment plus `env` ("A=1 B=2").
+	// TARN_TEST_RUN=<token> when the test command set one (scripts/test.sh:
+	// its leftover check knows a run's processes by it, so what runs as a
+	// test user in a clean environment must keep it), else "". The token
+	// is test.sh's own "test.sh-<pid>-<seconds>": nothing a shell expands.
+	static std::string run_token()
+	{
+		const char *v = getenv("TARN_TEST_RUN");
+		if (v == nullptr || *v == '\0' ||
+		    std::string(v).find_first_not_of(
+		        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		        "0123456789.-_") != std::string::npos)
+			return "";
+		return std::string("TARN_TEST_RUN=") + v;
+	}
+
+	// "setpriv ... env -i PATH=... [TARN_TEST_RUN=...] <env>": the start of
+	// a shell command that runs what follows as this user, with no
+	// supplementary group, in a clean environment plus `env` ("A=1 B=2").
 	std::string as(const std::string &env = "") const
 	{
 		return "setpriv --reuid=" + std::to_string(uid) +
 		       " --regid=" + std::to_string(gid) +
-		       " --clear-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " ";
+		       " --clear-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " +
+		       run_token() + " " + env + " ";
 	}
 
 	// argv for execv() of the same.
@@ -131,6 +147,8 @@ struct TestUser {
 			                       "/usr/bin/env",
 			                       "-i",
 			                       "PATH=/usr/sbin:/usr/bin:/sbin:/bin" };
+		if (!run_token().empty())
+			a.push_back(run_token());
 		a.insert(a.end(), env.begin(), env.end());
 		return a;
 	}
