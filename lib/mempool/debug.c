@@ -187,65 +187,63 @@ unsigned tarn__mp_dbg_accept(struct tarn__mempool *m, void *const *objs, unsigne
 #define CHECK_FAIL(...)                                                                            \
 	do {                                                                                       \
 		TARN__ERR(MP_LOG, __VA_ARGS__);                                                    \
-		rc = -EUCLEAN;                                                                     \
-		goto out;                                                                          \
+		return -EUCLEAN;                                                                   \
 	} while (0)
 
-int tarn_mempool_check(const struct tarn_mempool *mp)
+/* Mark object `idx` seen; true if it was already. */
+static bool seen_mark(uint8_t *seen, unsigned idx)
 {
-	if (mp == NULL)
-		return -EINVAL;
-	const struct tarn__mempool *m = tarn__mp(mp);
-	const unsigned n = mp->size;
-	int rc = 0;
-	uint8_t *seen = calloc((n + 7) / 8, 1);
-	if (seen == NULL)
-		return -ENOMEM;
-	const unsigned store = mp->ops->count(mp);
-	uint64_t cached = 0;
+	bool was = (seen[idx / 8] & (1u << (idx % 8))) != 0;
+	seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+	return was;
+}
 
-	if (m->caches[0] != NULL || mp->fast[0] != NULL)
-		CHECK_FAIL("check '%s': thread slot 0 has a cache", mp->name);
-	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS; s++) {
-		const struct tarn_mempool_cache *c =
-		    __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
-		const struct tarn_mempool_cache *f = mp->fast[s];
-		if (c == NULL || c == TARN__MP_CACHE_FAILED) {
-			if (f != NULL)
-				CHECK_FAIL("check '%s': slot %u has an inline cache but no cache",
-				           mp->name, s);
-			continue;
-		}
-		if (f != NULL && (f != c || m->debug))
-			CHECK_FAIL("check '%s': slot %u inline cache pointer is wrong", mp->name,
+/* The cache of thread slot `s`: its inline pointer, its size, its objects
+ * (each of the pool, each once); adds its length to *cached. */
+static int check_cache(const struct tarn__mempool *m, unsigned s, uint8_t *seen, uint64_t *cached)
+{
+	const struct tarn_mempool *mp = &m->pub;
+	const struct tarn_mempool_cache *c = __atomic_load_n(&m->caches[s], __ATOMIC_ACQUIRE);
+	const struct tarn_mempool_cache *f = mp->fast[s];
+	if (c == NULL || c == TARN__MP_CACHE_FAILED) {
+		if (f != NULL)
+			CHECK_FAIL("check '%s': slot %u has an inline cache but no cache", mp->name,
 			           s);
-		const uint32_t len =
-		    (uint32_t)__atomic_load_n(&c->state, __ATOMIC_RELAXED) & TARN__MP_LEN_MASK;
-		if (c->size != mp->cache_size || len > c->size)
-			CHECK_FAIL("check '%s': cache of slot %u holds %u objects, size %u (pool "
-			           "cache_size %u)",
-			           mp->name, s, len, c->size, mp->cache_size);
-		for (uint32_t i = 0; i < len; i++) {
-			const void *obj = c->objs[i];
-			if (!tarn__mp_is_obj(m, obj))
-				CHECK_FAIL(
-				    "check '%s': cache of slot %u holds %p, not an object of "
-				    "the pool",
-				    mp->name, s, obj);
-			const unsigned idx = tarn__mp_obj_idx(m, obj);
-			if (seen[idx / 8] & (1u << (idx % 8)))
-				CHECK_FAIL("check '%s': object #%u is cached twice", mp->name, idx);
-			seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
-			if (m->debug && tarn__mp_hdr(obj)->cookie != TARN__MP_COOKIE_IN)
-				CHECK_FAIL("check '%s': cached object #%u is not marked as in the "
-				           "pool",
-				           mp->name, idx);
-		}
-		cached += len;
+		return 0;
 	}
-	/* the stash: objects of the pool, each once, as many as it counts */
-	pthread_mutex_lock(&tarn__mp(mp)->stash_lock);
-	uint64_t stashed = 0;
+	if (f != NULL && (f != c || m->debug))
+		CHECK_FAIL("check '%s': slot %u inline cache pointer is wrong", mp->name, s);
+	const uint32_t len =
+	    (uint32_t)__atomic_load_n(&c->state, __ATOMIC_RELAXED) & TARN__MP_LEN_MASK;
+	if (c->size != mp->cache_size || len > c->size)
+		CHECK_FAIL("check '%s': cache of slot %u holds %u objects, size %u (pool "
+		           "cache_size %u)",
+		           mp->name, s, len, c->size, mp->cache_size);
+	for (uint32_t i = 0; i < len; i++) {
+		const void *obj = c->objs[i];
+		if (!tarn__mp_is_obj(m, obj))
+			CHECK_FAIL("check '%s': cache of slot %u holds %p, not an object of "
+			           "the pool",
+			           mp->name, s, obj);
+		const unsigned idx = tarn__mp_obj_idx(m, obj);
+		if (seen_mark(seen, idx))
+			CHECK_FAIL("check '%s': object #%u is cached twice", mp->name, idx);
+		if (m->debug && tarn__mp_hdr(obj)->cookie != TARN__MP_COOKIE_IN)
+			CHECK_FAIL("check '%s': cached object #%u is not marked as in the "
+			           "pool",
+			           mp->name, idx);
+	}
+	*cached += len;
+	return 0;
+}
+
+/* The stash: objects of the pool, each once, as many as it counts. */
+static int check_stash(struct tarn__mempool *m, uint8_t *seen, uint64_t *stashed)
+{
+	const struct tarn_mempool *mp = &m->pub;
+	const unsigned n = mp->size;
+	pthread_mutex_lock(&m->stash_lock);
+	uint64_t k = 0;
 	const char *bad = NULL;
 	unsigned bad_idx = 0;
 	for (const struct tarn_mempool_objhdr *h = m->stash; h != NULL && bad == NULL;
@@ -256,21 +254,31 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 			break;
 		}
 		bad_idx = tarn__mp_obj_idx(m, obj);
-		if (seen[bad_idx / 8] & (1u << (bad_idx % 8)))
+		if (seen_mark(seen, bad_idx))
 			bad = "holds an object that is also cached or stashed twice";
 		else if (m->debug && h->cookie != TARN__MP_COOKIE_IN)
 			bad = "holds an object not marked as in the pool";
-		seen[bad_idx / 8] |= (uint8_t)(1u << (bad_idx % 8));
-		if (++stashed > n)
+		if (++k > n)
 			bad = "is longer than the pool (a cycle?)";
 	}
 	const uint64_t stash_n = __atomic_load_n(&m->stash_n, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&tarn__mp(mp)->stash_lock);
+	pthread_mutex_unlock(&m->stash_lock);
+	*stashed = k;
 	if (bad != NULL)
 		CHECK_FAIL("check '%s': the stash %s (object #%u)", mp->name, bad, bad_idx);
-	if (stashed != stash_n)
+	if (k != stash_n)
 		CHECK_FAIL("check '%s': the stash links %llu objects but counts %llu", mp->name,
-		           (unsigned long long)stashed, (unsigned long long)stash_n);
+		           (unsigned long long)k, (unsigned long long)stash_n);
+	return 0;
+}
+
+/* The counts: store + caches + stash + handed out = n, the store's own
+ * check, the reserve's accounting. */
+static int check_counts(const struct tarn__mempool *m, unsigned store, uint64_t cached,
+                        uint64_t stashed)
+{
+	const struct tarn_mempool *mp = &m->pub;
+	const unsigned n = mp->size;
 	if ((uint64_t)store + cached + stashed > n)
 		CHECK_FAIL("check '%s': %u objects in the store + %llu in caches + %llu stashed > "
 		           "%u objects",
@@ -300,33 +308,64 @@ int tarn_mempool_check(const struct tarn_mempool *mp)
 		CHECK_FAIL("check '%s': reserve accounting says %lld objects in the store, it has "
 		           "%u",
 		           mp->name, (long long)__atomic_load_n(&m->acct, __ATOMIC_RELAXED), store);
-	if (m->debug) {
-		uint64_t in = 0;
-		for (unsigned i = 0; i < n; i++) {
-			char *obj = tarn__mp_obj_at(m, i);
-			const struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
-			const uint64_t ck = __atomic_load_n(&h->cookie, __ATOMIC_RELAXED);
-			if (h->mp != mp)
-				CHECK_FAIL("check '%s': header of object #%u is overwritten",
+	return 0;
+}
+
+/* Debug mode: every object's header, cookie and (in the pool) trailer; as
+ * many marked as in the pool as the store, the caches and the stash hold. */
+static int check_objects(const struct tarn__mempool *m, unsigned store, uint64_t cached,
+                         uint64_t stashed)
+{
+	const struct tarn_mempool *mp = &m->pub;
+	uint64_t in = 0;
+	for (unsigned i = 0; i < mp->size; i++) {
+		char *obj = tarn__mp_obj_at(m, i);
+		const struct tarn_mempool_objhdr *h = tarn__mp_hdr(obj);
+		const uint64_t ck = __atomic_load_n(&h->cookie, __ATOMIC_RELAXED);
+		if (h->mp != mp)
+			CHECK_FAIL("check '%s': header of object #%u is overwritten", mp->name, i);
+		if (ck == TARN__MP_COOKIE_IN) {
+			in++;
+			if (*trailer_of(m, obj) != TARN__MP_TRAILER)
+				CHECK_FAIL("check '%s': object #%u in the pool has its "
+				           "trailer overwritten (write after put?)",
 				           mp->name, i);
-			if (ck == TARN__MP_COOKIE_IN) {
-				in++;
-				if (*trailer_of(m, obj) != TARN__MP_TRAILER)
-					CHECK_FAIL("check '%s': object #%u in the pool has its "
-					           "trailer overwritten (write after put?)",
-					           mp->name, i);
-			} else if (ck != TARN__MP_COOKIE_OUT && ck != TARN__MP_COOKIE_QUAR) {
-				CHECK_FAIL("check '%s': object #%u has a bad head cookie %#llx",
-				           mp->name, i, (unsigned long long)ck);
-			}
+		} else if (ck != TARN__MP_COOKIE_OUT && ck != TARN__MP_COOKIE_QUAR) {
+			CHECK_FAIL("check '%s': object #%u has a bad head cookie %#llx", mp->name,
+			           i, (unsigned long long)ck);
 		}
-		if (in != store + cached + stashed)
-			CHECK_FAIL("check '%s': %llu objects marked in the pool, but %u in the "
-			           "store + %llu in caches + %llu stashed",
-			           mp->name, (unsigned long long)in, store,
-			           (unsigned long long)cached, (unsigned long long)stashed);
 	}
-out:
+	if (in != store + cached + stashed)
+		CHECK_FAIL("check '%s': %llu objects marked in the pool, but %u in the "
+		           "store + %llu in caches + %llu stashed",
+		           mp->name, (unsigned long long)in, store, (unsigned long long)cached,
+		           (unsigned long long)stashed);
+	return 0;
+}
+
+int tarn_mempool_check(const struct tarn_mempool *mp)
+{
+	if (mp == NULL)
+		return -EINVAL;
+	struct tarn__mempool *m = tarn__mp(mp);
+	uint8_t *seen = calloc((mp->size + 7) / 8, 1);
+	if (seen == NULL)
+		return -ENOMEM;
+	const unsigned store = mp->ops->count(mp);
+	uint64_t cached = 0, stashed = 0;
+	int rc = 0;
+	if (m->caches[0] != NULL || mp->fast[0] != NULL) {
+		TARN__ERR(MP_LOG, "check '%s': thread slot 0 has a cache", mp->name);
+		rc = -EUCLEAN;
+	}
+	for (unsigned s = 1; s < TARN_MEMPOOL_MAX_THREADS && rc == 0; s++)
+		rc = check_cache(m, s, seen, &cached);
+	if (rc == 0)
+		rc = check_stash(m, seen, &stashed);
+	if (rc == 0)
+		rc = check_counts(m, store, cached, stashed);
+	if (rc == 0 && m->debug)
+		rc = check_objects(m, store, cached, stashed);
 	free(seen);
 	return rc;
 }

@@ -346,119 +346,170 @@ static bool store_is_ring_mpmc(const struct tarn_mempool *mp)
 	       tarn_ring_get_capacity(r) >= mp->size;
 }
 
-struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params *p)
+/* What create resolves from the parameters before it allocates anything. */
+struct mp_args {
+	int socket;
+	const struct tarn_mempool_ops *ops;
+	bool debug;
+	unsigned id;
+};
+
+/* Check the parameters, resolve the socket and the store ops, and take the
+ * pool's id. 0, or the tarn_errno to fail with (logged). */
+static int create_args(const struct tarn_mempool_params *p, struct mp_args *a)
 {
 	if (p == NULL)
-		return tarn__err_null(EINVAL);
+		return EINVAL;
 	if (!tarn_initialized()) {
 		TARN__ERR(MP_LOG, "create: tarn_init() has not been called");
-		return tarn__err_null(EINVAL);
+		return EINVAL;
 	}
 	int rc = params_check(p);
 	if (rc < 0)
-		return tarn__err_null(rc);
-	int socket = tarn_socket_resolve(p->socket);
-	if (socket < 0) {
+		return -rc;
+	a->socket = tarn_socket_resolve(p->socket);
+	if (a->socket < 0) {
 		TARN__ERR(MP_LOG, "create '%s': no socket %d", p->name, p->socket);
-		return tarn__err_null(EINVAL);
+		return EINVAL;
 	}
 	const char *ops_name = p->ops_name != NULL ? p->ops_name : ops_name_from_flags(p->flags);
-	const struct tarn_mempool_ops *ops = tarn_mempool_ops_lookup(ops_name);
-	if (ops == NULL) {
+	a->ops = tarn_mempool_ops_lookup(ops_name);
+	if (a->ops == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': no store ops named '%s'", p->name, ops_name);
-		return tarn__err_null(ENOENT);
+		return ENOENT;
 	}
-	bool debug = (p->flags & TARN_MEMPOOL_F_DEBUG) || debug_from_env();
+	a->debug = (p->flags & TARN_MEMPOOL_F_DEBUG) || debug_from_env();
 
 	pthread_mutex_lock(&tarn__mp_list_lock);
 	bool exists = find_locked(p->name) != NULL;
-	unsigned id = next_id++;
+	a->id = next_id++;
 	pthread_mutex_unlock(&tarn__mp_list_lock);
 	if (exists) {
 		TARN__ERR(MP_LOG, "create '%s': a pool of that name exists", p->name);
-		return tarn__err_null(EEXIST);
+		return EEXIST;
 	}
-	tarn__mp_thread_hook_init();
+	return 0;
+}
 
-	struct mp_layout l;
-	mp_layout(p, debug, socket, &l);
+/* The pool structure (and its private area) on the pool's socket, its
+ * fields set from `p`, `a` and `l`; NULL (logged) without memory. */
+static struct tarn__mempool *pool_struct_new(const struct tarn_mempool_params *p,
+                                             const struct mp_args *a, const struct mp_layout *l)
+{
 	struct tarn__mempool *m =
-	    tarn_malloc_socket(l.priv_off + p->priv_size, TARN_CACHE_LINE, socket);
+	    tarn_malloc_socket(l->priv_off + p->priv_size, TARN_CACHE_LINE, a->socket);
 	if (m == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': no memory for the pool structure on socket %d",
-		          p->name, socket);
-		return tarn__err_null(ENOMEM);
+		          p->name, a->socket);
+		return NULL;
 	}
-	memset(m, 0, l.priv_off);
+	memset(m, 0, l->priv_off);
 	snprintf(m->pub.name, sizeof(m->pub.name), "%s", p->name);
 	m->pub.size = p->n;
 	m->pub.elt_size = p->elt_size;
 	m->pub.cache_size = p->cache_size;
-	m->pub.flags = p->flags | (debug ? TARN_MEMPOOL_F_DEBUG : 0);
-	m->pub.ops = ops;
-	m->id = id;
-	m->stride = (unsigned)l.stride;
-	m->trailer_off = (unsigned)l.elt8;
+	m->pub.flags = p->flags | (a->debug ? TARN_MEMPOOL_F_DEBUG : 0);
+	m->pub.ops = a->ops;
+	m->id = a->id;
+	m->stride = (unsigned)l->stride;
+	m->trailer_off = (unsigned)l->elt8;
 	m->reserve = p->reserve;
 	m->priv_size = p->priv_size;
-	m->priv = p->priv_size ? (char *)m + l.priv_off : NULL;
-	m->socket = socket;
-	m->debug = debug;
-	m->sp_store = (ops->flags & TARN_MEMPOOL_OPS_F_SP) != 0;
+	m->priv = p->priv_size ? (char *)m + l->priv_off : NULL;
+	m->socket = a->socket;
+	m->debug = a->debug;
+	m->sp_store = (a->ops->flags & TARN_MEMPOOL_OPS_F_SP) != 0;
 	pthread_mutex_init(&m->stash_lock, NULL);
-	m->ring_mpmc = (ops->flags & TARN_MEMPOOL_OPS_F_RING_MPMC) != 0;
+	m->ring_mpmc = (a->ops->flags & TARN_MEMPOOL_OPS_F_RING_MPMC) != 0;
 	m->ring_direct = m->ring_mpmc && p->reserve == 0;
+	return m;
+}
 
-	/* From here every failure unwinds through the ladder at the end, from
-	 * the step it reached: err is the tarn_errno to return. */
-	int err;
+/* The objects' memory (laid out as `l` says) and, in debug mode, their
+ * owner records. 0, or the tarn_errno to fail with (logged; nothing of it
+ * is left). */
+static int pool_memory(struct tarn__mempool *m, const struct tarn_mempool_params *p,
+                       const struct mp_layout *l)
+{
 	char zname[TARN_NAME_SIZE];
-	tarn__mp_sub_name(zname, id, p->name);
-	const struct tarn_memzone *mz = tarn_memzone_reserve(zname, l.mz_len, socket, l.mz_align);
+	tarn__mp_sub_name(zname, m->id, p->name);
+	const struct tarn_memzone *mz =
+	    tarn_memzone_reserve(zname, l->mz_len, m->socket, l->mz_align);
 	if (mz == NULL) {
-		rc = -(int)tarn_errno;
+		int rc = -(int)tarn_errno;
 		TARN__ERR(MP_LOG,
 		          "create '%s': no memory for %u objects of %zu bytes on socket %d: %s",
-		          p->name, p->n, l.stride, socket, tarn_strerror(rc));
-		err = rc == -EEXIST ? EEXIST : ENOMEM;
-		goto fail_struct;
+		          p->name, p->n, l->stride, m->socket, tarn_strerror(rc));
+		return rc == -EEXIST ? EEXIST : ENOMEM;
 	}
-	layout_apply(m, mz, &l);
-	layout_pages(m, zname, l.body);
+	layout_apply(m, mz, l);
+	layout_pages(m, zname, l->body);
 	if (m->mz == NULL) {
 		TARN__ERR(MP_LOG, "create '%s': memory lost while laying out the objects by page",
 		          p->name);
-		err = ENOMEM;
-		goto fail_struct;
+		return ENOMEM;
 	}
-	if (debug) {
-		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, socket);
+	if (m->debug) {
+		m->owners = tarn_malloc_socket((size_t)p->n * sizeof(*m->owners), 0, m->socket);
 		if (m->owners == NULL) {
 			TARN__ERR(MP_LOG, "create '%s': no memory for debug owner records",
 			          p->name);
-			err = ENOMEM;
-			goto fail_mz;
+			tarn_memzone_free(m->mz);
+			return ENOMEM;
 		}
 	}
+	return 0;
+}
 
+/* Initialise the objects, make the store and put every object in it. 0, or
+ * the tarn_errno to fail with (logged; the store is gone). */
+static int pool_store(struct tarn__mempool *m, const struct tarn_mempool_params *p)
+{
+	const struct tarn_mempool_ops *ops = m->pub.ops;
 	objects_init(m, p);
-	rc = ops->alloc(&m->pub);
+	int rc = ops->alloc(&m->pub);
 	if (rc < 0)
-		goto fail_store_msg;
+		goto fail_msg;
 	if (m->ring_mpmc && !store_is_ring_mpmc(&m->pub)) {
 		TARN__ERR(MP_LOG,
 		          "create '%s': ops '%s' declare TARN_MEMPOOL_OPS_F_RING_MPMC, but their "
 		          "store is not a multi-producer, multi-consumer ring of pointers for "
 		          "%u objects",
 		          p->name, ops->name, p->n);
-		err = EINVAL;
-		goto fail_store;
+		ops->free(&m->pub);
+		return EINVAL;
 	}
 	rc = fill_store(m);
-	if (rc < 0) {
-		ops->free(&m->pub);
-		goto fail_store_msg;
-	}
+	if (rc == 0)
+		return 0;
+	ops->free(&m->pub);
+fail_msg: /* the store could not be made or filled (and is gone) */
+	TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
+	          tarn_strerror(rc));
+	return rc == -EINVAL ? EINVAL : ENOMEM;
+}
+
+struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params *p)
+{
+	struct mp_args a;
+	int err = create_args(p, &a);
+	if (err != 0)
+		return tarn__err_null(err);
+	tarn__mp_thread_hook_init();
+
+	struct mp_layout l;
+	mp_layout(p, a.debug, a.socket, &l);
+	struct tarn__mempool *m = pool_struct_new(p, &a, &l);
+	if (m == NULL)
+		return tarn__err_null(ENOMEM);
+	/* From here every failure unwinds through the ladder at the end, from
+	 * the step it reached: err is the tarn_errno to return. */
+	err = pool_memory(m, p, &l);
+	if (err != 0)
+		goto fail_struct;
+	err = pool_store(m, p);
+	if (err != 0)
+		goto fail_memory;
 	m->acct = p->n;
 	for (unsigned i = 0; i < p->n; i++)
 		tarn__mp_poison_one(m, tarn__mp_obj_at(m, i));
@@ -480,22 +531,15 @@ struct tarn_mempool *tarn_mempool_create_params(const struct tarn_mempool_params
 	TARN__INFO(
 	    MP_LOG,
 	    "created '%s': %u objects of %u bytes (stride %zu), cache %u, ops %s, socket %d%s",
-	    p->name, p->n, p->elt_size, l.stride, p->cache_size, ops->name, socket,
-	    debug ? ", debug" : "");
+	    p->name, p->n, p->elt_size, l.stride, p->cache_size, a.ops->name, a.socket,
+	    a.debug ? ", debug" : "");
 	return &m->pub;
 
-fail_store_msg: /* the store could not be made or filled (and is gone) */
-	TARN__ERR(MP_LOG, "create '%s': store '%s' failed: %s", p->name, ops->name,
-	          tarn_strerror(rc));
-	err = rc == -EINVAL ? EINVAL : ENOMEM;
-	goto fail_owners;
 fail_poisoned:
 	tarn__mp_unpoison_all(m);
-fail_store:
-	ops->free(&m->pub);
-fail_owners:
+	a.ops->free(&m->pub);
+fail_memory:
 	tarn_free(m->owners);
-fail_mz:
 	tarn_memzone_free(m->mz);
 fail_struct:
 	pthread_mutex_destroy(&m->stash_lock);
