@@ -221,77 +221,33 @@ static void atexit_register(void)
 	atexit(mem_atexit);
 }
 
-int tarn__mem_init(const struct tarn_config *cfg)
+/* The policy the memory tiers are probed under: with physical IOVAs,
+ * hugepages only (normal pages may move). -EINVAL (logged) when the
+ * configuration asks for both. */
+static int tier_policy_of(const struct tarn_config *cfg, enum tarn_huge_policy *policy)
 {
-	if (cfg == NULL)
+	*policy = cfg->huge_policy;
+	if (cfg->iova_mode != TARN_IOVA_PA)
+		return 0;
+	if (cfg->huge_policy == TARN_HUGE_NONE) {
+		TARN__ERR(MEM_LOG, "--iova-mode pa needs hugepages (normal pages may move, "
+		                   "so their physical address does not hold): drop "
+		                   "--no-huge / --huge none, or use --iova-mode va");
 		return -EINVAL;
-	if (tarn__mem_ready())
-		return -EALREADY;
-	uint64_t t0 = tarn__now_ns();
-	int forced = tarn__mem.forced_tier;
-	memset(&tarn__mem, 0, sizeof(tarn__mem));
-	tarn__mem.forced_tier = forced;
-	tarn__mem.policy = cfg->huge_policy;
-	tarn__mem.pid = getpid();
-	pthread_once(&atexit_once, atexit_register);
-	tarn__mem.n_sockets = tarn_socket_count();
-	if (tarn__mem.n_sockets > TARN_MAX_SOCKETS)
-		tarn__mem.n_sockets = TARN_MAX_SOCKETS;
-	snprintf(tarn__mem.ctx.prefix, sizeof(tarn__mem.ctx.prefix), "%s", cfg->file_prefix);
-	tarn__mem.ctx.numa = numa_available() >= 0;
-	int rc = choose_huge(cfg, &tarn__mem.ctx);
-	if (rc < 0)
-		return rc;
-	/* Physical IOVAs need pages that never move: hugepages only. */
-	enum tarn_huge_policy tier_policy = cfg->huge_policy;
-	if (cfg->iova_mode == TARN_IOVA_PA) {
-		if (cfg->huge_policy == TARN_HUGE_NONE) {
-			TARN__ERR(MEM_LOG, "--iova-mode pa needs hugepages (normal pages may move, "
-			                   "so their physical address does not hold): drop "
-			                   "--no-huge / --huge none, or use --iova-mode va");
-			return -EINVAL;
-		}
-		if (cfg->huge_policy == TARN_HUGE_PREFER)
-			TARN__INFO(MEM_LOG, "--iova-mode pa: hugepages only (no fallback to "
-			                    "normal pages, whose physical addresses may change)");
-		tier_policy = TARN_HUGE_REQUIRE;
 	}
-	rc = tarn__iova_init(cfg->iova_mode);
-	if (rc < 0)
-		return rc;
-	tarn__mem.ctx.va_hint = cfg->iova_mode == TARN_IOVA_VA ? TARN__VA_HINT_BASE : 0;
-	probe_tiers(tier_policy);
-	if (tarn__mem.tiers[0] < 0) {
-		TARN__ERR(MEM_LOG,
-		          "no memory backend usable under --huge %s (run with "
-		          "--log-level debug to see why)",
-		          policy_names[cfg->huge_policy]);
-		return -ENOMEM;
-	}
-	uint64_t t1 = tarn__now_ns();
-	clean_stale(cfg);
-	uint64_t t2 = tarn__now_ns();
-	rc = tarn__heap_init();
-	if (rc < 0)
-		return rc;
+	if (cfg->huge_policy == TARN_HUGE_PREFER)
+		TARN__INFO(MEM_LOG, "--iova-mode pa: hugepages only (no fallback to "
+		                    "normal pages, whose physical addresses may change)");
+	*policy = TARN_HUGE_REQUIRE;
+	return 0;
+}
 
-	/* --socket-mem */
-	bool shortage[TARN_MAX_SOCKETS];
-	char line[1000];
-	unsigned n_short = precheck(cfg, shortage, line, sizeof(line));
-	if (n_short != 0) {
-		if (tier_policy == TARN_HUGE_REQUIRE) {
-			TARN__ERR(MEM_LOG, "--socket-mem: not enough hugepages: %s", line);
-			tarn__heap_fini();
-			return -ENOMEM;
-		}
-		tarn__mem.fallback_logged = 1;
-		TARN__WARN(MEM_LOG,
-		           "--socket-mem: not enough hugepages, using normal pages instead: %s",
-		           line);
-	}
-	struct socket_job jobs[TARN_MAX_SOCKETS];
-	memset(jobs, 0, sizeof(jobs));
+/* Reserve and populate --socket-mem's segments: one thread per node (with
+ * one node, this thread does the work). The jobs' results stay in `jobs`. */
+static void socket_mem_run(const struct tarn_config *cfg, const bool *shortage,
+                           struct socket_job *jobs)
+{
+	memset(jobs, 0, sizeof(*jobs) * TARN_MAX_SOCKETS);
 	unsigned n_jobs = 0;
 	for (unsigned s = 0; s < tarn__mem.n_sockets; s++) {
 		struct socket_job *j = &jobs[s];
@@ -305,7 +261,6 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		j->req.no_huge = shortage[s];
 		n_jobs++;
 	}
-	/* One thread per node; with one node, this thread does the work. */
 	for (unsigned s = 0; s < tarn__mem.n_sockets && n_jobs > 1; s++) {
 		if (jobs[s].req.min_len == 0)
 			continue;
@@ -323,9 +278,14 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		else
 			socket_job_run(&jobs[s]);
 	}
-	rc = 0;
+}
+
+/* Log each job's segment (or why it has none); the first error, or 0. */
+static int socket_mem_report(const bool *shortage, const struct socket_job *jobs)
+{
+	int rc = 0;
 	for (unsigned s = 0; s < tarn__mem.n_sockets; s++) {
-		struct socket_job *j = &jobs[s];
+		const struct socket_job *j = &jobs[s];
 		if (j->req.min_len == 0)
 			continue;
 		if (j->seg == NULL) {
@@ -346,16 +306,43 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		           (unsigned long long)(j->seg->page_size >> 10),
 		           (unsigned long long)(j->seg->len / j->seg->page_size), ms(j->req.ns));
 	}
+	return rc;
+}
+
+/* --socket-mem: reserve what it asks for on each socket and give it to the
+ * heaps, with normal pages where hugepages are short (unless `policy`
+ * requires them). 0, or a negative errno (logged; nothing reserved). */
+static int socket_mem_reserve(const struct tarn_config *cfg, enum tarn_huge_policy policy,
+                              struct socket_job *jobs)
+{
+	bool shortage[TARN_MAX_SOCKETS];
+	char line[1000];
+	unsigned n_short = precheck(cfg, shortage, line, sizeof(line));
+	if (n_short != 0) {
+		if (policy == TARN_HUGE_REQUIRE) {
+			TARN__ERR(MEM_LOG, "--socket-mem: not enough hugepages: %s", line);
+			return -ENOMEM;
+		}
+		tarn__mem.fallback_logged = 1;
+		TARN__WARN(MEM_LOG,
+		           "--socket-mem: not enough hugepages, using normal pages instead: %s",
+		           line);
+	}
+	socket_mem_run(cfg, shortage, jobs);
+	int rc = socket_mem_report(shortage, jobs);
 	if (rc < 0) {
 		tarn__mem_seg_destroy_all();
-		tarn__heap_fini();
 		return rc;
 	}
 	for (unsigned s = 0; s < tarn__mem.n_sockets; s++)
 		if (jobs[s].seg != NULL)
 			tarn__heap_add_seg(jobs[s].seg);
-	uint64_t t3 = tarn__now_ns();
+	return 0;
+}
 
+/* The debug line with the time of each phase of init (and per socket). */
+static void log_phases(const uint64_t t[4], const struct socket_job *jobs)
+{
 	char per[256] = "";
 	size_t used = 0;
 	for (unsigned s = 0; s < tarn__mem.n_sockets; s++) {
@@ -370,7 +357,61 @@ int tarn__mem_init(const struct tarn_config *cfg)
 		strcat(per, ")");
 	TARN__DEBUG(MEM_LOG,
 	            "init phases: probe %.3f ms, stale files %.3f ms, reserve+populate %.3f ms%s",
-	            ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), per);
+	            ms(t[1] - t[0]), ms(t[2] - t[1]), ms(t[3] - t[2]), per);
+}
+
+int tarn__mem_init(const struct tarn_config *cfg)
+{
+	if (cfg == NULL)
+		return -EINVAL;
+	if (tarn__mem_ready())
+		return -EALREADY;
+	uint64_t t[4];
+	t[0] = tarn__now_ns();
+	int forced = tarn__mem.forced_tier;
+	memset(&tarn__mem, 0, sizeof(tarn__mem));
+	tarn__mem.forced_tier = forced;
+	tarn__mem.policy = cfg->huge_policy;
+	tarn__mem.pid = getpid();
+	pthread_once(&atexit_once, atexit_register);
+	tarn__mem.n_sockets = tarn_socket_count();
+	if (tarn__mem.n_sockets > TARN_MAX_SOCKETS)
+		tarn__mem.n_sockets = TARN_MAX_SOCKETS;
+	snprintf(tarn__mem.ctx.prefix, sizeof(tarn__mem.ctx.prefix), "%s", cfg->file_prefix);
+	tarn__mem.ctx.numa = numa_available() >= 0;
+	int rc = choose_huge(cfg, &tarn__mem.ctx);
+	if (rc < 0)
+		return rc;
+	enum tarn_huge_policy tier_policy;
+	rc = tier_policy_of(cfg, &tier_policy);
+	if (rc < 0)
+		return rc;
+	rc = tarn__iova_init(cfg->iova_mode);
+	if (rc < 0)
+		return rc;
+	tarn__mem.ctx.va_hint = cfg->iova_mode == TARN_IOVA_VA ? TARN__VA_HINT_BASE : 0;
+	probe_tiers(tier_policy);
+	if (tarn__mem.tiers[0] < 0) {
+		TARN__ERR(MEM_LOG,
+		          "no memory backend usable under --huge %s (run with "
+		          "--log-level debug to see why)",
+		          policy_names[cfg->huge_policy]);
+		return -ENOMEM;
+	}
+	t[1] = tarn__now_ns();
+	clean_stale(cfg);
+	t[2] = tarn__now_ns();
+	rc = tarn__heap_init();
+	if (rc < 0)
+		return rc;
+	struct socket_job jobs[TARN_MAX_SOCKETS];
+	rc = socket_mem_reserve(cfg, tier_policy, jobs);
+	if (rc < 0) {
+		tarn__heap_fini();
+		return rc;
+	}
+	t[3] = tarn__now_ns();
+	log_phases(t, jobs);
 	/* Release: everything above is visible to a thread that sees ready
 	 * (pairs with the acquire in tarn__mem_ready()). */
 	__atomic_store_n(&tarn__mem.ready, 1, __ATOMIC_RELEASE);

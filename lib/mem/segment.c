@@ -246,6 +246,9 @@ static bool tier_allowed(int tier)
 	return forced < 0 || forced == tier;
 }
 
+/* The size of the buffer of shortage_line(). */
+#define SHORTAGE_SIZE 512
+
 /* One log line when hugepages run short on a node. */
 static void shortage_line(char *buf, size_t size, int node, uint64_t page, uint64_t need,
                           int64_t free_pages)
@@ -284,6 +287,88 @@ static int try_backend(const struct tarn__mem_backend *be, const struct tarn__se
 	return 0;
 }
 
+/*
+ * Can node `req->socket` give `l` in `be`'s pages? Hugepages: as many free
+ * as needed, else the shortage is written to `shortage`. Normal pages: no
+ * more than the node has available (populating more would wake the OOM
+ * killer instead of returning an error), else req->why says so.
+ */
+static bool node_has_room(const struct tarn__mem_backend *be, struct tarn__seg_req *req,
+                          const struct layout *l, char *shortage, size_t shortage_size)
+{
+	int node = req->socket;
+	if (be->huge) {
+		int64_t fr = tarn__huge_free(node, l->page);
+		uint64_t need = l->len / l->page;
+		if (fr >= 0 && (uint64_t)fr >= need)
+			return true;
+		shortage_line(shortage, shortage_size, node, l->page, need, fr);
+		return false;
+	}
+	uint64_t avail = tarn__node_mem_avail(node);
+	if (avail == 0 || l->len <= avail)
+		return true;
+	char a[32], b[32];
+	size_str(l->len, a, sizeof(a));
+	size_str(avail, b, sizeof(b));
+	snprintf(req->why, sizeof(req->why),
+	         "socket %d: %s of %s pages needed, only %s available on node %d", req->socket, a,
+	         be->name, b, node);
+	return false;
+}
+
+/* A segment `be` reserved and populated: its IOVAs, the listeners, then
+ * live for the lock-free readers; logged. 0, or -ENOMEM (listeners full:
+ * the segment is released and its slot freed). */
+static int seg_publish(struct tarn__mem_seg *seg, const struct tarn__mem_backend *be,
+                       struct tarn__seg_req *req, const char *shortage, uint64_t t0)
+{
+	tarn__iova_seg_setup(seg);
+	req->ns = tarn__now_ns() - t0;
+	pthread_mutex_lock(&listener_lock);
+	int rc = listeners_add(seg, req->why, sizeof(req->why));
+	if (rc < 0) {
+		pthread_mutex_unlock(&listener_lock);
+		be->release(seg);
+		slot_free(seg);
+		return -ENOMEM;
+	}
+	/* Release: publishes every field above to lock-free readers
+	 * (pairs with the acquire in tarn__mem_seg_find()). */
+	__atomic_store_n(&seg->state, TARN__SEG_LIVE, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&listener_lock);
+	if (shortage[0] != '\0' && !req->quiet &&
+	    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) == 0)
+		TARN__WARN(MEM_LOG, "socket %d: %s; using %s pages instead", req->socket, shortage,
+		           be->name);
+	else if (shortage[0] != '\0')
+		snprintf(req->why, sizeof(req->why), "%s", shortage);
+	char sz[32];
+	size_str(seg->len, sz, sizeof(sz));
+	if (!req->quiet)
+		tarn_log(req->initial ? TARN_LOG_INFO : TARN_LOG_DEBUG, MEM_LOG,
+		         "socket %d: %s segment of %s (%llu kB pages)%s%s in %.3f ms", req->socket,
+		         be->name, sz, (unsigned long long)(seg->page_size >> 10),
+		         seg->path[0] ? " at " : "", seg->path, req->ns / 1e6);
+	return 0;
+}
+
+/* Every tier failed: req->why says why, with the hugepage shortage too. */
+static void why_none(struct tarn__seg_req *req, const char *shortage)
+{
+	if (shortage[0] != '\0' && req->why[0] != '\0') {
+		/* Both kinds of memory are short: say both. */
+		char both[sizeof(req->why) + SHORTAGE_SIZE + 16];
+		snprintf(both, sizeof(both), "%s; hugepages: %s", req->why, shortage);
+		memcpy(req->why, both, sizeof(req->why) - 1);
+		req->why[sizeof(req->why) - 1] = '\0';
+	} else if (shortage[0] != '\0')
+		snprintf(req->why, sizeof(req->why), "socket %d: %s", req->socket, shortage);
+	else if (req->why[0] == '\0')
+		snprintf(req->why, sizeof(req->why), "socket %d: no usable memory backend",
+		         req->socket);
+}
+
 struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 {
 	uint64_t t0 = tarn__now_ns();
@@ -298,7 +383,7 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 	}
 	int node = req->socket;
 	bool huge_short = req->no_huge; /* hugepages known to be missing */
-	char shortage[512] = "";
+	char shortage[SHORTAGE_SIZE] = "";
 	int last = -ENOMEM;
 	bool first = !req->no_huge;
 	for (const int *t = tarn__mem.tiers; *t >= 0; t++) {
@@ -315,68 +400,19 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 			         req->socket, req->min_len);
 			break;
 		}
-		if (be->huge) {
-			int64_t fr = tarn__huge_free(node, l.page);
-			uint64_t need = l.len / l.page;
-			if (fr < 0 || (uint64_t)fr < need) {
-				huge_short = true;
-				shortage_line(shortage, sizeof(shortage), node, l.page, need, fr);
-				last = -ENOMEM;
-				first = false;
-				continue;
-			}
-		} else {
-			/* Populating more than the node can give would wake the OOM
-			 * killer instead of returning an error. */
-			uint64_t avail = tarn__node_mem_avail(node);
-			if (avail != 0 && l.len > avail) {
-				char a[32], b[32];
-				size_str(l.len, a, sizeof(a));
-				size_str(avail, b, sizeof(b));
-				snprintf(req->why, sizeof(req->why),
-				         "socket %d: %s of %s pages needed, only %s available on "
-				         "node %d",
-				         req->socket, a, be->name, b, node);
-				last = -ENOMEM;
-				first = false;
-				continue;
-			}
+		if (!node_has_room(be, req, &l, shortage, sizeof(shortage))) {
+			huge_short = huge_short || be->huge;
+			last = -ENOMEM;
+			first = false;
+			continue;
 		}
 		rc = try_backend(be, req, &l, seg);
 		if (rc == 0) {
 			req->fell_back = !first;
-			tarn__iova_seg_setup(seg);
-			req->ns = tarn__now_ns() - t0;
-			pthread_mutex_lock(&listener_lock);
-			rc = listeners_add(seg, req->why, sizeof(req->why));
-			if (rc < 0) {
-				pthread_mutex_unlock(&listener_lock);
-				be->release(seg);
-				slot_free(seg);
-				*err = -ENOMEM;
-				goto fail_log;
-			}
-			/* Release: publishes every field above to lock-free readers
-			 * (pairs with the acquire in tarn__mem_seg_find()). */
-			__atomic_store_n(&seg->state, TARN__SEG_LIVE, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&listener_lock);
-			if (shortage[0] != '\0' && !req->quiet &&
-			    __atomic_exchange_n(&tarn__mem.fallback_logged, 1, __ATOMIC_RELAXED) ==
-			        0)
-				TARN__WARN(MEM_LOG, "socket %d: %s; using %s pages instead",
-				           req->socket, shortage, be->name);
-			else if (shortage[0] != '\0')
-				snprintf(req->why, sizeof(req->why), "%s", shortage);
-			char sz[32];
-			size_str(seg->len, sz, sizeof(sz));
-			if (!req->quiet)
-				tarn_log(
-				    req->initial ? TARN_LOG_INFO : TARN_LOG_DEBUG, MEM_LOG,
-				    "socket %d: %s segment of %s (%llu kB pages)%s%s in %.3f ms",
-				    req->socket, be->name, sz,
-				    (unsigned long long)(seg->page_size >> 10),
-				    seg->path[0] ? " at " : "", seg->path, req->ns / 1e6);
-			return seg;
+			if (seg_publish(seg, be, req, shortage, t0) == 0)
+				return seg;
+			*err = -ENOMEM;
+			goto fail_log;
 		}
 		first = false;
 		last = rc;
@@ -399,17 +435,7 @@ struct tarn__mem_seg *tarn__mem_seg_create(struct tarn__seg_req *req, int *err)
 	}
 	slot_free(seg);
 	*err = last < 0 ? last : -ENOMEM;
-	if (shortage[0] != '\0' && req->why[0] != '\0') {
-		/* Both kinds of memory are short: say both. */
-		char both[sizeof(req->why) + sizeof(shortage) + 16];
-		snprintf(both, sizeof(both), "%s; hugepages: %s", req->why, shortage);
-		memcpy(req->why, both, sizeof(req->why) - 1);
-		req->why[sizeof(req->why) - 1] = '\0';
-	} else if (shortage[0] != '\0')
-		snprintf(req->why, sizeof(req->why), "socket %d: %s", req->socket, shortage);
-	else if (req->why[0] == '\0')
-		snprintf(req->why, sizeof(req->why), "socket %d: no usable memory backend",
-		         req->socket);
+	why_none(req, shortage);
 fail_log:
 	req->ns = tarn__now_ns() - t0;
 	if (!req->quiet)

@@ -343,6 +343,35 @@ static int root_open(const struct tarn__tel_rundir *r, char *why, size_t size)
 	return fd;
 }
 
+/* Bind `fd` to the first instance path (srv.path) in the prefix directory
+ * that no live process holds: 0, or -errno with `why`. */
+static int bind_instance(int fd, char *why, size_t why_size)
+{
+	int rc = 1;
+	for (unsigned inst = 0; inst <= MAX_INSTANCES && rc == 1; inst++) {
+		int n = inst > 0 ? snprintf(srv.path, sizeof(srv.path), "%s/%s:%u", srv.dir,
+		                            TARN_TELEMETRY_SOCKET_NAME, inst)
+		                 : snprintf(srv.path, sizeof(srv.path), "%s/%s", srv.dir,
+		                            TARN_TELEMETRY_SOCKET_NAME);
+		if (n < 0 || (size_t)n >= sizeof(srv.path)) {
+			snprintf(why, why_size, "socket path too long");
+			return -ENAMETOOLONG;
+		}
+		rc = bind_path(fd, srv.path);
+		if (rc < 0)
+			snprintf(why, why_size, "%s: %s", srv.path,
+			         rc == -EEXIST ? "a file that is not a socket is in the way"
+			                       : "cannot bind the socket");
+		else if (rc == 1)
+			TARN__DEBUG(TEL_LOG, "%s is in use by a live process", srv.path);
+	}
+	if (rc == 1) {
+		rc = -EADDRINUSE;
+		snprintf(why, why_size, "every instance suffix is in use");
+	}
+	return rc;
+}
+
 static int create_socket(const char *prefix, char *why, size_t why_size)
 {
 	struct tarn__tel_rundir r;
@@ -386,29 +415,7 @@ static int create_socket(const char *prefix, char *why, size_t why_size)
 		snprintf(why, why_size, "socket(AF_UNIX, SOCK_SEQPACKET): %s", strerror(-rc));
 		goto out;
 	}
-	rc = 1;
-	for (unsigned inst = 0; inst <= MAX_INSTANCES && rc == 1; inst++) {
-		n = inst > 0 ? snprintf(srv.path, sizeof(srv.path), "%s/%s:%u", srv.dir,
-		                        TARN_TELEMETRY_SOCKET_NAME, inst)
-		             : snprintf(srv.path, sizeof(srv.path), "%s/%s", srv.dir,
-		                        TARN_TELEMETRY_SOCKET_NAME);
-		if (n < 0 || (size_t)n >= sizeof(srv.path)) {
-			rc = -ENAMETOOLONG;
-			snprintf(why, why_size, "socket path too long");
-			break;
-		}
-		rc = bind_path(fd, srv.path);
-		if (rc < 0)
-			snprintf(why, why_size, "%s: %s", srv.path,
-			         rc == -EEXIST ? "a file that is not a socket is in the way"
-			                       : "cannot bind the socket");
-		else if (rc == 1)
-			TARN__DEBUG(TEL_LOG, "%s is in use by a live process", srv.path);
-	}
-	if (rc == 1) {
-		rc = -EADDRINUSE;
-		snprintf(why, why_size, "every instance suffix is in use");
-	}
+	rc = bind_instance(fd, why, why_size);
 	struct stat st;
 	if (rc == 0 &&
 	    (chmod(srv.path, 0600) != 0 || listen(fd, 16) != 0 || stat(srv.path, &st) != 0)) {
