@@ -105,6 +105,19 @@ int bench_startup(const struct bench_ctx *ctx, int huge, int dpdk);
  * environment): play `side`, report, and return the exit status.
  * `t_main`: CLOCK_MONOTONIC ns when main() was entered. */
 int bench_startup_child(const char *side, uint64_t t_main);
+#ifdef TARN_BENCH_HAVE_DPDK
+/*
+ * The EAL arguments of tarn-bench's DPDK side (main.c's EAL and each
+ * start-up child's): `lcores` (-l), no PCI, no telemetry, `prefix`, errors
+ * only; with `huge` in memory on hugepages, else `no_huge_mb` MiB of normal
+ * pages without shared files. Fills argv (BENCH_EAL_ARGV slots, NULL last;
+ * the strings must outlive the EAL) and returns argc.
+ */
+#define BENCH_EAL_ARGV 16
+int bench_eal_argv(char **argv, const char *lcores, const char *prefix, int huge,
+                   const char *no_huge_mb);
+#endif
+
 /* rte_mempool on the plugin's "tarn"/"tarn_stack" ops against "ring_mp_mc"
  * (bench_dpdk_ops.c); -ENOTSUP without DPDK. */
 int bench_dpdk_ops(const struct bench_ctx *ctx);

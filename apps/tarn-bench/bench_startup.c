@@ -173,27 +173,8 @@ static int child_dpdk(int fd, const char *lcores, int huge, uint64_t t_main)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "tarn-bench-st-dpdk-%d", (int)getpid());
-	char *argv[16];
-	int argc = 0;
-	argv[argc++] = "tarn-bench";
-	argv[argc++] = "-l";
-	argv[argc++] = (char *)lcores;
-	argv[argc++] = "--no-pci";
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = "--file-prefix";
-	argv[argc++] = prefix;
-	argv[argc++] = "--log-level";
-	argv[argc++] = "error";
-	if (huge) {
-		argv[argc++] = "--in-memory";
-	} else {
-		/* as tarn-bench's own EAL (main.c): --no-huge needs --no-shconf */
-		argv[argc++] = "--no-huge";
-		argv[argc++] = "-m";
-		argv[argc++] = "512";
-		argv[argc++] = "--no-shconf";
-	}
-	argv[argc] = NULL;
+	char *argv[BENCH_EAL_ARGV];
+	int argc = bench_eal_argv(argv, lcores, prefix, huge, "512");
 	struct child_times ct = { .t_main = t_main };
 	ct.c0 = cpu_ns();
 	ct.t0 = now_ns();

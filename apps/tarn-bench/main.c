@@ -511,23 +511,17 @@ static uint64_t free_hugepage_bytes(void)
 #define HUGE_NEEDED (64ull << 20)
 
 #ifdef TARN_BENCH_HAVE_DPDK
-static int dpdk_start(const struct bench_ctx *ctx, int huge)
+int bench_eal_argv(char **argv, const char *lcores, const char *prefix, int huge,
+                   const char *no_huge_mb)
 {
-	static char a_l[64], a_prefix[64];
-	char *argv[16];
 	int argc = 0;
-	if (ctx->n_lcores == 2)
-		snprintf(a_l, sizeof(a_l), "%u,%u", ctx->lcores[0], ctx->lcores[1]);
-	else
-		snprintf(a_l, sizeof(a_l), "%u", ctx->lcores[0]);
-	snprintf(a_prefix, sizeof(a_prefix), "tarn-bench-dpdk-%d", (int)getpid());
 	argv[argc++] = "tarn-bench";
 	argv[argc++] = "-l";
-	argv[argc++] = a_l;
+	argv[argc++] = (char *)lcores;
 	argv[argc++] = "--no-pci";
 	argv[argc++] = "--no-telemetry";
 	argv[argc++] = "--file-prefix";
-	argv[argc++] = a_prefix;
+	argv[argc++] = (char *)prefix;
 	argv[argc++] = "--log-level";
 	argv[argc++] = "error";
 	if (huge) {
@@ -538,10 +532,23 @@ static int dpdk_start(const struct bench_ctx *ctx, int huge)
 		 * shared files all the same. */
 		argv[argc++] = "--no-huge";
 		argv[argc++] = "-m";
-		argv[argc++] = "256";
+		argv[argc++] = (char *)no_huge_mb;
 		argv[argc++] = "--no-shconf";
 	}
 	argv[argc] = NULL;
+	return argc;
+}
+
+static int dpdk_start(const struct bench_ctx *ctx, int huge)
+{
+	static char a_l[64], a_prefix[64];
+	char *argv[BENCH_EAL_ARGV];
+	if (ctx->n_lcores == 2)
+		snprintf(a_l, sizeof(a_l), "%u,%u", ctx->lcores[0], ctx->lcores[1]);
+	else
+		snprintf(a_l, sizeof(a_l), "%u", ctx->lcores[0]);
+	snprintf(a_prefix, sizeof(a_prefix), "tarn-bench-dpdk-%d", (int)getpid());
+	int argc = bench_eal_argv(argv, a_l, a_prefix, huge, "256");
 	int rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "tarn-bench: DPDK's EAL did not start (%s): tarn figures only\n",

@@ -62,20 +62,6 @@ static bool driver_loaded(const char *drv)
 	return access(path, F_OK) == 0;
 }
 
-static bool cap_ipc_lock(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	if (f == NULL)
-		return false;
-	char line[256];
-	unsigned long long v = 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "CapEff: %llx", &v) == 1)
-			break;
-	fclose(f);
-	return (v >> 14) & 1;
-}
-
 /* The IOMMU fix, for the machine's CPU vendor. */
 static const char *iommu_fix(void)
 {
@@ -169,7 +155,8 @@ static void check_vfio_node(const struct tarn_pci_info *dev)
 static void check_memlock(const struct tarn_config *cfg)
 {
 	struct rlimit rl;
-	if (cap_ipc_lock() || getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+	if (doctor_cap(DOCTOR_CAP_IPC_LOCK) || getrlimit(RLIMIT_MEMLOCK, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
 		return;
 	uint64_t need = 0;
 	for (unsigned s = 0; s < TARN_MAX_SOCKETS; s++)

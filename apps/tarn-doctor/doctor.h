@@ -15,6 +15,12 @@
 __attribute__((format(printf, 3, 4))) void problem(bool fatal, const char *fix, const char *fmt,
                                                    ...);
 
+/* Does the process have capability `bit` in effect (CapEff of
+ * /proc/self/status; false when it cannot be read)? */
+bool doctor_cap(unsigned bit);
+#define DOCTOR_CAP_IPC_LOCK  14
+#define DOCTOR_CAP_SYS_ADMIN 21
+
 /* Most --pci devices one run checks. */
 #define DOCTOR_MAX_PCI 32
 

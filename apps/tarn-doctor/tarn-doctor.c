@@ -39,9 +39,6 @@
 
 #include "doctor.h"
 
-#define CAP_IPC_LOCK_BIT  14
-#define CAP_SYS_ADMIN_BIT 21
-
 /* Problems found, printed at the end with their fixes. */
 #define MAX_PROBLEMS 64
 static struct problem {
@@ -290,26 +287,24 @@ static void free_mount_point(uint64_t page, char *buf, size_t size)
  * would fail or wake the OOM killer, so it is not run. */
 static bool memory_impossible;
 
-/* CapEff from /proc/self/status. */
-static uint64_t cap_eff(void)
+bool doctor_cap(unsigned bit)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	if (f == NULL)
-		return 0;
+		return false;
 	char line[256];
 	unsigned long long v = 0;
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "CapEff: %llx", &v) == 1)
 			break;
 	fclose(f);
-	return v;
+	return (v >> bit) & 1;
 }
 
 static void check_privileges(void)
 {
-	uint64_t caps = cap_eff();
-	bool ipc_lock = caps & (1ull << CAP_IPC_LOCK_BIT);
-	bool sys_admin = caps & (1ull << CAP_SYS_ADMIN_BIT);
+	bool ipc_lock = doctor_cap(DOCTOR_CAP_IPC_LOCK);
+	bool sys_admin = doctor_cap(DOCTOR_CAP_SYS_ADMIN);
 	printf("privileges: %s (euid %d); CAP_IPC_LOCK %s; CAP_SYS_ADMIN %s\n",
 	       geteuid() == 0 ? "root" : "not root", (int)geteuid(), ipc_lock ? "yes" : "no",
 	       sys_admin ? "yes" : "no");
@@ -334,7 +329,7 @@ static void check_memlock(void)
 	else
 		print_size(rl.rlim_max, hard, sizeof(hard));
 	printf("memlock limit: %s (soft), %s (hard)\n", soft, hard);
-	bool ipc_lock = cap_eff() & (1ull << CAP_IPC_LOCK_BIT);
+	bool ipc_lock = doctor_cap(DOCTOR_CAP_IPC_LOCK);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (64ull << 20) && !ipc_lock)
 		problem(false,
 		        "ulimit -l unlimited   (in the shell that starts the program; or add\n"
