@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* json.c - tarn-top's small JSON reader (see json.h). */
+/* json.c - the small JSON reader of tarn's apps (see json.h). */
 #include "json.h"
 
 #include <errno.h>

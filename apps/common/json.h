@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * json.h - tarn-top's small JSON reader: parses one reply into a tree of
- * nodes and looks values up by key. Numbers keep their exact unsigned value
+ * json.h - internal to tarn's apps (apps/common): a small JSON reader, for
+ * the telemetry replies tarn-top and tarn-exporter read (and the tests that
+ * check them). Parses one reply into a tree of nodes and looks values up by
+ * key. Numbers keep their exact unsigned value
  * when they are whole and non-negative (64-bit counters).
  */
-#ifndef TARN_TOP_JSON_H
-#define TARN_TOP_JSON_H
+#ifndef TARN_APPS_JSON_H
+#define TARN_APPS_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,4 +49,4 @@ const char *jget_str(const struct jval *o, const char *key, const char *def);
 /* Unsigned value of a number node, or `def`. */
 uint64_t jval_u64(const struct jval *v, uint64_t def);
 
-#endif /* TARN_TOP_JSON_H */
+#endif /* TARN_APPS_JSON_H */

@@ -7,38 +7,22 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "app_util.h"
 #include "json.h"
+#include "tel_client.h"
 
 #define SOCKET_NAME "dpdk_telemetry.v2"
 
 const char *const x_state_names[XS_NSTATES] = { "ok",     "not_tarn", "stale",
 	                                        "denied", "timeout",  "error" };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void copy_str(char *dst, size_t size, const char *s)
-{
-	if (s == NULL)
-		s = "";
-	size_t n = strnlen(s, size - 1);
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
 
 /* ------------------------------------------------------------------------ */
 /* Discovery */
@@ -80,7 +64,7 @@ static void add_found(struct found *f, unsigned *n, const char *path, int foreig
 		if (strcmp(f[i].path, path) == 0)
 			return;
 	struct found *e = &f[(*n)++];
-	copy_str(e->path, sizeof(e->path), path);
+	app_copy_str(e->path, sizeof(e->path), path);
 	e->foreign = foreign;
 	const char *base = strrchr(path, '/');
 	const char *dir_end = base != NULL ? base : path;
@@ -90,7 +74,7 @@ static void add_found(struct found *f, unsigned *n, const char *path, int foreig
 	char label[X_NAME];
 	const char *suffix = base != NULL ? strchr(base, ':') : NULL;
 	snprintf(label, sizeof(label), "%.*s%s", (int)(dir_end - dir), dir, suffix ? suffix : "");
-	copy_str(e->label, sizeof(e->label), label[0] != '\0' ? label : path);
+	app_copy_str(e->label, sizeof(e->label), label[0] != '\0' ? label : path);
 }
 
 /*
@@ -138,94 +122,27 @@ static void scan_dir(const char *root, struct found *f, unsigned *n)
 /* A telemetry client with a deadline */
 
 struct client {
-	int fd;
+	struct tel_conn t;
 	double deadline;
-	size_t max_len;
-	char *buf;
-	struct jdoc *doc;
 	int failed; /* XS_TIMEOUT or XS_ERROR once something went wrong */
 };
 
-static void client_close(struct client *c)
+/* The state a telemetry error reports. */
+static int state_of(int err)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-	jdoc_free(c->doc);
-	c->doc = NULL;
-	free(c->buf);
-	c->buf = NULL;
-}
-
-/* One message into c->buf (at most `cap` bytes); its length or -1 with
- * c->failed set. */
-static long recv_msg(struct client *c, size_t cap)
-{
-	for (;;) {
-		const double left = c->deadline - now_s();
-		if (left <= 0) {
-			c->failed = XS_TIMEOUT;
-			return -1;
-		}
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int r = poll(&p, 1, (int)(left * 1000) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0)
-			continue; /* the deadline check above ends it */
-		if (r < 0) {
-			c->failed = XS_ERROR;
-			return -1;
-		}
-		/* MSG_TRUNC: the real length, to refuse a message cut short */
-		ssize_t n = recv(c->fd, c->buf, cap, MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || (size_t)n > cap) {
-			c->failed = XS_ERROR;
-			return -1;
-		}
-		c->buf[n] = '\0';
-		return n;
-	}
+	return err == -ETIMEDOUT ? XS_TIMEOUT : XS_ERROR;
 }
 
 /* Connect and read the info message. 0, or the state to report. */
 static int client_open(struct client *c, const char *path, long *pid, char *version, size_t vlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return XS_ERROR;
-	strcpy(sun.sun_path, path);
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return XS_ERROR;
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		const int e = errno;
-		return e == ECONNREFUSED || e == ENOENT ? XS_STALE
-		       : e == EACCES || e == EPERM      ? XS_DENIED
-		                                        : XS_ERROR;
-	}
-	c->buf = malloc(1025);
-	if (c->buf == NULL)
-		return XS_ERROR;
-	long n = recv_msg(c, 1024);
-	if (n < 0)
-		return c->failed;
-	struct jdoc *d = jdoc_parse(c->buf, (size_t)n, NULL, 0);
-	const uint64_t max_len = d != NULL ? jget_u64(d->root, "max_output_len", 0) : 0;
-	const struct jval *p = d != NULL ? jget(d->root, "pid") : NULL;
-	int rc = XS_ERROR;
-	if (p != NULL && max_len >= 64) {
-		*pid = (long)jval_u64(p, 0);
-		copy_str(version, vlen, jget_str(d->root, "version", "?"));
-		c->max_len = max_len > X_MAX_REPLY ? X_MAX_REPLY : (size_t)max_len;
-		free(c->buf);
-		c->buf = malloc(c->max_len + 1);
-		rc = c->buf != NULL ? 0 : XS_ERROR;
-	}
-	jdoc_free(d);
-	return rc;
+	int rc = tel_connect(&c->t, path);
+	if (rc < 0)
+		return rc == -ECONNREFUSED || rc == -ENOENT ? XS_STALE
+		       : rc == -EACCES || rc == -EPERM      ? XS_DENIED
+		                                            : XS_ERROR;
+	rc = tel_read_info(&c->t, c->deadline, X_MAX_REPLY, pid, version, vlen);
+	return rc < 0 ? state_of(rc) : 0;
 }
 
 /*
@@ -235,26 +152,28 @@ static int client_open(struct client *c, const char *path, long *pid, char *vers
  */
 static const struct jval *query(struct client *c, const char *fmt, const char *arg)
 {
-	jdoc_free(c->doc);
-	c->doc = NULL;
+	jdoc_free(c->t.doc);
+	c->t.doc = NULL;
 	if (c->failed)
 		return NULL;
 	char req[1024];
 	if (snprintf(req, sizeof(req), fmt, arg) >= (int)sizeof(req))
 		return NULL;
-	if (send(c->fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+	if (send(c->t.fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
 		c->failed = XS_ERROR;
 		return NULL;
 	}
-	long n = recv_msg(c, c->max_len);
-	if (n < 0)
+	long n = tel_recv(&c->t, c->t.max_len, c->deadline);
+	if (n < 0) {
+		c->failed = state_of((int)n);
 		return NULL;
-	c->doc = jdoc_parse(c->buf, (size_t)n, NULL, 0);
-	if (c->doc == NULL || c->doc->root->type != J_OBJ || c->doc->root->child == NULL) {
+	}
+	c->t.doc = jdoc_parse(c->t.buf, (size_t)n, NULL, 0);
+	if (c->t.doc == NULL || c->t.doc->root->type != J_OBJ || c->t.doc->root->child == NULL) {
 		c->failed = XS_ERROR;
 		return NULL;
 	}
-	const struct jval *v = c->doc->root->child;
+	const struct jval *v = c->t.doc->root->child;
 	return v->type == J_NULL ? NULL : v;
 }
 
@@ -335,7 +254,7 @@ static void read_pools(struct client *c, struct x_proc *p, const char *list_cmd,
 	for (const struct jval *e = l != NULL ? l->child : NULL; e != NULL && n < X_MAX_POOLS;
 	     e = e->next)
 		if (e->type == J_STR && e->str[0] != '\0' && strlen(e->str) < X_NAME)
-			copy_str(names[n++], X_NAME, e->str);
+			app_copy_str(names[n++], X_NAME, e->str);
 	if (n == 0 || p->npools >= X_MAX_POOLS)
 		return;
 	struct x_pool *pools = realloc(p->pools, (p->npools + n) * sizeof(*pools));
@@ -355,7 +274,7 @@ static void read_pools(struct client *c, struct x_proc *p, const char *list_cmd,
 			continue; /* freed since the list (or the process failed) */
 		struct x_pool *x = &p->pools[p->npools++];
 		memset(x, 0, sizeof(*x));
-		copy_str(x->name, sizeof(x->name), names[i]);
+		app_copy_str(x->name, sizeof(x->name), names[i]);
 		x->size = jget_u64(v, "size", 0);
 		x->avail = jget_u64(v, "avail", 0);
 		x->in_use = jget_u64(v, "in_use", 0);
@@ -461,15 +380,15 @@ static void read_tarn_ports(struct client *c, struct x_proc *p)
 			continue; /* closed since the list */
 		struct x_port *x = &p->ports[p->nports++];
 		x->id = ids[i];
-		copy_str(x->name, sizeof(x->name), jget_str(v, "name", ""));
-		copy_str(x->driver, sizeof(x->driver), jget_str(v, "driver", ""));
-		copy_str(x->state, sizeof(x->state), jget_str(v, "state", ""));
+		app_copy_str(x->name, sizeof(x->name), jget_str(v, "name", ""));
+		app_copy_str(x->driver, sizeof(x->driver), jget_str(v, "driver", ""));
+		app_copy_str(x->state, sizeof(x->state), jget_str(v, "state", ""));
 		port_totals(v, x);
 		read_queues(jget(v, "rx_queues"), x->rxq, &x->nrxq);
 		read_queues(jget(v, "tx_queues"), x->txq, &x->ntxq);
 		v = query_id(c, "/tarn/ethdev/info,%s", ids[i]);
 		if (v != NULL) {
-			copy_str(x->mac, sizeof(x->mac), jget_str(v, "mac", ""));
+			app_copy_str(x->mac, sizeof(x->mac), jget_str(v, "mac", ""));
 			x->mtu = jget_u64(v, "mtu", 0);
 			const struct jval *up = jget(v, "link_up");
 			if (up != NULL && up->type == J_BOOL) {
@@ -505,16 +424,16 @@ static void read_dpdk_ports(struct client *c, const struct cmds *k, struct x_pro
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.id = ids[i];
 		snprintf(tmp.name, sizeof(tmp.name), "%u", ids[i]);
-		copy_str(tmp.driver, sizeof(tmp.driver), "dpdk");
+		app_copy_str(tmp.driver, sizeof(tmp.driver), "dpdk");
 		const struct jval *v = k->dpdk_info ? query_id(c, "/ethdev/info,%s", ids[i]) : NULL;
 		if (v != NULL) {
-			copy_str(tmp.name, sizeof(tmp.name), jget_str(v, "name", tmp.name));
-			copy_str(tmp.mac, sizeof(tmp.mac), jget_str(v, "mac_addr", ""));
+			app_copy_str(tmp.name, sizeof(tmp.name), jget_str(v, "name", tmp.name));
+			app_copy_str(tmp.mac, sizeof(tmp.mac), jget_str(v, "mac_addr", ""));
 			tmp.mtu = jget_u64(v, "mtu", 0);
 			nrx = (unsigned)jget_u64(v, "nb_rx_queues", 0);
 			ntx = (unsigned)jget_u64(v, "nb_tx_queues", 0);
-			copy_str(tmp.state, sizeof(tmp.state),
-			         jget_u64(v, "dev_started", 0) ? "started" : "stopped");
+			app_copy_str(tmp.state, sizeof(tmp.state),
+			             jget_u64(v, "dev_started", 0) ? "started" : "stopped");
 		}
 		v = query_id(c, "/ethdev/stats,%s", ids[i]);
 		if (v == NULL)
@@ -565,7 +484,7 @@ static void read_lcores(struct client *c, struct x_proc *p)
 			continue;
 		struct x_lcore *x = &p->lcores[p->nlcores++];
 		x->id = ids[i];
-		copy_str(x->role, sizeof(x->role), jget_str(v, "role", ""));
+		app_copy_str(x->role, sizeof(x->role), jget_str(v, "role", ""));
 		x->cpu = (long)jget_i64(v, "cpu", -1);
 		x->socket = (long)jget_i64(v, "socket", -1);
 		x->polls = jget_u64(v, "polls", 0);
@@ -580,7 +499,7 @@ static void read_fwd(struct client *c, struct x_proc *p)
 		return;
 	struct x_fwd *f = &p->fwd;
 	f->present = 1;
-	copy_str(f->mode, sizeof(f->mode), jget_str(v, "mode", ""));
+	app_copy_str(f->mode, sizeof(f->mode), jget_str(v, "mode", ""));
 	const struct jval *r = jget(v, "running");
 	f->running = r != NULL && r->type == J_BOOL && r->boolean;
 	f->rx = jget_u64(v, "rx", 0);
@@ -604,20 +523,20 @@ static void proc_clear(struct x_proc *p)
 /* Read one process. Its state: XS_OK and the figures, or what went wrong. */
 static enum x_state read_proc(const struct found *f, double budget, struct x_proc *p)
 {
-	const double t0 = now_s();
+	const double t0 = app_now_s();
 	memset(p, 0, sizeof(*p));
-	copy_str(p->label, sizeof(p->label), f->label);
-	copy_str(p->path, sizeof(p->path), f->path);
-	struct client c = { .fd = -1, .deadline = t0 + budget };
+	app_copy_str(p->label, sizeof(p->label), f->label);
+	app_copy_str(p->path, sizeof(p->path), f->path);
+	struct client c = { .t = TEL_CONN_INIT, .deadline = t0 + budget };
 	int rc = client_open(&c, f->path, &p->pid, p->version, sizeof(p->version));
 	if (rc != 0) {
-		client_close(&c);
+		tel_close(&c.t);
 		return (enum x_state)rc;
 	}
 	struct cmds k;
 	read_cmds(&c, &k);
 	if (!c.failed && !k.any_tarn) {
-		client_close(&c);
+		tel_close(&c.t);
 		return XS_NOT_TARN;
 	}
 	p->kind = strncmp(p->version, "tarn", 4) == 0 && !k.tarn_dpdk_pools ? "tarn" : "dpdk";
@@ -628,7 +547,7 @@ static enum x_state read_proc(const struct found *f, double budget, struct x_pro
 	if (k.tarn_socket) {
 		const struct jval *v = query(&c, "%s", "/tarn/socket");
 		if (v != NULL && jget_str(v, "path", NULL) != NULL)
-			copy_str(p->tarn_path, sizeof(p->tarn_path), jget_str(v, "path", ""));
+			app_copy_str(p->tarn_path, sizeof(p->tarn_path), jget_str(v, "path", ""));
 	}
 	if (k.tarn_ports)
 		read_tarn_ports(&c, p);
@@ -639,8 +558,8 @@ static enum x_state read_proc(const struct found *f, double budget, struct x_pro
 	if (k.fwd)
 		read_fwd(&c, p);
 	const int failed = c.failed;
-	client_close(&c);
-	p->seconds = now_s() - t0;
+	tel_close(&c.t);
+	p->seconds = app_now_s() - t0;
 	if (failed) {
 		/* half-read figures would mislead: keep only that it failed */
 		proc_clear(p);
@@ -675,8 +594,8 @@ static void merge_plugin_sockets(struct x_model *m, const struct x_config *cfg)
 			    !S_ISSOCK(ts.st_mode) || (ts.st_uid != 0 && ts.st_uid != ds.st_uid))
 				continue;
 			struct found f = { .foreign = 0 };
-			copy_str(f.path, sizeof(f.path), d->tarn_path);
-			copy_str(f.label, sizeof(f.label), d->label);
+			app_copy_str(f.path, sizeof(f.path), d->tarn_path);
+			app_copy_str(f.label, sizeof(f.label), d->label);
 			enum x_state s = read_proc(&f, cfg->process_timeout, &extra);
 			m->states[s]++;
 			if (s != XS_OK) {
@@ -723,7 +642,7 @@ static void merge_plugin_sockets(struct x_model *m, const struct x_config *cfg)
 
 struct x_model *x_collect(const struct x_config *cfg)
 {
-	const double t0 = now_s();
+	const double t0 = app_now_s();
 	struct x_model *m = calloc(1, sizeof(*m));
 	struct found *f = calloc(X_MAX_SOCKETS, sizeof(*f));
 	if (m == NULL || f == NULL) {
@@ -760,7 +679,7 @@ struct x_model *x_collect(const struct x_config *cfg)
 	}
 	merge_plugin_sockets(m, cfg);
 	free(f);
-	m->seconds = now_s() - t0;
+	m->seconds = app_now_s() - t0;
 	return m;
 }
 

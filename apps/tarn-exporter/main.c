@@ -33,6 +33,7 @@
 
 #include <tarn/tarn.h>
 
+#include "app_util.h"
 #include "collect.h"
 #include "expo.h"
 #include "http.h"
@@ -99,24 +100,6 @@ static void usage(FILE *out)
 	        X_MAX_DIRS);
 }
 
-static int bad_value(const char *name, const char *val, const char *what)
-{
-	fprintf(stderr, PROG ": --%s '%s': expected %s (see --help)\n", name, val, what);
-	return -1;
-}
-
-static int parse_seconds(const char *name, const char *val, double min, double max, double *out)
-{
-	char *end, what[64];
-	snprintf(what, sizeof(what), "seconds from %g to %g", min, max);
-	errno = 0;
-	double d = strtod(val, &end);
-	if (errno != 0 || end == val || *end != '\0' || !(d >= min && d <= max))
-		return bad_value(name, val, what);
-	*out = d;
-	return 0;
-}
-
 /* Split ADDR:PORT ("[v6]:PORT" for IPv6). 0, or -1 (printed). */
 static int parse_listen(const char *spec, char *host, size_t hlen, const char **port)
 {
@@ -175,7 +158,7 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'r':
 			if (optarg[0] == '\0')
-				return bad_value("runtime-dir", optarg, "a directory");
+				return app_bad_value(PROG, "runtime-dir", optarg, "a directory");
 			if (opt.col.ndirs >= X_MAX_DIRS) {
 				fprintf(stderr, PROG ": at most %d --runtime-dir\n", X_MAX_DIRS);
 				return -1;
@@ -184,8 +167,8 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 's':
 			if (optarg[0] == '\0' || strlen(optarg) >= 108)
-				return bad_value("socket", optarg,
-				                 "a socket path of 1 to 107 characters");
+				return app_bad_value(PROG, "socket", optarg,
+				                     "a socket path of 1 to 107 characters");
 			if (opt.col.nsockets >= X_MAX_SOCKETS) {
 				fprintf(stderr, PROG ": at most %d --socket\n", X_MAX_SOCKETS);
 				return -1;
@@ -193,22 +176,19 @@ static int parse_args(int argc, char **argv)
 			opt.col.sockets[opt.col.nsockets++] = optarg;
 			break;
 		case OPT_PROCESS_TIMEOUT:
-			if (parse_seconds("process-timeout", optarg, 0.01, 60,
-			                  &opt.process_timeout) < 0)
+			if (app_parse_seconds(PROG, "process-timeout", optarg, 0.01, 60,
+			                      &opt.process_timeout) < 0)
 				return -1;
 			break;
 		case OPT_HTTP_TIMEOUT:
-			if (parse_seconds("http-timeout", optarg, 0.1, 3600, &opt.http_timeout) < 0)
+			if (app_parse_seconds(PROG, "http-timeout", optarg, 0.1, 3600,
+			                      &opt.http_timeout) < 0)
 				return -1;
 			break;
 		case OPT_MAX_CONNS: {
-			char *end;
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || errno != 0 || *end != '\0' ||
-			    v < 1 || v > 4096)
-				return bad_value("max-connections", optarg,
-				                 "a whole number from 1 to 4096");
+			long v;
+			if (app_parse_long(PROG, "max-connections", optarg, 1, 4096, &v) < 0)
+				return -1;
 			opt.max_conns = v;
 			break;
 		}
@@ -218,20 +198,12 @@ static int parse_args(int argc, char **argv)
 		case OPT_VERSION:
 			printf(PROG " %s\n", tarn_version());
 			return 1;
-		case ':':
-			fprintf(stderr, PROG ": option '%s' needs a value (see --help)\n",
-			        argv[optind - 1]);
-			return -1;
 		default:
-			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
-			        argv[optind - 1]);
-			return -1;
+			return app_opt_error(PROG, c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (app_no_operand(PROG, argc, argv) < 0)
 		return -1;
-	}
 	char host[256];
 	const char *port;
 	if (parse_listen(opt.listen, host, sizeof(host), &port) < 0)
@@ -384,13 +356,6 @@ struct conn {
 static struct conn *conns;
 static struct expo_self self;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void conn_close(struct conn *c)
 {
 	close(c->fd);
@@ -418,7 +383,7 @@ static void respond(struct conn *c, int code, const char *ctype, const char *bod
 		return;
 	}
 	c->state = C_WRITING;
-	c->deadline = now_s() + opt.http_timeout;
+	c->deadline = app_now_s() + opt.http_timeout;
 }
 
 static void respond_error(struct conn *c, int code)
@@ -506,7 +471,7 @@ static void on_writable(struct conn *c)
 	c->out = NULL;
 	shutdown(c->fd, SHUT_WR);
 	c->state = C_LINGER;
-	c->deadline = now_s() + LINGER_S;
+	c->deadline = app_now_s() + LINGER_S;
 }
 
 static void on_timeout(struct conn *c)
@@ -519,7 +484,7 @@ static void on_timeout(struct conn *c)
 			respond_error(c, 408); /* a request that never completed */
 		/* 408's own deadline: short, the client is already slow */
 		if (c->state == C_WRITING)
-			c->deadline = now_s() + 1.0;
+			c->deadline = app_now_s() + 1.0;
 		break;
 	case C_WRITING:
 		drop(c, DROP_TIMEOUT);
@@ -575,7 +540,7 @@ static void accept_all(int lfd)
 		c->fd = fd;
 		c->state = C_READING;
 		c->inlen = 0;
-		c->since = now_s();
+		c->since = app_now_s();
 		c->deadline = c->since + opt.http_timeout;
 	}
 }
@@ -650,7 +615,7 @@ int main(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = col.efd, .events = POLLIN };
-		double next = now_s() + 3600;
+		double next = app_now_s() + 3600;
 		for (long i = 0; i < opt.max_conns; i++) {
 			struct conn *c = &conns[i];
 			short ev = c->state == C_READING || c->state == C_LINGER ? POLLIN
@@ -660,7 +625,7 @@ int main(int argc, char **argv)
 			if (ev && c->deadline < next)
 				next = c->deadline;
 		}
-		double wait = next - now_s();
+		double wait = next - app_now_s();
 		int r = poll(pfd, n, wait <= 0 ? 0 : (int)(wait * 1000) + 1);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
@@ -688,7 +653,7 @@ int main(int argc, char **argv)
 		}
 		/* a request that completed above may already be answerable */
 		serve_waiting();
-		const double t = now_s();
+		const double t = app_now_s();
 		for (long i = 0; i < opt.max_conns; i++) {
 			struct conn *c = &conns[i];
 			if ((c->state == C_READING || c->state == C_WRITING ||

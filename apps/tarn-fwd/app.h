@@ -22,6 +22,7 @@
 #ifndef TARN_FWD_APP_H
 #define TARN_FWD_APP_H
 
+#include "app_util.h" /* apps/common: app_now_s(), option errors */
 #include "fwd.h"
 
 #define PROG      "tarn-fwd"
@@ -143,8 +144,6 @@ struct fwd_app {
 
 /* The signal that asked to stop (SIGINT, SIGTERM), 0 if none. */
 int fwd_got_signal(void);
-/* Monotonic seconds. */
-double fwd_now_s(void);
 
 /* ---- options.c ---- */
 

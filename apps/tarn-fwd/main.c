@@ -27,13 +27,6 @@
 /* ------------------------------------------------------------------------ */
 /* Time, signals */
 
-double fwd_now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The signal that asked to stop, 0 if none: the one piece of state outside
  * struct fwd_app, as a signal handler can reach nothing else. The handler
  * may run on any thread: lock-free atomic stores are async-signal-safe and
@@ -57,13 +50,7 @@ int fwd_got_signal(void)
  * hugepage files and socket left behind. */
 static void signals_install(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+	app_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGPIPE, 0 });
 }
 
 /* After the run: stdout's writes that failed. SIGPIPE (its reader left)
@@ -111,7 +98,7 @@ static int run_round(struct fwd_app *app, double t0, double *next_stats, enum fw
 		fwd_lcore_run(app->fwd_lcores[0], MAIN_ROUNDS);
 	else if (!o->interactive)
 		sleep_ms(20);
-	const double t = fwd_now_s();
+	const double t = app_now_s();
 	if (fwd_got_signal()) {
 		*end = FWD_END_SIGNAL;
 		return 1;
@@ -145,7 +132,7 @@ enum fwd_run_end fwd_run(struct fwd_app *app)
 		return FWD_END_SIGNAL;
 	fwd_snap_all(app, app->last);
 	__atomic_store_n(&app->running, 1, __ATOMIC_RELAXED);
-	const double t0 = fwd_now_s();
+	const double t0 = app_now_s();
 	double next_stats = t0 + app->opt.stats_period;
 	lcores_launch(app);
 	while (!run_round(app, t0, &next_stats, &end))
@@ -154,7 +141,7 @@ enum fwd_run_end fwd_run(struct fwd_app *app)
 	if (!app->main_forwards)
 		tarn_lcore_wait_all();
 	__atomic_store_n(&app->running, 0, __ATOMIC_RELAXED);
-	app->totals.seconds += fwd_now_s() - t0;
+	app->totals.seconds += app_now_s() - t0;
 	return end;
 }
 

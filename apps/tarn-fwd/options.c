@@ -93,21 +93,14 @@ static void usage(FILE *out)
 
 static int bad_value(const char *name, const char *val, const char *what)
 {
-	fprintf(stderr, PROG ": --%s '%s': expected %s (see --help)\n", name, val, what);
-	return -1;
+	return app_bad_value(PROG, name, val, what);
 }
 
 static int parse_uint(const char *name, const char *val, unsigned min, unsigned max, unsigned *out)
 {
-	char what[96];
-	char *end;
-	snprintf(what, sizeof(what), "a whole number from %u to %u", min, max);
-	if (val[0] < '0' || val[0] > '9')
-		return bad_value(name, val, what);
-	errno = 0;
-	unsigned long v = strtoul(val, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return bad_value(name, val, what);
+	long v;
+	if (app_parse_long(PROG, name, val, min, max, &v) < 0)
+		return -1;
 	*out = (unsigned)v;
 	return 0;
 }
@@ -309,12 +302,8 @@ static int parse_one(struct fwd_options *o, int c, int li, char **argv)
 		usage(stdout);
 		return 1;
 	case ':':
-		fprintf(stderr, PROG ": option '%s' needs a value (see --help)\n",
-		        argv[optind - 1]);
-		return -1;
 	case '?':
-		fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
-		return -1;
+		return app_opt_error(PROG, c, argv);
 	}
 	/* the name as given (--forward-mode or --fwd) */
 	const char *name = li >= 0 ? long_opts[li].name : opt_name(c);
@@ -336,11 +325,7 @@ int fwd_options_parse(struct fwd_options *o, int argc, char **argv)
 		if (rc != 0)
 			return rc;
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
-	}
-	return 0;
+	return app_no_operand(PROG, argc, argv);
 }
 
 int fwd_options_finish(struct fwd_options *o, int *embedded)

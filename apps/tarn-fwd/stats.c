@@ -11,7 +11,7 @@
 
 void fwd_snap_all(const struct fwd_app *app, struct fwd_port_snap *s)
 {
-	double t = fwd_now_s();
+	double t = app_now_s();
 	for (unsigned i = 0; i < app->nb_ports; i++) {
 		tarn_eth_stats_get(app->port_ids[i], &s[i].st);
 		s[i].t = t;
@@ -56,7 +56,7 @@ static const char *state_name(enum tarn_eth_state s)
 
 void fwd_show_port_stats(struct fwd_app *app, unsigned pi, FILE *f)
 {
-	struct fwd_port_snap now = { .t = fwd_now_s() };
+	struct fwd_port_snap now = { .t = app_now_s() };
 	if (tarn_eth_stats_get(app->port_ids[pi], &now.st) < 0)
 		return;
 	const struct tarn_eth_stats *z = &app->port_zero[pi];
@@ -89,7 +89,7 @@ void fwd_show_port_stats(struct fwd_app *app, unsigned pi, FILE *f)
 void fwd_clear_port_stats(struct fwd_app *app, unsigned pi)
 {
 	tarn_eth_stats_get(app->port_ids[pi], &app->port_zero[pi]);
-	app->show_last[pi] = (struct fwd_port_snap){ .st = app->port_zero[pi], .t = fwd_now_s() };
+	app->show_last[pi] = (struct fwd_port_snap){ .st = app->port_zero[pi], .t = app_now_s() };
 }
 
 /*

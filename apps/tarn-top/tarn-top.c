@@ -32,18 +32,22 @@
 
 #include <tarn/tarn.h>
 
+#include "json_priv.h" /* lib/env's JSON writer (tarn__json_*) */
+
+#include "app_util.h"
 #include "json.h"
+#include "tel_client.h"
 #include "vis.h"
 
 #define PROG "tarn-top"
 /* Exit codes. */
-#define EXIT_OK       0
-#define EXIT_FAIL     1 /* no process, connection lost, bad reply */
-#define EXIT_USAGE    2
+#define EXIT_OK      0
+#define EXIT_FAIL    1 /* no process, connection lost, bad reply */
+#define EXIT_USAGE   2
 
-#define MAX_POOLS     64
-#define MAX_CACHES    256
-#define REPLY_WAIT_MS 5000
+#define MAX_POOLS    64
+#define MAX_CACHES   256
+#define REPLY_WAIT_S 5.0
 
 /* ------------------------------------------------------------------------ */
 /* Options */
@@ -89,32 +93,13 @@ static void usage(FILE *out)
 	    "Exit status: 0 ok, 1 no process or connection lost, 2 bad usage.\n");
 }
 
-static int bad_value(const char *name, const char *val, const char *what)
-{
-	fprintf(stderr, PROG ": --%s '%s': expected %s (see --help)\n", name, val, what);
-	return -1;
-}
-
-static int parse_long(const char *name, const char *val, long min, long max, long *out)
-{
-	char *end, what[80];
-	snprintf(what, sizeof(what), "a whole number from %ld to %ld", min, max);
-	if (val[0] < '0' || val[0] > '9')
-		return bad_value(name, val, what);
-	errno = 0;
-	long v = strtol(val, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return bad_value(name, val, what);
-	*out = v;
-	return 0;
-}
-
 /* A prefix names one directory: not empty, no '/', not "." or "..". */
 static int check_prefix(const char *name, const char *val)
 {
 	if (val[0] == '\0' || strchr(val, '/') != NULL || strcmp(val, ".") == 0 ||
 	    strcmp(val, "..") == 0)
-		return bad_value(name, val, "a file prefix (a name without '/', not . or ..)");
+		return app_bad_value(PROG, name, val,
+		                     "a file prefix (a name without '/', not . or ..)");
 	return 0;
 }
 
@@ -148,7 +133,7 @@ static int parse_args(int argc, char **argv)
 			sources++;
 			break;
 		case 'p':
-			if (parse_long("pid", optarg, 1, 0x7fffffff, &opt.pid) < 0)
+			if (app_parse_long(PROG, "pid", optarg, 1, 0x7fffffff, &opt.pid) < 0)
 				return -1;
 			sources++;
 			break;
@@ -157,21 +142,18 @@ static int parse_args(int argc, char **argv)
 			sources++;
 			break;
 		case 'i':
-			if (parse_long("instance", optarg, 0, 1000, &v) < 0)
+			if (app_parse_long(PROG, "instance", optarg, 0, 1000, &v) < 0)
 				return -1;
 			opt.instance = (unsigned)v;
 			break;
-		case 'd': {
-			char *end;
-			errno = 0;
-			double d = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || !(d >= 0.1 && d <= 3600))
-				return bad_value("interval", optarg, "seconds from 0.1 to 3600");
-			opt.interval = d;
+		case 'd':
+			if (app_parse_seconds(PROG, "interval", optarg, 0.1, 3600, &opt.interval) <
+			    0)
+				return -1;
 			break;
-		}
 		case 'n':
-			if (parse_long("iterations", optarg, 1, 1000000000L, &opt.iterations) < 0)
+			if (app_parse_long(PROG, "iterations", optarg, 1, 1000000000L,
+			                   &opt.iterations) < 0)
 				return -1;
 			break;
 		case OPT_ONCE:
@@ -183,20 +165,12 @@ static int parse_args(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, PROG ": option '%s' needs a value (see --help)\n",
-			        argv[optind - 1]);
-			return -1;
 		default:
-			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
-			        argv[optind - 1]);
-			return -1;
+			return app_opt_error(PROG, c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (app_no_operand(PROG, argc, argv) < 0)
 		return -1;
-	}
 	if (sources > 1) {
 		fprintf(stderr, PROG ": give one of --file-prefix, --pid and --socket\n");
 		return -1;
@@ -220,16 +194,13 @@ static int parse_args(int argc, char **argv)
 /* The connection */
 
 struct conn {
-	int fd;
+	struct tel_conn t; /* t.doc: the last reply */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	long pid;
 	char version[64];
-	size_t max_len;
-	char *buf;
-	struct jdoc *doc; /* the last reply */
 };
 
-static struct conn conn = { .fd = -1 };
+static struct conn conn = { .t = TEL_CONN_INIT };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_code(int code, const char *fmt, ...)
@@ -261,26 +232,6 @@ static void die_code(int code, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	vdie(code, fmt, ap);
-}
-
-/* Wait for and read one message into c->buf. Its length, or -errno
- * (-ETIMEDOUT, -ECONNRESET for a closed connection). */
-static long recv_msg(struct conn *c, size_t size)
-{
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int r;
-	do
-		r = poll(&p, 1, REPLY_WAIT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -ETIMEDOUT;
-	ssize_t n = recv(c->fd, c->buf, size, 0);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	c->buf[n] = '\0';
-	return n;
 }
 
 /* "user NAME (uid N)", or "uid N". */
@@ -329,67 +280,27 @@ static int conn_open(struct conn *c, const char *path, const char **why)
 {
 	static char peer_why[256];
 	*why = NULL;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -errno;
-	long peer_pid = 0;
-	int e = connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ? errno : 0;
-	if (e == 0 && peer_check(c->fd, &peer_pid, peer_why, sizeof(peer_why)) < 0) {
-		e = EPERM;
+	int rc = tel_connect(&c->t, path);
+	if (rc < 0)
+		return rc;
+	long peer_pid = 0, msg_pid = 0;
+	if (peer_check(c->t.fd, &peer_pid, peer_why, sizeof(peer_why)) < 0) {
 		*why = peer_why;
-	}
-	if (e != 0) {
-		close(c->fd);
-		c->fd = -1;
-		return -e;
+		tel_close(&c->t);
+		return -EPERM;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	free(c->buf);
-	c->buf = malloc(1025);
-	if (c->buf == NULL)
-		return -ENOMEM;
-	long n = recv_msg(c, 1024);
-	int rc = 0;
-	struct jdoc *d = n > 0 ? jdoc_parse(c->buf, (size_t)n, NULL, 0) : NULL;
-	if (n < 0) {
-		rc = (int)n;
-	} else if (d == NULL || jget(d->root, "pid") == NULL ||
-	           jget_u64(d->root, "max_output_len", 0) < 64) {
-		rc = -EPROTO;
-		*why = "the first message is not a telemetry info message";
-	} else {
-		/* the kernel's word for the pid, not the message's */
-		c->pid = peer_pid > 0 ? peer_pid : (long)jget_u64(d->root, "pid", 0);
-		snprintf(c->version, sizeof(c->version), "%s", jget_str(d->root, "version", "?"));
-		c->max_len = (size_t)jget_u64(d->root, "max_output_len", 0);
-		if (c->max_len > (64u << 20))
-			c->max_len = 64u << 20;
-		free(c->buf);
-		c->buf = malloc(c->max_len + 1);
-		if (c->buf == NULL)
-			rc = -ENOMEM;
-	}
-	jdoc_free(d);
+	rc = tel_read_info(&c->t, app_now_s() + REPLY_WAIT_S, 64u << 20, &msg_pid, c->version,
+	                   sizeof(c->version));
 	if (rc < 0) {
-		close(c->fd);
-		c->fd = -1;
+		if (rc == -EPROTO)
+			*why = "the first message is not a telemetry info message";
+		tel_close(&c->t);
+		return rc;
 	}
-	return rc;
-}
-
-static void conn_close(struct conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-	jdoc_free(c->doc);
-	c->doc = NULL;
-	free(c->buf);
-	c->buf = NULL;
+	/* the kernel's word for the pid, not the message's */
+	c->pid = peer_pid > 0 ? peer_pid : msg_pid;
+	return 0;
 }
 
 /*
@@ -399,20 +310,20 @@ static void conn_close(struct conn *c)
  */
 static const struct jval *query(struct conn *c, const char *cmd)
 {
-	jdoc_free(c->doc);
-	c->doc = NULL;
-	if (send(c->fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
+	jdoc_free(c->t.doc);
+	c->t.doc = NULL;
+	if (send(c->t.fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
 		die("process %ld: connection lost (%s): did it exit?", c->pid, strerror(errno));
-	long n = recv_msg(c, c->max_len);
+	long n = tel_recv(&c->t, c->t.max_len, app_now_s() + REPLY_WAIT_S);
 	if (n == -ECONNRESET)
 		die("process %ld closed the connection: did it exit?", c->pid);
 	if (n < 0)
 		die("process %ld: no reply to %s (%s)", c->pid, cmd, strerror((int)-n));
 	char err[128];
-	c->doc = jdoc_parse(c->buf, (size_t)n, err, sizeof(err));
-	if (c->doc == NULL)
+	c->t.doc = jdoc_parse(c->t.buf, (size_t)n, err, sizeof(err));
+	if (c->t.doc == NULL)
 		die("process %ld: malformed reply to %s: %s", c->pid, cmd, err);
-	const struct jval *root = c->doc->root;
+	const struct jval *root = c->t.doc->root;
 	if (root->type != J_OBJ || root->child == NULL)
 		die("process %ld: reply to %s is not {\"<command>\": value}", c->pid, cmd);
 	const struct jval *v = root->child;
@@ -467,7 +378,7 @@ static int find_pid(const char *root, long pid, char *out, size_t size)
 				continue;
 			char path[1024];
 			snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
-			struct conn c = { .fd = -1 };
+			struct conn c = { .t = TEL_CONN_INIT };
 			const char *why;
 			if (conn_open(&c, path, &why) == 0 && c.pid == pid && strlen(path) < size) {
 				if (strncmp(c.version, "tarn", 4) == 0) {
@@ -478,7 +389,7 @@ static int find_pid(const char *root, long pid, char *out, size_t size)
 					other = 1;
 				}
 			}
-			conn_close(&c);
+			tel_close(&c.t);
 		}
 		closedir(sd);
 	}
@@ -516,7 +427,7 @@ static void follow_tarn_socket(void)
 	}
 	snprintf(path, sizeof(path), "%s", p);
 	long dpdk_pid = conn.pid;
-	conn_close(&conn);
+	tel_close(&conn.t);
 	const char *why;
 	int rc = conn_open(&conn, path, &why);
 	if (rc == -EPROTO || rc == -EPERM)
@@ -680,23 +591,6 @@ struct sample {
 	struct lcore_s lcores[TARN_MAX_LCORES];
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Copy `s` (NULL: "?"), cut to size-1 bytes. */
-static void copy_str(char *dst, size_t size, const char *s)
-{
-	if (s == NULL)
-		s = "?";
-	size_t n = strnlen(s, size - 1);
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* The pools of `list_cmd` (names), each read with `info_cmd`,NAME. */
 static void sample_pool_set(struct sample *s, const char *list_cmd, const char *info_cmd)
 {
@@ -707,7 +601,7 @@ static void sample_pool_set(struct sample *s, const char *list_cmd, const char *
 	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next) {
 		s->npools_total++;
 		if (e->type == J_STR && n < MAX_POOLS)
-			copy_str(names[n++], TARN_NAME_SIZE, e->str);
+			app_copy_str(names[n++], TARN_NAME_SIZE, e->str);
 	}
 	for (unsigned i = 0; i < n && s->npools < MAX_POOLS; i++) {
 		char cmd[96];
@@ -717,7 +611,7 @@ static void sample_pool_set(struct sample *s, const char *list_cmd, const char *
 			continue; /* freed since the list */
 		struct pool_s *p = &s->pools[s->npools++];
 		memset(p, 0, sizeof(*p));
-		copy_str(p->name, sizeof(p->name), names[i]);
+		app_copy_str(p->name, sizeof(p->name), names[i]);
 		p->size = jget_u64(v, "size", 0);
 		p->in_use = jget_u64(v, "in_use", 0);
 		p->avail = jget_u64(v, "avail", 0);
@@ -767,9 +661,9 @@ static void sample_ports(struct sample *s)
 		struct port_s *p = &s->ports[s->nports++];
 		memset(p, 0, sizeof(*p));
 		p->id = ids[i];
-		copy_str(p->name, sizeof(p->name), jget_str(v, "name", "?"));
-		copy_str(p->driver, sizeof(p->driver), jget_str(v, "driver", "?"));
-		copy_str(p->state, sizeof(p->state), jget_str(v, "state", "?"));
+		app_copy_str(p->name, sizeof(p->name), jget_str(v, "name", "?"));
+		app_copy_str(p->driver, sizeof(p->driver), jget_str(v, "driver", "?"));
+		app_copy_str(p->state, sizeof(p->state), jget_str(v, "state", "?"));
 		p->ipackets = jget_u64(v, "ipackets", 0);
 		p->opackets = jget_u64(v, "opackets", 0);
 		p->ibytes = jget_u64(v, "ibytes", 0);
@@ -814,7 +708,7 @@ static void sample_lcores(struct sample *s)
 			continue;
 		struct lcore_s *l = &s->lcores[s->nlcores++];
 		l->id = ids[i];
-		copy_str(l->role, sizeof(l->role), jget_str(v, "role", "?"));
+		app_copy_str(l->role, sizeof(l->role), jget_str(v, "role", "?"));
 		l->cpu = (int)jget_num(v, "cpu", -1);
 		l->socket = (int)jget_num(v, "socket", -1);
 		l->polls = jget_u64(v, "polls", 0);
@@ -827,11 +721,11 @@ static void sample_take(struct sample *s)
 	const struct jval *info = query(&conn, "/tarn/info");
 	if (info == NULL)
 		die("process %ld: /tarn/info gave no answer", conn.pid);
-	copy_str(s->prefix, sizeof(s->prefix), jget_str(info, "file_prefix", "?"));
+	app_copy_str(s->prefix, sizeof(s->prefix), jget_str(info, "file_prefix", "?"));
 	sample_pools(s);
 	sample_ports(s);
 	sample_lcores(s);
-	s->t = now_s();
+	s->t = app_now_s();
 	s->wall = time(NULL);
 }
 
@@ -921,128 +815,127 @@ static void port_rates(const struct port_s *p, const struct port_s *o, double dt
 }
 
 /* ------------------------------------------------------------------------ */
-/* JSON output */
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			printf("\\%c", c);
-		} else if (c < 0x20 || c == 0x7f) {
-			printf("\\u%04x", c);
-		} else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 &&
-		           (unsigned char)s[1] <= 0x9f) {
-			/* a C1 control (U+0080-U+009F), written escaped like C0 */
-			printf("\\u%04x", (unsigned char)s[1]);
-			s++;
-		} else {
-			putchar(c);
-		}
-	}
-	putchar('"');
-}
+/* JSON output (lib/env's writer, shared with tarn-fwd, tarn-bench and
+ * telemetry) */
 
 /* A rate: 3 decimals, or null when unknown (< 0). */
-static void json_num(double v)
+static void json_rate(struct tarn__json *j, const char *key, double v)
 {
 	if (v < 0)
-		printf("null");
+		tarn__json_null(j, key);
 	else
-		printf("%.3f", v);
+		tarn__json_double(j, key, v, 3);
+}
+
+static void json_pool(struct tarn__json *j, const struct pool_s *p, const struct pool_s *o,
+                      double dt)
+{
+	tarn__json_object_open(j, NULL);
+	tarn__json_string(j, "name", p->name);
+	tarn__json_uint(j, "size", p->size);
+	tarn__json_uint(j, "in_use", p->in_use);
+	tarn__json_uint(j, "avail", p->avail);
+	tarn__json_uint(j, "cache_size", p->cache_size);
+	tarn__json_uint(j, "get_objs", p->get);
+	tarn__json_uint(j, "hit_objs", p->hit);
+	json_rate(j, "hit_percent", pool_hit(p, o));
+	tarn__json_uint(j, "refills", p->refills);
+	json_rate(j, "refills_per_s", o ? rate(p->refills, o->refills, dt) : -1);
+	tarn__json_uint(j, "flushes", p->flushes);
+	tarn__json_uint(j, "fails", p->fails);
+	json_rate(j, "fails_per_s", o ? rate(p->fails, o->fails, dt) : -1);
+	tarn__json_array_open(j, "caches");
+	for (unsigned c = 0; c < p->ncaches; c++) {
+		tarn__json_object_open(j, NULL);
+		tarn__json_int(j, "lcore", p->caches[c].lcore);
+		tarn__json_uint(j, "len", p->caches[c].len);
+		tarn__json_uint(j, "size", p->caches[c].size);
+		tarn__json_close(j);
+	}
+	tarn__json_close(j);
+	tarn__json_close(j);
+}
+
+static void json_port(struct tarn__json *j, const struct port_s *p, const struct port_s *o,
+                      double dt)
+{
+	struct port_rates r;
+	port_rates(p, o, dt, &r);
+	tarn__json_object_open(j, NULL);
+	tarn__json_uint(j, "id", p->id);
+	tarn__json_string(j, "name", p->name);
+	tarn__json_string(j, "driver", p->driver);
+	tarn__json_string(j, "state", p->state);
+	tarn__json_uint(j, "ipackets", p->ipackets);
+	tarn__json_uint(j, "opackets", p->opackets);
+	tarn__json_uint(j, "ibytes", p->ibytes);
+	tarn__json_uint(j, "obytes", p->obytes);
+	tarn__json_uint(j, "imissed", p->imissed);
+	tarn__json_uint(j, "ierrors", p->ierrors);
+	tarn__json_uint(j, "oerrors", p->oerrors);
+	tarn__json_uint(j, "rx_nombuf", p->rx_nombuf);
+	const double none = o ? 0 : -1;
+	json_rate(j, "rx_pps", o ? r.rx_pps : none);
+	json_rate(j, "tx_pps", o ? r.tx_pps : none);
+	json_rate(j, "rx_bps", o ? r.rx_bps : none);
+	json_rate(j, "tx_bps", o ? r.tx_bps : none);
+	json_rate(j, "rx_drops_per_s", o ? r.rx_drops : none);
+	json_rate(j, "tx_drops_per_s", o ? r.tx_drops : none);
+	for (int dir = 0; dir < 2; dir++) {
+		const unsigned nq = dir ? p->ntxq : p->nrxq;
+		const struct queue_s *qs = dir ? p->txq : p->rxq;
+		tarn__json_array_open(j, dir ? "tx_queues" : "rx_queues");
+		for (unsigned q = 0; q < nq; q++) {
+			tarn__json_object_open(j, NULL);
+			tarn__json_uint(j, "queue", q);
+			tarn__json_uint(j, "packets", qs[q].packets);
+			tarn__json_uint(j, "bytes", qs[q].bytes);
+			tarn__json_uint(j, "drops", qs[q].drops);
+			json_rate(j, "pps", o ? r.q_pps[dir][q] : none);
+			json_rate(j, "bps", o ? r.q_bps[dir][q] : none);
+			json_rate(j, "drops_per_s", o ? r.q_drops[dir][q] : none);
+			tarn__json_close(j);
+		}
+		tarn__json_close(j);
+	}
+	tarn__json_close(j);
 }
 
 static void print_json(const struct sample *s, const struct sample *prev)
 {
 	const double dt = prev != NULL ? s->t - prev->t : 0;
-	printf("{\"time\":%lld,\"pid\":%ld,\"version\":", (long long)s->wall, conn.pid);
-	json_str(conn.version);
-	printf(",\"file_prefix\":");
-	json_str(s->prefix);
-	printf(",\"socket\":");
-	json_str(conn.path);
-	printf(",\"interval_s\":%.3f,\"pools\":[", dt);
-	for (unsigned i = 0; i < s->npools; i++) {
-		const struct pool_s *p = &s->pools[i], *o = prev_pool(prev, p);
-		printf("%s{\"name\":", i ? "," : "");
-		json_str(p->name);
-		printf(",\"size\":%" PRIu64 ",\"in_use\":%" PRIu64 ",\"avail\":%" PRIu64
-		       ",\"cache_size\":%" PRIu64 ",\"get_objs\":%" PRIu64 ",\"hit_objs\":%" PRIu64
-		       ",\"hit_percent\":",
-		       p->size, p->in_use, p->avail, p->cache_size, p->get, p->hit);
-		json_num(pool_hit(p, o));
-		printf(",\"refills\":%" PRIu64 ",\"refills_per_s\":", p->refills);
-		json_num(o ? rate(p->refills, o->refills, dt) : -1);
-		printf(",\"flushes\":%" PRIu64 ",\"fails\":%" PRIu64 ",\"fails_per_s\":",
-		       p->flushes, p->fails);
-		json_num(o ? rate(p->fails, o->fails, dt) : -1);
-		printf(",\"caches\":[");
-		for (unsigned c = 0; c < p->ncaches; c++)
-			printf("%s{\"lcore\":%d,\"len\":%u,\"size\":%u}", c ? "," : "",
-			       p->caches[c].lcore, p->caches[c].len, p->caches[c].size);
-		printf("]}");
-	}
-	printf("],\"ports\":[");
-	for (unsigned i = 0; i < s->nports; i++) {
-		const struct port_s *p = &s->ports[i], *o = prev_port(prev, p);
-		struct port_rates r;
-		port_rates(p, o, dt, &r);
-		printf("%s{\"id\":%u,\"name\":", i ? "," : "", p->id);
-		json_str(p->name);
-		printf(",\"driver\":");
-		json_str(p->driver);
-		printf(",\"state\":");
-		json_str(p->state);
-		printf(",\"ipackets\":%" PRIu64 ",\"opackets\":%" PRIu64 ",\"ibytes\":%" PRIu64
-		       ",\"obytes\":%" PRIu64 ",\"imissed\":%" PRIu64 ",\"ierrors\":%" PRIu64
-		       ",\"oerrors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64,
-		       p->ipackets, p->opackets, p->ibytes, p->obytes, p->imissed, p->ierrors,
-		       p->oerrors, p->rx_nombuf);
-		const double none = o ? 0 : -1;
-		printf(",\"rx_pps\":");
-		json_num(o ? r.rx_pps : none);
-		printf(",\"tx_pps\":");
-		json_num(o ? r.tx_pps : none);
-		printf(",\"rx_bps\":");
-		json_num(o ? r.rx_bps : none);
-		printf(",\"tx_bps\":");
-		json_num(o ? r.tx_bps : none);
-		printf(",\"rx_drops_per_s\":");
-		json_num(o ? r.rx_drops : none);
-		printf(",\"tx_drops_per_s\":");
-		json_num(o ? r.tx_drops : none);
-		for (int dir = 0; dir < 2; dir++) {
-			const unsigned nq = dir ? p->ntxq : p->nrxq;
-			const struct queue_s *qs = dir ? p->txq : p->rxq;
-			printf(",\"%s\":[", dir ? "tx_queues" : "rx_queues");
-			for (unsigned q = 0; q < nq; q++) {
-				printf("%s{\"queue\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-				       ",\"drops\":%" PRIu64 ",\"pps\":",
-				       q ? "," : "", q, qs[q].packets, qs[q].bytes, qs[q].drops);
-				json_num(o ? r.q_pps[dir][q] : none);
-				printf(",\"bps\":");
-				json_num(o ? r.q_bps[dir][q] : none);
-				printf(",\"drops_per_s\":");
-				json_num(o ? r.q_drops[dir][q] : none);
-				printf("}");
-			}
-			printf("]");
-		}
-		printf("}");
-	}
-	printf("],\"lcores\":[");
+	struct tarn__json j;
+	tarn__json_init(&j, stdout, TARN__JSON_COMPACT);
+	tarn__json_object_open(&j, NULL);
+	tarn__json_int(&j, "time", (int64_t)s->wall);
+	tarn__json_int(&j, "pid", conn.pid);
+	tarn__json_string(&j, "version", conn.version);
+	tarn__json_string(&j, "file_prefix", s->prefix);
+	tarn__json_string(&j, "socket", conn.path);
+	tarn__json_double(&j, "interval_s", dt, 3);
+	tarn__json_array_open(&j, "pools");
+	for (unsigned i = 0; i < s->npools; i++)
+		json_pool(&j, &s->pools[i], prev_pool(prev, &s->pools[i]), dt);
+	tarn__json_close(&j);
+	tarn__json_array_open(&j, "ports");
+	for (unsigned i = 0; i < s->nports; i++)
+		json_port(&j, &s->ports[i], prev_port(prev, &s->ports[i]), dt);
+	tarn__json_close(&j);
+	tarn__json_array_open(&j, "lcores");
 	for (unsigned i = 0; i < s->nlcores; i++) {
 		const struct lcore_s *l = &s->lcores[i];
-		printf("%s{\"lcore_id\":%u,\"role\":", i ? "," : "", l->id);
-		json_str(l->role);
-		printf(",\"cpu\":%d,\"socket\":%d,\"polls\":%" PRIu64 ",\"busy_polls\":%" PRIu64
-		       ",\"busy_percent\":",
-		       l->cpu, l->socket, l->polls, l->busy);
-		json_num(lcore_busy(l, prev_lcore(prev, l)));
-		printf("}");
+		tarn__json_object_open(&j, NULL);
+		tarn__json_uint(&j, "lcore_id", l->id);
+		tarn__json_string(&j, "role", l->role);
+		tarn__json_int(&j, "cpu", l->cpu);
+		tarn__json_int(&j, "socket", l->socket);
+		tarn__json_uint(&j, "polls", l->polls);
+		tarn__json_uint(&j, "busy_polls", l->busy);
+		json_rate(&j, "busy_percent", lcore_busy(l, prev_lcore(prev, l)));
+		tarn__json_close(&j);
 	}
-	printf("]}\n");
+	tarn__json_finish(&j);
+	putchar('\n');
 	fflush(stdout);
 }
 
@@ -1075,13 +968,7 @@ static void on_signal(int sig)
 
 static void term_setup(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	app_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 });
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &term_saved) == 0) {
 		struct termios t = term_saved;
 		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
@@ -1250,11 +1137,11 @@ static void draw(const struct sample *s, const struct sample *prev)
 /* Wait `seconds`, reading keys. Returns 1 if the user asked to quit. */
 static int wait_keys(double seconds)
 {
-	const double end = now_s() + seconds;
+	const double end = app_now_s() + seconds;
 	for (;;) {
 		if (stop_sig)
 			return 1;
-		double left = end - now_s();
+		double left = end - app_now_s();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
@@ -1293,7 +1180,7 @@ int main(int argc, char **argv)
 			print_json(cur, prev);
 		else
 			draw(cur, prev);
-		conn_close(&conn);
+		tel_close(&conn.t);
 		return EXIT_OK;
 	}
 	if (!opt.json)
@@ -1319,6 +1206,6 @@ int main(int argc, char **argv)
 		cur = t;
 	}
 	term_restore();
-	conn_close(&conn);
+	tel_close(&conn.t);
 	return EXIT_OK;
 }

@@ -54,7 +54,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* The escape of the control character (or DEL) `c`. */
+/* The escape of the control character (C0, DEL or C1) `c`. */
 static void put_control(struct sink *k, unsigned char c)
 {
 	const char *named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
@@ -80,6 +80,11 @@ static void escape_to(struct sink *k, const char *s, size_t n)
 		} else if (c < 0x20 || c == 0x7f) {
 			put_control(k, c);
 			i++;
+		} else if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+			/* a C1 control (U+0080-U+009F), escaped like C0: a terminal
+			 * that shows the JSON must not act on it */
+			put_control(k, p[i + 1]);
+			i += 2;
 		} else {
 			size_t len = utf8_len(p + i, n - i);
 			if (len == 0) {

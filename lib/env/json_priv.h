@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * json_priv.h - internal: a small JSON writer, shared by telemetry (its
- * replies use the escaper), tarn-fwd (its JSON events) and tarn-bench (its
- * rows). Never installed. The functions are exported from libtarn in the
- * INTERNAL version node (lib/libtarn.map) so that tarn's own apps can call
- * them; they carry no promise of stability.
+ * replies use the escaper), tarn-fwd (its JSON events), tarn-bench (its
+ * rows) and tarn-top (--json). Never installed. The functions are exported
+ * from libtarn in the INTERNAL version node (lib/libtarn.map) so that
+ * tarn's own apps can call them; they carry no promise of stability.
  *
  * A writer prints one JSON value to a FILE as it is built:
  *
@@ -23,9 +23,9 @@
  * nothing open, nesting deeper than TARN__JSON_MAX_DEPTH, a second
  * top-level value) writes nothing and is remembered: tarn__json_finish()
  * returns the first error. Strings are escaped as JSON needs (quote,
- * backslash, control characters) and bytes that are not UTF-8 become
- * U+FFFD, so the output is valid JSON whatever the input. A writer is used
- * by one thread at a time.
+ * backslash, control characters, C1 controls too) and bytes that are not
+ * UTF-8 become U+FFFD, so the output is valid JSON whatever the input. A
+ * writer is used by one thread at a time.
  */
 #ifndef TARN_JSON_PRIV_H
 #define TARN_JSON_PRIV_H
@@ -84,10 +84,11 @@ TARN_API int tarn__json_finish(struct tarn__json *j);
 /*
  * Write `s` (`n` bytes) as a JSON string, quotes included, into
  * out[0 .. size): quote and backslash escaped, \n \t \r by name, other
- * control characters and DEL as \u00XX, bytes that are not part of a valid
- * UTF-8 sequence as \ufffd. Writes nothing past `size` (`out` may be NULL
- * when `size` is 0) and no terminating NUL. Returns the length the whole
- * string needs, like snprintf.
+ * control characters, DEL and the C1 controls (U+0080-U+009F) as \u00XX,
+ * bytes that are not part of a valid UTF-8 sequence as \ufffd. Writes
+ * nothing past `size` (`out` may be NULL when `size` is 0) and no
+ * terminating NUL. Returns the length the whole string needs, like
+ * snprintf.
  */
 TARN_API size_t tarn__json_escape(char *out, size_t size, const char *s, size_t n);
 

@@ -206,3 +206,14 @@ TEST(Json, EscapeNeverWritesPastSize)
 			ASSERT_EQ(buf[i], '#') << "size " << size << ", byte " << i;
 	}
 }
+
+// The C1 controls (U+0080-U+009F, valid UTF-8) are escaped like C0 ones, so
+// a terminal that shows the JSON does not act on them (tarn-top --json);
+// the characters around them, and U+00A0 just past them, pass as they are.
+TEST(Json, C1ControlsEscaped)
+{
+	EXPECT_EQ(escape("a\xc2\x80z"), "\"a\\u0080z\"");
+	EXPECT_EQ(escape("\xc2\x9b[2J"), "\"\\u009b[2J\"");
+	EXPECT_EQ(escape("\xc2\x9f\xc2\xa0"), "\"\\u009f\xc2\xa0\"");
+	EXPECT_EQ(escape("\xc2"), "\"\\ufffd\""); // cut before its second byte
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* tel_client.c - a telemetry v2 client (tel_client.h). */
+#include "tel_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "app_util.h"
+
+int tel_connect(struct tel_conn *c, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	c->fd = -1;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		const int e = errno;
+		close(c->fd);
+		c->fd = -1;
+		return -e;
+	}
+	return 0;
+}
+
+long tel_recv(struct tel_conn *c, size_t cap, double deadline)
+{
+	for (;;) {
+		const double left = deadline - app_now_s();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int r = poll(&p, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			continue; /* the deadline check above ends it */
+		if (r < 0)
+			return -errno;
+		/* MSG_TRUNC: the real length, to refuse a message cut short */
+		ssize_t n = recv(c->fd, c->buf, cap, MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		if ((size_t)n > cap)
+			return -EMSGSIZE;
+		c->buf[n] = '\0';
+		return n;
+	}
+}
+
+int tel_read_info(struct tel_conn *c, double deadline, size_t max_cap, long *pid, char *version,
+                  size_t vlen)
+{
+	free(c->buf);
+	c->buf = malloc(1025);
+	if (c->buf == NULL)
+		return -ENOMEM;
+	long n = tel_recv(c, 1024, deadline);
+	if (n < 0)
+		return (int)n;
+	struct jdoc *d = jdoc_parse(c->buf, (size_t)n, NULL, 0);
+	const uint64_t max_len = d != NULL ? jget_u64(d->root, "max_output_len", 0) : 0;
+	const struct jval *p = d != NULL ? jget(d->root, "pid") : NULL;
+	int rc = -EPROTO;
+	if (p != NULL && max_len >= 64) {
+		*pid = (long)jval_u64(p, 0);
+		app_copy_str(version, vlen, jget_str(d->root, "version", "?"));
+		c->max_len = max_len > max_cap ? max_cap : (size_t)max_len;
+		free(c->buf);
+		c->buf = malloc(c->max_len + 1);
+		rc = c->buf != NULL ? 0 : -ENOMEM;
+	}
+	jdoc_free(d);
+	return rc;
+}
+
+void tel_close(struct tel_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	jdoc_free(c->doc);
+	c->doc = NULL;
+	free(c->buf);
+	c->buf = NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tel_client.h - internal to tarn's apps (apps/common): the client side of
+ * a telemetry v2 socket (lib/telemetry, DPDK's EAL), shared by tarn-top and
+ * tarn-exporter: connect, the info message the process sends first, one
+ * message at a time with a deadline. What to do with a failure is the
+ * caller's (tarn-top ends, tarn-exporter reports the process down).
+ */
+#ifndef TARN_TEL_CLIENT_H
+#define TARN_TEL_CLIENT_H
+
+#include <stddef.h>
+
+#include "json.h"
+
+struct tel_conn {
+	int fd;           /* -1: not connected */
+	size_t max_len;   /* the longest reply the process sends (its info message) */
+	char *buf;        /* the last message, NUL-terminated: max_len + 1 bytes */
+	struct jdoc *doc; /* the last reply, parsed (the caller's to fill) */
+};
+
+#define TEL_CONN_INIT                                                                              \
+	{                                                                                          \
+		.fd = -1                                                                           \
+	}
+
+/* Connect c->fd (SOCK_SEQPACKET) to `path`: 0, or -errno (-ENAMETOOLONG
+ * when it does not fit a socket address); c->fd is -1 after an error. */
+int tel_connect(struct tel_conn *c, const char *path);
+
+/*
+ * One message into c->buf (at most `cap` bytes, NUL added), waiting until
+ * `deadline` (app_now_s() seconds). Its length, or -ETIMEDOUT, -ECONNRESET
+ * (the process closed the connection), -EMSGSIZE (longer than `cap`: the
+ * kernel cut it), another -errno.
+ */
+long tel_recv(struct tel_conn *c, size_t cap, double deadline);
+
+/*
+ * Read the info message (the process's first, up to 1 KiB) by `deadline`:
+ * the pid it gives, its version (cut to vlen, "?" when missing) and its
+ * max_output_len (cut to `max_cap`), for which c->buf is made. 0, or
+ * -EPROTO (not an info message), -ENOMEM, tel_recv()'s error.
+ */
+int tel_read_info(struct tel_conn *c, double deadline, size_t max_cap, long *pid, char *version,
+                  size_t vlen);
+
+/* Close the connection and free the buffer and the last reply. */
+void tel_close(struct tel_conn *c);
+
+#endif /* TARN_TEL_CLIENT_H */
