@@ -31,8 +31,13 @@
 #                  calls (all, and the packet ones by name), wakeups its
 #                  threads issue, and its threads' voluntary and involuntary
 #                  context switches (perf stat on tracepoints, and
-#                  /proc/PID/task/*/status); printed as medians over the runs
-#                  (needs perf)
+#                  /proc/PID/task/*/status), and the kernel's work done in
+#                  its threads: NAPI polls, softirq runs, skbs consumed and
+#                  dropped, page allocations, IPv4 route lookups, skbs into
+#                  the stack, XDP redirects; printed as medians over the runs
+#                  (needs perf; each tool runs 3 s longer, so that it
+#                  outlasts perf's window; the tracepoints slow both tools,
+#                  so the rates of a -c run are not figures to keep)
 #     -P           virtio mode: after the runs, one more run of each tool
 #                  under perf record (cpu-clock, in the guest): the shares of
 #                  the samples in the doorbell (where the device model runs),
@@ -80,9 +85,11 @@
 # with them (they go up to IPv4 and are dropped there, for both).
 #
 # af_xdp mode: the same veth pair, the same --eth-peer and the same window
-# figures. tarn-fwd runs `--port af_xdp:iface=A --port af_xdp:iface=B` (the
-# driver's defaults: queue 0, XDP in native mode on veth, copy mode since
-# veth has no zero-copy AF_XDP; the UMEM is the mbuf pool). testpmd runs on
+# figures. tarn-fwd runs `--port af_xdp:iface=A --port af_xdp:iface=B` twice:
+# with the driver's defaults (queue 0, XDP in native mode on veth, copy mode
+# since veth has no zero-copy AF_XDP; the UMEM is the mbuf pool) and with
+# mode=generic (the program run on the skb: on veth one skb per packet
+# instead of two; testpmd cannot choose it). testpmd runs on
 # --vdev=net_af_xdp0,iface=A --vdev=net_af_xdp1,iface=B (queue 0; libxdp
 # attaches its program in native mode on veth too, copy mode) with
 # busy_budget=0: no preferred busy polling, as tarn's default busy_poll=0.
@@ -112,7 +119,7 @@ cd "$(dirname "$0")/.."
 
 duration=10 lcores=0-1 burst=32 len=64 runs=1 build=build keep=0 mode=ring extra='' count=0
 xdp_budget=${TARN_XDP_BUSY_BUDGET:-0}
-usage() { sed -n '3,109p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR >= 3 && !/^#/ { exit } NR >= 3' "$0" | sed 's/^# \{0,1\}//'; }
 profile=0
 args=("$@")
 while getopts "m:d:l:b:s:r:B:x:ckPh" o; do
@@ -305,6 +312,11 @@ if [ "$mode" = af_packet ] || [ "$mode" = af_xdp ]; then
 		--vdev="net_af_xdp1,iface=$veth_b,start_queue=0,queue_count=1,busy_budget=$xdp_budget")
 fi
 
+# -c: the tools run 3 s longer than -d, so that they outlast perf's window
+# (which starts late on a busy machine) and the window's closing figures.
+slack=0
+[ "$count" = 0 ] || slack=3
+
 # Mean of the per-second totals after the first, in Mpps.
 mean_mpps() { awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.3f", s / n / 1e6; else print "nan" }'; }
 
@@ -321,11 +333,15 @@ snap() {
 
 # The system calls -c counts by name (the others only in the total).
 count_calls=(sendto sendmsg sendmmsg recvfrom recvmsg recvmmsg poll ppoll getsockopt ioctl)
-# ctxsw PID: "VOLUNTARY INVOLUNTARY" context switches of all of PID's threads.
-ctxsw() {
-	cat /proc/"$1"/task/*/status 2>/dev/null |
-		awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
-}
+# The kernel's work -c counts, as "tracepoint=name": NAPI polls and softirq
+# runs (net_rx_action and the others) in the tool's threads, skbs freed
+# after use (consume) and dropped (kfree: the IPv4 stack's drops of the
+# packets addressed to the interfaces), pages allocated (skb_copy_ubufs of
+# a mapped TX ring's frames, page-pool refills), IPv4 route lookups, skbs
+# into the stack's receive path, XDP redirects (af_xdp).
+count_events=(napi:napi_poll=napi_polls irq:softirq_entry=softirqs skb:consume_skb=skbs_consumed
+	skb:kfree_skb=skbs_dropped kmem:mm_page_alloc=page_allocs fib:fib_table_lookup=route_lookups
+	net:netif_receive_skb=stack_receives xdp:xdp_redirect=xdp_redirects)
 
 # window PID OUT PATTERN [TAG]: once OUT has a statistics line (PATTERN) and
 # half a second more has passed, measure over duration - 2.5 seconds the
@@ -334,9 +350,9 @@ ctxsw() {
 # the tool got (the machine may be shared): the tools poll, so their CPU
 # time is their time on the core. With -c, the same window counts what the
 # tool asks of the kernel (perf stat -p on its threads) into
-# $tmp/counts/TAG: "name value" lines, per forwarded packet.
+# $tmp/counts/TAG.pp: "name value" lines, per forwarded packet.
 window() {
-	local pid=$1 out=$2 pat=$3 tag=${4:-} i t0 c0 p0 t1 c1 p1 v0 n0 v1 n1 w ev
+	local pid=$1 out=$2 pat=$3 tag=${4:-} i t0 c0 p0 t1 c1 p1 w ev pk v n
 	for ((i = 0; i < 300; i++)); do
 		grep -q "$pat" "$out" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
@@ -344,25 +360,43 @@ window() {
 	done
 	sleep 0.5
 	w=$(awk -v d="$duration" 'BEGIN { print d - 2.5 }')
-	read -r v0 n0 < <(ctxsw "$pid")
 	read -r t0 c0 p0 < <(snap "$pid")
 	if [ "$count" = 1 ] && [ -n "$tag" ]; then
 		ev=raw_syscalls:sys_enter,sched:sched_wakeup
 		for i in "${count_calls[@]}"; do ev+=,syscalls:sys_enter_$i; done
-		perf stat -x, -o "$tmp/counts/$tag.perf" -e "$ev" -p "$pid" -- sleep "$w" 2>/dev/null || true
+		for i in "${count_events[@]}"; do ev+=,${i%%=*}; done
+		# The per-packet figures are taken over perf's own window: the
+		# command it runs reads the packet and context switch counters
+		# after perf has enabled its counters and before it stops them
+		# (perf takes a while to start on a busy machine: its window is
+		# 1.5 s shorter, so that it ends before the tool does).
+		# shellcheck disable=SC2016 # the inner script's own arguments
+		perf stat -x, -o "$tmp/counts/$tag.perf" -e "$ev" -p "$pid" -- bash -c '
+			snapc() { cat "$1" "$2"; cat /proc/"$3"/task/*/status 2>/dev/null | grep ctxt_switches; }
+			snapc "$@" >"$4.in0"; sleep "$5"; snapc "$@" >"$4.in1"' _ \
+			"/sys/class/net/$veth_a/statistics/rx_packets" "/sys/class/net/$veth_b/statistics/rx_packets" \
+			"$pid" "$tmp/counts/$tag" "$(awk -v w="$w" 'BEGIN { print (w > 2.5 ? w - 1.5 : 1) }')" 2>/dev/null || true
 	else
 		sleep "$w"
 	fi
 	read -r t1 c1 p1 < <(snap "$pid")
-	read -r v1 n1 < <(ctxsw "$pid")
 	if [ "$count" = 1 ] && [ -n "$tag" ]; then
+		# packets, voluntary and involuntary switches in perf's window
+		read -r pk v n < <(awk 'FNR == 1 { f = NR > 1 }
+			/^nonvoluntary_ctxt_switches/ { n[f] += $2 } /^voluntary_ctxt_switches/ { v[f] += $2 }
+			/^[0-9]+$/ { p[f] += $1 }
+			END { print p[1] - p[0], v[1] - v[0], n[1] - n[0] }' "$tmp/counts/$tag.in0" "$tmp/counts/$tag.in1" 2>/dev/null)
 		{
-			awk -F, -v p="$((p1 - p0))" '$3 ~ /:/ && p > 0 {
+			awk -F, -v p="${pk:-0}" -v names="${count_events[*]}" 'BEGIN {
+					k = split(names, a, " ")
+					for (i = 1; i <= k; i++) { split(a[i], b, "="); alias[b[1]] = b[2] } }
+				$3 ~ /:/ && p > 0 {
 				n = $3; sub(/^raw_syscalls:sys_enter$/, "syscalls", n); sub(/^syscalls:sys_enter_/, "", n)
-				sub(/^sched:sched_wakeup$/, "wakeups", n); printf "%s %.4f\n", n, $1 / p }' "$tmp/counts/$tag.perf"
-			awk -v p="$((p1 - p0))" -v v="$((v1 - v0))" -v n="$((n1 - n0))" \
+				sub(/^sched:sched_wakeup$/, "wakeups", n); if (n in alias) n = alias[n]
+				printf "%s %.6f\n", n, $1 / p }' "$tmp/counts/$tag.perf"
+			awk -v p="${pk:-0}" -v v="${v:-0}" -v n="${n:-0}" \
 				'BEGIN { if (p > 0) printf "ctxsw_voluntary %.5f\nctxsw_involuntary %.5f\npackets %d\n", v / p, n / p, p }'
-		} >"$tmp/counts/$tag"
+		} >"$tmp/counts/$tag.pp"
 	fi
 	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" \
 		-v t0="$t0" -v t1="$t1" \
@@ -378,11 +412,14 @@ print_counts() {
 	printf '  %-20s' ""
 	for t in "$@"; do printf ' %14s' "$t"; done
 	echo
-	for k in syscalls "${count_calls[@]}" wakeups ctxsw_voluntary ctxsw_involuntary packets; do
+	for k in syscalls "${count_calls[@]}" wakeups ctxsw_voluntary ctxsw_involuntary "${count_events[@]#*=}" packets; do
 		printf '  %-20s' "$k"
 		for t in "$@"; do
-			f=$(cat "$tmp"/counts/"$t".* 2>/dev/null | awk -v k="$k" '$1 == k { print $2 }' | sort -g |
-				awk '{ v[n++] = $1 } END { if (!n) print "-"; else if (n % 2) print v[int(n / 2)]; else print (v[n / 2 - 1] + v[n / 2]) / 2 }')
+			f=$(cat "$tmp"/counts/"$t".*.pp 2>/dev/null | awk -v k="$k" '$1 == k { print $2 }' | sort -g |
+				awk -v k="$k" '{ v[n++] = $1 } END {
+					if (!n) { print "-"; exit }
+					m = n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+					printf(k == "packets" ? "%d\n" : "%.5f\n", m) }')
 			printf ' %14s' "$f"
 		done
 		echo
@@ -409,11 +446,13 @@ run_tarn_afp() {
 	local out=$tmp/tarn-afp-$1-$2.json keys='' pid w drv=af_packet
 	[ "$2" = ring ] && keys=,tx=ring
 	[ "$2" = xdp ] && drv=af_xdp
+	# (a mode= of -x wins: then both af_xdp rows run with it)
+	[ "$2" = xdpg ] && drv=af_xdp && [[ ,$extra, != *,mode=* ]] && keys=,mode=generic
 	[ -z "$extra" ] || keys="$keys,$extra"
 	"$fwd" --lcores "$lcores" --file-prefix tarn-cmp-$$ \
 		--port "$drv:iface=$veth_a$keys" --port "$drv:iface=$veth_b$keys" \
 		--fwd io --tx-first --burst "$burst" --pkt-len "$len" --rxd 1024 --txd 1024 \
-		--mbufs 8192 --mbuf-cache 256 --duration "$duration" --stats-period 1 --json \
+		--mbufs 8192 --mbuf-cache 256 --duration "$((duration + slack))" --stats-period 1 --json \
 		>"$out" 2>"$out.err" &
 	pid=$!
 	w=$(window "$pid" "$out" '"event":"stats"' "tarn-$2.$1")
@@ -424,7 +463,7 @@ run_tarn_afp() {
 run_testpmd() {
 	local out=$tmp/testpmd-$1.txt rc=0 pid w=
 	# testpmd needs a second or two to start: give it that on top of the run.
-	local desc=1024 limit=$((duration + 3))
+	local desc=1024 limit=$((duration + 3 + slack))
 	# In the VM testpmd takes many seconds to start: its run is timed
 	# from its first statistics line (below), this only bounds it.
 	[ "$mode" = virtio ] && desc=256 limit=$((duration + 90))
@@ -632,24 +671,28 @@ if [ "$mode" = virtio ]; then
 fi
 if [ "$mode" = af_xdp ]; then
 	echo "compare-testpmd: io forwarding over a veth pair ($veth_a, $veth_b), lcores $lcores ($((nlc - 1)) forwarding), burst $burst, $len-byte packets, ${duration}s per run, $runs repetition(s)"
-	echo "  tarn-fwd: 2 af_xdp ports${extra:+ (+$extra)};  dpdk-testpmd: 2 net_af_xdp vdevs (queue 0, busy_budget=$xdp_budget, --eth-peer = interface MACs), $memdesc"
+	echo "  tarn-fwd: 2 af_xdp ports${extra:+ (+$extra)}, defaults and mode=generic;  dpdk-testpmd: 2 net_af_xdp vdevs (queue 0, busy_budget=$xdp_budget, --eth-peer = interface MACs), $memdesc"
 	echo "  each figure: the tool's own mean rate [the veth pair's received packets over ${duration}-2.5 s: per second / per second of the tool's CPU time]"
 	for i in $(seq 1 "$runs"); do
 		if tarn_first "$i"; then
 			read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
 			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
+			read -r g gw gc < <(run_tarn_afp "$i" xdpg) && [ -n "$g" ] || exit 1
 		else
+			read -r g gw gc < <(run_tarn_afp "$i" xdpg) && [ -n "$g" ] || exit 1
 			read -r p pw pc < <(run_testpmd "$i") && [ -n "$p" ] || exit 1
 			read -r t tw tc < <(run_tarn_afp "$i" xdp) && [ -n "$t" ] || exit 1
 		fi
-		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc]; dpdk-testpmd $p Mpps [$pw, $pc]; ratio $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), $(ratio "$tc" "$pc")]"
-		record t tw tc p pw pc
+		echo "  run $i: tarn-fwd $t Mpps [$tw, $tc] (defaults: native XDP), $g Mpps [$gw, $gc] (mode=generic); dpdk-testpmd $p Mpps [$pw, $pc]; ratio $(ratio "$t" "$p") [$(ratio "$tw" "$pw"), $(ratio "$tc" "$pc")], mode=generic $(ratio "$g" "$p") [$(ratio "$gw" "$pw"), $(ratio "$gc" "$pc")]"
+		record t tw tc p pw pc g gw gc
 	done
 	spread_note
-	echo "tarn-fwd (af_xdp):                   $(fig t) Mpps [$(fig tw), $(fig tc) per CPU-second]"
+	echo "tarn-fwd, af_xdp defaults (native):  $(fig t) Mpps [$(fig tw), $(fig tc) per CPU-second]"
+	echo "tarn-fwd, af_xdp mode=generic:       $(fig g) Mpps [$(fig gw), $(fig gc) per CPU-second]"
 	echo "dpdk-testpmd (net_af_xdp):           $(fig p) Mpps [$(fig pw), $(fig pc) per CPU-second]"
-	echo "ratio tarn/testpmd:                  $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
-	print_counts tarn-xdp testpmd
+	echo "ratio tarn/testpmd, defaults:        $(rfig t p) [$(rfig tw pw), per CPU-second $(rfig tc pc)]"
+	echo "ratio tarn/testpmd, mode=generic:    $(rfig g p) [$(rfig gw pw), per CPU-second $(rfig gc pc)]"
+	print_counts tarn-xdp tarn-xdpg testpmd
 	[ "$keep" = 0 ] || echo "raw outputs in $tmp"
 	exit 0
 fi
