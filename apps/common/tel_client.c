@@ -96,3 +96,35 @@ void tel_close(struct tel_conn *c)
 	free(c->buf);
 	c->buf = NULL;
 }
+
+unsigned tel_ids(const struct jval *list, unsigned *ids, unsigned max)
+{
+	unsigned n = 0;
+	for (const struct jval *e = list != NULL ? list->child : NULL; e != NULL && n < max;
+	     e = e->next)
+		if (e->type == J_NUM && e->is_u64 && e->u64 < 1000000)
+			ids[n++] = (unsigned)e->u64;
+	return n;
+}
+
+void tel_port_counts_read(const struct jval *v, struct tel_port_counts *c)
+{
+	c->ipackets = jget_u64(v, "ipackets", 0);
+	c->opackets = jget_u64(v, "opackets", 0);
+	c->ibytes = jget_u64(v, "ibytes", 0);
+	c->obytes = jget_u64(v, "obytes", 0);
+	c->imissed = jget_u64(v, "imissed", 0);
+	c->ierrors = jget_u64(v, "ierrors", 0);
+	c->oerrors = jget_u64(v, "oerrors", 0);
+	c->rx_nombuf = jget_u64(v, "rx_nombuf", 0);
+}
+
+void tel_lcore_read(const struct jval *v, unsigned id, const char *role_def, struct tel_lcore *l)
+{
+	l->id = id;
+	app_copy_str(l->role, sizeof(l->role), jget_str(v, "role", role_def));
+	l->cpu = (long)jget_num(v, "cpu", -1);
+	l->socket = (long)jget_num(v, "socket", -1);
+	l->polls = jget_u64(v, "polls", 0);
+	l->busy = jget_u64(v, "busy_polls", 0);
+}

@@ -10,6 +10,7 @@
 #define TARN_TEL_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "json.h"
 
@@ -48,5 +49,30 @@ int tel_read_info(struct tel_conn *c, double deadline, size_t max_cap, long *pid
 
 /* Close the connection and free the buffer and the last reply. */
 void tel_close(struct tel_conn *c);
+
+/* What the replies say, read alike by every app. */
+
+/* The ids of a list reply (/tarn/ethdev/list, /tarn/lcore/list,
+ * /ethdev/list): its whole numbers below 1000000, at most `max`. Their
+ * count. */
+unsigned tel_ids(const struct jval *list, unsigned *ids, unsigned max);
+
+/* A port's counters, as /tarn/ethdev/stats and DPDK's /ethdev/stats give
+ * them (0 for one the reply lacks). */
+struct tel_port_counts {
+	uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+};
+void tel_port_counts_read(const struct jval *v, struct tel_port_counts *c);
+
+/* An lcore, as /tarn/lcore/info gives it. */
+struct tel_lcore {
+	unsigned id;
+	char role[16];    /* main, worker, registered */
+	long cpu, socket; /* -1: not said */
+	uint64_t polls, busy;
+};
+/* Lcore `id` from its /tarn/lcore/info reply `v`; `role_def` when the
+ * reply names no role. */
+void tel_lcore_read(const struct jval *v, unsigned id, const char *role_def, struct tel_lcore *l);
 
 #endif /* TARN_TEL_CLIENT_H */

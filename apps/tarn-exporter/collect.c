@@ -324,15 +324,10 @@ static void read_pools(struct client *c, struct x_proc *p, const char *list_cmd,
 	}
 }
 
-/* Port ids of a list command's reply. */
+/* The ids of a list command's reply. */
 static unsigned read_ids(struct client *c, const char *cmd, unsigned *ids, unsigned max)
 {
-	unsigned n = 0;
-	const struct jval *l = query(c, "%s", cmd);
-	for (const struct jval *e = l != NULL ? l->child : NULL; e != NULL && n < max; e = e->next)
-		if (e->type == J_NUM && e->is_u64 && e->u64 < 1000000)
-			ids[n++] = (unsigned)e->u64;
-	return n;
+	return tel_ids(query(c, "%s", cmd), ids, max);
 }
 
 static void read_queues(const struct jval *arr, struct x_queue *q, unsigned *nq)
@@ -353,18 +348,6 @@ static void read_queues(const struct jval *arr, struct x_queue *q, unsigned *nq)
 	}
 }
 
-static void port_totals(const struct jval *v, struct x_port *x)
-{
-	x->ipackets = jget_u64(v, "ipackets", 0);
-	x->opackets = jget_u64(v, "opackets", 0);
-	x->ibytes = jget_u64(v, "ibytes", 0);
-	x->obytes = jget_u64(v, "obytes", 0);
-	x->imissed = jget_u64(v, "imissed", 0);
-	x->ierrors = jget_u64(v, "ierrors", 0);
-	x->oerrors = jget_u64(v, "oerrors", 0);
-	x->rx_nombuf = jget_u64(v, "rx_nombuf", 0);
-}
-
 /* tarn's ports: /tarn/ethdev/stats (counters, per queue) and
  * /tarn/ethdev/info (MAC, MTU, link). */
 static void read_tarn_ports(struct client *c, struct x_proc *p)
@@ -383,7 +366,7 @@ static void read_tarn_ports(struct client *c, struct x_proc *p)
 		app_copy_str(x->name, sizeof(x->name), jget_str(v, "name", ""));
 		app_copy_str(x->driver, sizeof(x->driver), jget_str(v, "driver", ""));
 		app_copy_str(x->state, sizeof(x->state), jget_str(v, "state", ""));
-		port_totals(v, x);
+		tel_port_counts_read(v, &x->c);
 		read_queues(jget(v, "rx_queues"), x->rxq, &x->nrxq);
 		read_queues(jget(v, "tx_queues"), x->txq, &x->ntxq);
 		v = query_id(c, "/tarn/ethdev/info,%s", ids[i]);
@@ -438,7 +421,7 @@ static void read_dpdk_ports(struct client *c, const struct cmds *k, struct x_pro
 		v = query_id(c, "/ethdev/stats,%s", ids[i]);
 		if (v == NULL)
 			continue;
-		port_totals(v, &tmp);
+		tel_port_counts_read(v, &tmp.c);
 		static const char *const qk[] = { "q_ipackets", "q_ibytes", "q_errors",
 			                          "q_opackets", "q_obytes" };
 		const struct jval *arr[5];
@@ -482,13 +465,7 @@ static void read_lcores(struct client *c, struct x_proc *p)
 		const struct jval *v = query_id(c, "/tarn/lcore/info,%s", ids[i]);
 		if (v == NULL)
 			continue;
-		struct x_lcore *x = &p->lcores[p->nlcores++];
-		x->id = ids[i];
-		app_copy_str(x->role, sizeof(x->role), jget_str(v, "role", ""));
-		x->cpu = (long)jget_i64(v, "cpu", -1);
-		x->socket = (long)jget_i64(v, "socket", -1);
-		x->polls = jget_u64(v, "polls", 0);
-		x->busy = jget_u64(v, "busy_polls", 0);
+		tel_lcore_read(v, ids[i], "", &p->lcores[p->nlcores++]);
 	}
 }
 

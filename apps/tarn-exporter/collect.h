@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tel_client.h" /* struct tel_port_counts, tel_lcore */
+
 /* Bounds on what one process may contribute (a hostile process cannot make
  * the exporter's output grow without end). */
 #define X_MAX_SOCKETS 256
@@ -72,16 +74,9 @@ struct x_port {
 	char name[X_NAME], driver[X_NAME], state[16], mac[24];
 	int has_link, link_up;
 	uint64_t speed_mbps, mtu;
-	uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+	struct tel_port_counts c;
 	unsigned nrxq, ntxq;
 	struct x_queue rxq[X_MAX_QUEUES], txq[X_MAX_QUEUES];
-};
-
-struct x_lcore {
-	unsigned id;
-	char role[16];
-	long cpu, socket;
-	uint64_t polls, busy;
 };
 
 struct x_fwd {
@@ -103,7 +98,7 @@ struct x_proc {
 	unsigned npools, nports, nlcores;
 	struct x_pool *pools; /* npools */
 	struct x_port *ports;
-	struct x_lcore *lcores;
+	struct tel_lcore *lcores;
 	struct x_fwd fwd;
 };
 

@@ -299,21 +299,21 @@ static const struct ufam cache_fams[] = {
 };
 
 static const struct ufam port_fams[] = {
-	{ "tarn_port_rx_packets", COUNTER, NULL, offsetof(struct x_port, ipackets),
+	{ "tarn_port_rx_packets", COUNTER, NULL, offsetof(struct x_port, c.ipackets),
 	  "Packets received (returned by rx_burst).", 0 },
-	{ "tarn_port_tx_packets", COUNTER, NULL, offsetof(struct x_port, opackets),
+	{ "tarn_port_tx_packets", COUNTER, NULL, offsetof(struct x_port, c.opackets),
 	  "Packets transmitted (taken by tx_burst).", 0 },
-	{ "tarn_port_rx_bytes", COUNTER, "bytes", offsetof(struct x_port, ibytes),
+	{ "tarn_port_rx_bytes", COUNTER, "bytes", offsetof(struct x_port, c.ibytes),
 	  "Bytes received.", 0 },
-	{ "tarn_port_tx_bytes", COUNTER, "bytes", offsetof(struct x_port, obytes),
+	{ "tarn_port_tx_bytes", COUNTER, "bytes", offsetof(struct x_port, c.obytes),
 	  "Bytes transmitted.", 0 },
-	{ "tarn_port_rx_missed_packets", COUNTER, NULL, offsetof(struct x_port, imissed),
+	{ "tarn_port_rx_missed_packets", COUNTER, NULL, offsetof(struct x_port, c.imissed),
 	  "Packets the device dropped on receive because an RX queue was full.", 0 },
-	{ "tarn_port_rx_errors", COUNTER, NULL, offsetof(struct x_port, ierrors),
+	{ "tarn_port_rx_errors", COUNTER, NULL, offsetof(struct x_port, c.ierrors),
 	  "Erroneous packets received and dropped.", 0 },
-	{ "tarn_port_tx_errors", COUNTER, NULL, offsetof(struct x_port, oerrors),
+	{ "tarn_port_tx_errors", COUNTER, NULL, offsetof(struct x_port, c.oerrors),
 	  "Packets tx_burst refused (the application kept or dropped them).", 0 },
-	{ "tarn_port_rx_nombuf", COUNTER, NULL, offsetof(struct x_port, rx_nombuf),
+	{ "tarn_port_rx_nombuf", COUNTER, NULL, offsetof(struct x_port, c.rx_nombuf),
 	  "Receive failures for lack of packet buffers in the RX queue's pool.", 0 },
 	{ "tarn_port_mtu_bytes", GAUGE, "bytes", offsetof(struct x_port, mtu), "The port's MTU.",
 	  0 },
@@ -509,7 +509,7 @@ static void lcore_families(struct out *o, const struct x_model *m)
 	struct fam f = family(o, "tarn_lcore", INFO, NULL,
 	                      "An lcore: its role (main, worker, registered), CPU and socket.");
 	FOR_PROCS(m, p)
-	for (const struct x_lcore *x = p->lcores; x && x < p->lcores + p->nlcores; x++) {
+	for (const struct tel_lcore *x = p->lcores; x && x < p->lcores + p->nlcores; x++) {
 		s.n = 0;
 		lset_add(&s, "process", p->label);
 		lset_num(&s, 0, "lcore", x->id);
@@ -529,7 +529,7 @@ static void lcore_families(struct out *o, const struct x_model *m)
 	for (unsigned i = 0; i < N(lf); i++) {
 		f = family(o, lf[i].name, COUNTER, NULL, lf[i].help);
 		FOR_PROCS(m, p)
-		for (const struct x_lcore *x = p->lcores; x && x < p->lcores + p->nlcores; x++) {
+		for (const struct tel_lcore *x = p->lcores; x && x < p->lcores + p->nlcores; x++) {
 			s.n = 0;
 			lset_add(&s, "process", p->label);
 			lset_num(&s, 0, "lcore", x->id);

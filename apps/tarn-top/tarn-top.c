@@ -569,16 +569,9 @@ struct queue_s {
 struct port_s {
 	unsigned id;
 	char name[TARN_NAME_SIZE], driver[TARN_NAME_SIZE], state[16];
-	uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+	struct tel_port_counts c;
 	unsigned nrxq, ntxq;
 	struct queue_s rxq[TARN_ETH_MAX_QUEUES], txq[TARN_ETH_MAX_QUEUES];
-};
-
-struct lcore_s {
-	unsigned id;
-	char role[16];
-	int cpu, socket;
-	uint64_t polls, busy;
 };
 
 struct sample {
@@ -588,7 +581,7 @@ struct sample {
 	unsigned npools, npools_total, nports, nlcores;
 	struct pool_s pools[MAX_POOLS];
 	struct port_s ports[TARN_MAX_ETHPORTS];
-	struct lcore_s lcores[TARN_MAX_LCORES];
+	struct tel_lcore lcores[TARN_MAX_LCORES];
 };
 
 /* The pools of `list_cmd` (names), each read with `info_cmd`,NAME. */
@@ -644,18 +637,21 @@ static void sample_pools(struct sample *s)
 	sample_pool_set(s, "/tarn/dpdk/mempool/list", "/tarn/dpdk/mempool/info");
 }
 
+/* query() of "CMD,ID" on the connection. */
+static const struct jval *query_id(const char *cmd, unsigned id)
+{
+	char req[96];
+	snprintf(req, sizeof(req), "%s,%u", cmd, id);
+	return query(&conn, req);
+}
+
 static void sample_ports(struct sample *s)
 {
-	unsigned ids[TARN_MAX_ETHPORTS], n = 0;
-	const struct jval *list = query(&conn, "/tarn/ethdev/list");
-	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next)
-		if (n < TARN_MAX_ETHPORTS)
-			ids[n++] = (unsigned)jval_u64(e, 0);
+	unsigned ids[TARN_MAX_ETHPORTS];
+	unsigned n = tel_ids(query(&conn, "/tarn/ethdev/list"), ids, TARN_MAX_ETHPORTS);
 	s->nports = 0;
 	for (unsigned i = 0; i < n; i++) {
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "/tarn/ethdev/stats,%u", ids[i]);
-		const struct jval *v = query(&conn, cmd);
+		const struct jval *v = query_id("/tarn/ethdev/stats", ids[i]);
 		if (v == NULL)
 			continue; /* closed since the list */
 		struct port_s *p = &s->ports[s->nports++];
@@ -664,14 +660,7 @@ static void sample_ports(struct sample *s)
 		app_copy_str(p->name, sizeof(p->name), jget_str(v, "name", "?"));
 		app_copy_str(p->driver, sizeof(p->driver), jget_str(v, "driver", "?"));
 		app_copy_str(p->state, sizeof(p->state), jget_str(v, "state", "?"));
-		p->ipackets = jget_u64(v, "ipackets", 0);
-		p->opackets = jget_u64(v, "opackets", 0);
-		p->ibytes = jget_u64(v, "ibytes", 0);
-		p->obytes = jget_u64(v, "obytes", 0);
-		p->imissed = jget_u64(v, "imissed", 0);
-		p->ierrors = jget_u64(v, "ierrors", 0);
-		p->oerrors = jget_u64(v, "oerrors", 0);
-		p->rx_nombuf = jget_u64(v, "rx_nombuf", 0);
+		tel_port_counts_read(v, &p->c);
 		const struct jval *q = jget(v, "rx_queues");
 		for (q = q ? q->child : NULL; q != NULL && p->nrxq < TARN_ETH_MAX_QUEUES;
 		     q = q->next) {
@@ -694,25 +683,14 @@ static void sample_ports(struct sample *s)
 
 static void sample_lcores(struct sample *s)
 {
-	unsigned ids[TARN_MAX_LCORES], n = 0;
-	const struct jval *list = query(&conn, "/tarn/lcore/list");
-	for (const struct jval *e = list ? list->child : NULL; e != NULL; e = e->next)
-		if (n < TARN_MAX_LCORES)
-			ids[n++] = (unsigned)jval_u64(e, 0);
+	unsigned ids[TARN_MAX_LCORES];
+	unsigned n = tel_ids(query(&conn, "/tarn/lcore/list"), ids, TARN_MAX_LCORES);
 	s->nlcores = 0;
 	for (unsigned i = 0; i < n; i++) {
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "/tarn/lcore/info,%u", ids[i]);
-		const struct jval *v = query(&conn, cmd);
+		const struct jval *v = query_id("/tarn/lcore/info", ids[i]);
 		if (v == NULL)
 			continue;
-		struct lcore_s *l = &s->lcores[s->nlcores++];
-		l->id = ids[i];
-		app_copy_str(l->role, sizeof(l->role), jget_str(v, "role", "?"));
-		l->cpu = (int)jget_num(v, "cpu", -1);
-		l->socket = (int)jget_num(v, "socket", -1);
-		l->polls = jget_u64(v, "polls", 0);
-		l->busy = jget_u64(v, "busy_polls", 0);
+		tel_lcore_read(v, ids[i], "?", &s->lcores[s->nlcores++]);
 	}
 }
 
@@ -748,7 +726,7 @@ static const struct port_s *prev_port(const struct sample *prev, const struct po
 	return NULL;
 }
 
-static const struct lcore_s *prev_lcore(const struct sample *prev, const struct lcore_s *l)
+static const struct tel_lcore *prev_lcore(const struct sample *prev, const struct tel_lcore *l)
 {
 	for (unsigned i = 0; prev != NULL && i < prev->nlcores; i++)
 		if (prev->lcores[i].id == l->id)
@@ -772,7 +750,7 @@ static double pool_hit(const struct pool_s *p, const struct pool_s *o)
 }
 
 /* Busy percent over the interval (-1: no polls in it), or since the start. */
-static double lcore_busy(const struct lcore_s *l, const struct lcore_s *o)
+static double lcore_busy(const struct tel_lcore *l, const struct tel_lcore *o)
 {
 	if (o != NULL)
 		return l->polls > o->polls
@@ -793,13 +771,14 @@ static void port_rates(const struct port_s *p, const struct port_s *o, double dt
 	memset(r, 0, sizeof(*r));
 	if (o == NULL)
 		return;
-	r->rx_pps = rate(p->ipackets, o->ipackets, dt);
-	r->tx_pps = rate(p->opackets, o->opackets, dt);
-	r->rx_bps = 8 * rate(p->ibytes, o->ibytes, dt);
-	r->tx_bps = 8 * rate(p->obytes, o->obytes, dt);
-	r->rx_drops = rate(p->imissed + p->ierrors + p->rx_nombuf,
-	                   o->imissed + o->ierrors + o->rx_nombuf, dt);
-	r->tx_drops = rate(p->oerrors, o->oerrors, dt);
+	const struct tel_port_counts *c = &p->c, *b = &o->c;
+	r->rx_pps = rate(c->ipackets, b->ipackets, dt);
+	r->tx_pps = rate(c->opackets, b->opackets, dt);
+	r->rx_bps = 8 * rate(c->ibytes, b->ibytes, dt);
+	r->tx_bps = 8 * rate(c->obytes, b->obytes, dt);
+	r->rx_drops = rate(c->imissed + c->ierrors + c->rx_nombuf,
+	                   b->imissed + b->ierrors + b->rx_nombuf, dt);
+	r->tx_drops = rate(c->oerrors, b->oerrors, dt);
 	for (unsigned q = 0; q < p->nrxq; q++) {
 		const struct queue_s z = { 0, 0, 0 }, *oq = q < o->nrxq ? &o->rxq[q] : &z;
 		r->q_pps[0][q] = rate(p->rxq[q].packets, oq->packets, dt);
@@ -866,14 +845,14 @@ static void json_port(struct tarn__json *j, const struct port_s *p, const struct
 	tarn__json_string(j, "name", p->name);
 	tarn__json_string(j, "driver", p->driver);
 	tarn__json_string(j, "state", p->state);
-	tarn__json_uint(j, "ipackets", p->ipackets);
-	tarn__json_uint(j, "opackets", p->opackets);
-	tarn__json_uint(j, "ibytes", p->ibytes);
-	tarn__json_uint(j, "obytes", p->obytes);
-	tarn__json_uint(j, "imissed", p->imissed);
-	tarn__json_uint(j, "ierrors", p->ierrors);
-	tarn__json_uint(j, "oerrors", p->oerrors);
-	tarn__json_uint(j, "rx_nombuf", p->rx_nombuf);
+	tarn__json_uint(j, "ipackets", p->c.ipackets);
+	tarn__json_uint(j, "opackets", p->c.opackets);
+	tarn__json_uint(j, "ibytes", p->c.ibytes);
+	tarn__json_uint(j, "obytes", p->c.obytes);
+	tarn__json_uint(j, "imissed", p->c.imissed);
+	tarn__json_uint(j, "ierrors", p->c.ierrors);
+	tarn__json_uint(j, "oerrors", p->c.oerrors);
+	tarn__json_uint(j, "rx_nombuf", p->c.rx_nombuf);
 	const double none = o ? 0 : -1;
 	json_rate(j, "rx_pps", o ? r.rx_pps : none);
 	json_rate(j, "tx_pps", o ? r.tx_pps : none);
@@ -923,7 +902,7 @@ static void print_json(const struct sample *s, const struct sample *prev)
 	tarn__json_close(&j);
 	tarn__json_array_open(&j, "lcores");
 	for (unsigned i = 0; i < s->nlcores; i++) {
-		const struct lcore_s *l = &s->lcores[i];
+		const struct tel_lcore *l = &s->lcores[i];
 		tarn__json_object_open(&j, NULL);
 		tarn__json_uint(&j, "lcore_id", l->id);
 		tarn__json_string(&j, "role", l->role);
@@ -1117,13 +1096,13 @@ static void draw(const struct sample *s, const struct sample *prev)
 	line("%s", "");
 	line("%-6s %-10s %4s %6s %12s %7s", "LCORE", "ROLE", "CPU", "SOCKET", "POLLS", "BUSY%");
 	for (unsigned i = 0; i < s->nlcores; i++) {
-		const struct lcore_s *l = &s->lcores[i];
-		char cpu[16];
+		const struct tel_lcore *l = &s->lcores[i];
+		char cpu[24];
 		if (l->cpu >= 0)
-			snprintf(cpu, sizeof(cpu), "%d", l->cpu);
+			snprintf(cpu, sizeof(cpu), "%ld", l->cpu);
 		else
 			snprintf(cpu, sizeof(cpu), "-");
-		line("%-6u %-10s %4s %6d %12s %7s", l->id, vis(e1, sizeof(e1), l->role), cpu,
+		line("%-6u %-10s %4s %6ld %12s %7s", l->id, vis(e1, sizeof(e1), l->role), cpu,
 		     l->socket, human(b1, sizeof(b1), (double)l->polls),
 		     pct(b2, sizeof(b2), lcore_busy(l, prev_lcore(prev, l))));
 	}
