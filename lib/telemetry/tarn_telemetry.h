@@ -174,7 +174,8 @@ TARN_API int tarn_telemetry_query(const char *request, char *buf, size_t size);
  * deeper than TARN_TELEMETRY_MAX_DEPTH: each logged), -ENOSPC when the entry
  * does not fit in the reply (nothing of it is written; inside a container
  * that could not be opened every call returns -ENOSPC until its close).
- * Strings are escaped as JSON needs; bytes that are not UTF-8 become U+FFFD.
+ * Strings are escaped as JSON needs, the C1 controls (U+0080-U+009F) too;
+ * bytes that are not UTF-8 become U+FFFD.
  * Non-finite doubles are written as null.
  */
 /**@{*/
