@@ -128,3 +128,26 @@ void tel_lcore_read(const struct jval *v, unsigned id, const char *role_def, str
 	l->polls = jget_u64(v, "polls", 0);
 	l->busy = jget_u64(v, "busy_polls", 0);
 }
+
+void tel_pool_counts_read(const struct jval *v, struct tel_pool_counts *c)
+{
+	c->size = jget_u64(v, "size", 0);
+	c->avail = jget_u64(v, "avail", 0);
+	c->in_use = jget_u64(v, "in_use", 0);
+	c->cached = jget_u64(v, "cached", 0);
+	c->cache_size = jget_u64(v, "cache_size", 0);
+	c->elt_size = jget_u64(v, "elt_size", 0);
+	c->reserve = jget_u64(v, "reserve", 0);
+	c->get_objs = jget_u64(v, "get_objs", 0);
+	c->hit_objs = jget_u64(v, "hit_objs", 0);
+	c->put_objs = jget_u64(v, "put_objs", 0);
+	c->refills = jget_u64(v, "refills", 0);
+	c->refill_objs = jget_u64(v, "refill_objs", 0);
+	c->flushes = jget_u64(v, "flushes", 0);
+	c->flush_objs = jget_u64(v, "flush_objs", 0);
+	c->direct_gets = jget_u64(v, "direct_gets", 0);
+	c->direct_puts = jget_u64(v, "direct_puts", 0);
+	c->fails = jget_u64(v, "fails", 0);
+	c->fail_objs = jget_u64(v, "fail_objs", 0);
+	c->reserved_objs = jget_u64(v, "reserved_objs", 0);
+}

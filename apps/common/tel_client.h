@@ -64,6 +64,16 @@ struct tel_port_counts {
 };
 void tel_port_counts_read(const struct jval *v, struct tel_port_counts *c);
 
+/* A pool's figures, as /tarn/mempool/info (and the DPDK plugin's
+ * /tarn/dpdk/mempool/info, which has DPDK's counts only) give them (0 for
+ * one the reply lacks). */
+struct tel_pool_counts {
+	uint64_t size, avail, in_use, cached, cache_size, elt_size, reserve;
+	uint64_t get_objs, hit_objs, put_objs, refills, refill_objs, flushes, flush_objs;
+	uint64_t direct_gets, direct_puts, fails, fail_objs, reserved_objs;
+};
+void tel_pool_counts_read(const struct jval *v, struct tel_pool_counts *c);
+
 /* An lcore, as /tarn/lcore/info gives it. */
 struct tel_lcore {
 	unsigned id;

@@ -275,26 +275,8 @@ static void read_pools(struct client *c, struct x_proc *p, const char *list_cmd,
 		struct x_pool *x = &p->pools[p->npools++];
 		memset(x, 0, sizeof(*x));
 		app_copy_str(x->name, sizeof(x->name), names[i]);
-		x->size = jget_u64(v, "size", 0);
-		x->avail = jget_u64(v, "avail", 0);
-		x->in_use = jget_u64(v, "in_use", 0);
-		x->cached = jget_u64(v, "cached", 0);
-		x->cache_size = jget_u64(v, "cache_size", 0);
-		x->elt_size = jget_u64(v, "elt_size", 0);
+		tel_pool_counts_read(v, &x->c);
 		x->has_stats = jget(v, "get_objs") != NULL;
-		x->reserve = jget_u64(v, "reserve", 0);
-		x->get_objs = jget_u64(v, "get_objs", 0);
-		x->hit_objs = jget_u64(v, "hit_objs", 0);
-		x->put_objs = jget_u64(v, "put_objs", 0);
-		x->refills = jget_u64(v, "refills", 0);
-		x->refill_objs = jget_u64(v, "refill_objs", 0);
-		x->flushes = jget_u64(v, "flushes", 0);
-		x->flush_objs = jget_u64(v, "flush_objs", 0);
-		x->direct_gets = jget_u64(v, "direct_gets", 0);
-		x->direct_puts = jget_u64(v, "direct_puts", 0);
-		x->fails = jget_u64(v, "fails", 0);
-		x->fail_objs = jget_u64(v, "fail_objs", 0);
-		x->reserved_objs = jget_u64(v, "reserved_objs", 0);
 		const struct jval *cs = jget(v, "caches");
 		for (const struct jval *e = cs != NULL ? cs->child : NULL;
 		     e != NULL && x->ncaches < X_MAX_CACHES; e = e->next) {

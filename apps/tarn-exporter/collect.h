@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tel_client.h" /* struct tel_port_counts, tel_lcore */
+#include "tel_client.h" /* struct tel_pool_counts, tel_port_counts, tel_lcore */
 
 /* Bounds on what one process may contribute (a hostile process cannot make
  * the exporter's output grow without end). */
@@ -54,9 +54,7 @@ struct x_cache {
 
 struct x_pool {
 	char name[X_NAME];
-	uint64_t size, avail, in_use, cached, cache_size, elt_size, reserve;
-	uint64_t get_objs, hit_objs, put_objs, refills, refill_objs, flushes, flush_objs;
-	uint64_t direct_gets, direct_puts, fails, fail_objs, reserved_objs;
+	struct tel_pool_counts c;
 	int has_stats; /* tarn's statistics and reserve (a DPDK pool on tarn's
 	                * ops has DPDK's counts only) */
 	unsigned ncaches;

@@ -244,41 +244,41 @@ struct ufam {
 #define U64_AT(ptr, off) (*(const uint64_t *)((const char *)(ptr) + (off)))
 
 static const struct ufam pool_fams[] = {
-	{ "tarn_mempool_size_objects", GAUGE, NULL, offsetof(struct x_pool, size),
+	{ "tarn_mempool_size_objects", GAUGE, NULL, offsetof(struct x_pool, c.size),
 	  "Objects in the pool (available plus in use).", 0 },
-	{ "tarn_mempool_cached_objects", GAUGE, NULL, offsetof(struct x_pool, cached),
+	{ "tarn_mempool_cached_objects", GAUGE, NULL, offsetof(struct x_pool, c.cached),
 	  "Available objects held in the threads' caches now (counted in state=\"available\").",
 	  0 },
-	{ "tarn_mempool_reserve_objects", GAUGE, NULL, offsetof(struct x_pool, reserve),
+	{ "tarn_mempool_reserve_objects", GAUGE, NULL, offsetof(struct x_pool, c.reserve),
 	  "Objects kept back for priority gets (tarn_mempool_get_reserved).", 1 },
-	{ "tarn_mempool_cache_size_objects", GAUGE, NULL, offsetof(struct x_pool, cache_size),
+	{ "tarn_mempool_cache_size_objects", GAUGE, NULL, offsetof(struct x_pool, c.cache_size),
 	  "Capacity of each thread's cache of the pool.", 0 },
-	{ "tarn_mempool_element_size_bytes", GAUGE, "bytes", offsetof(struct x_pool, elt_size),
+	{ "tarn_mempool_element_size_bytes", GAUGE, "bytes", offsetof(struct x_pool, c.elt_size),
 	  "Usable bytes of each object.", 0 },
-	{ "tarn_mempool_get_objects", COUNTER, NULL, offsetof(struct x_pool, get_objs),
+	{ "tarn_mempool_get_objects", COUNTER, NULL, offsetof(struct x_pool, c.get_objs),
 	  "Objects handed out by gets.", 1 },
-	{ "tarn_mempool_put_objects", COUNTER, NULL, offsetof(struct x_pool, put_objs),
+	{ "tarn_mempool_put_objects", COUNTER, NULL, offsetof(struct x_pool, c.put_objs),
 	  "Objects given back by puts.", 1 },
-	{ "tarn_mempool_cache_hit_objects", COUNTER, NULL, offsetof(struct x_pool, hit_objs),
+	{ "tarn_mempool_cache_hit_objects", COUNTER, NULL, offsetof(struct x_pool, c.hit_objs),
 	  "Objects of gets served by a thread's cache without touching the shared store.", 1 },
-	{ "tarn_mempool_cache_refills", COUNTER, NULL, offsetof(struct x_pool, refills),
+	{ "tarn_mempool_cache_refills", COUNTER, NULL, offsetof(struct x_pool, c.refills),
 	  "Bulk moves from the shared store into a thread's cache.", 1 },
-	{ "tarn_mempool_cache_refill_objects", COUNTER, NULL, offsetof(struct x_pool, refill_objs),
-	  "Objects moved by refills.", 1 },
-	{ "tarn_mempool_cache_flushes", COUNTER, NULL, offsetof(struct x_pool, flushes),
+	{ "tarn_mempool_cache_refill_objects", COUNTER, NULL,
+	  offsetof(struct x_pool, c.refill_objs), "Objects moved by refills.", 1 },
+	{ "tarn_mempool_cache_flushes", COUNTER, NULL, offsetof(struct x_pool, c.flushes),
 	  "Bulk moves from a thread's cache back to the shared store.", 1 },
-	{ "tarn_mempool_cache_flush_objects", COUNTER, NULL, offsetof(struct x_pool, flush_objs),
+	{ "tarn_mempool_cache_flush_objects", COUNTER, NULL, offsetof(struct x_pool, c.flush_objs),
 	  "Objects moved by flushes.", 1 },
-	{ "tarn_mempool_direct_get_objects", COUNTER, NULL, offsetof(struct x_pool, direct_gets),
+	{ "tarn_mempool_direct_get_objects", COUNTER, NULL, offsetof(struct x_pool, c.direct_gets),
 	  "Objects got straight from the shared store (a get larger than the cache).", 1 },
-	{ "tarn_mempool_direct_put_objects", COUNTER, NULL, offsetof(struct x_pool, direct_puts),
+	{ "tarn_mempool_direct_put_objects", COUNTER, NULL, offsetof(struct x_pool, c.direct_puts),
 	  "Objects put straight to the shared store (no room in the cache).", 1 },
-	{ "tarn_mempool_get_failures", COUNTER, NULL, offsetof(struct x_pool, fails),
+	{ "tarn_mempool_get_failures", COUNTER, NULL, offsetof(struct x_pool, c.fails),
 	  "Gets that failed: not enough objects available (the pool ran dry).", 1 },
-	{ "tarn_mempool_get_failed_objects", COUNTER, NULL, offsetof(struct x_pool, fail_objs),
+	{ "tarn_mempool_get_failed_objects", COUNTER, NULL, offsetof(struct x_pool, c.fail_objs),
 	  "Objects asked for by gets that failed.", 1 },
-	{ "tarn_mempool_reserve_get_objects", COUNTER, NULL, offsetof(struct x_pool, reserved_objs),
-	  "Objects got by priority gets.", 1 },
+	{ "tarn_mempool_reserve_get_objects", COUNTER, NULL,
+	  offsetof(struct x_pool, c.reserved_objs), "Objects got by priority gets.", 1 },
 };
 
 static const struct ufam cache_fams[] = {
@@ -411,9 +411,9 @@ static void pool_families(struct out *o, const struct x_model *m)
 	for (const struct x_pool *x = p->pools; x && x < p->pools + p->npools; x++) {
 		pool_labels(&s, p, x);
 		lset_add(&s, "state", "available");
-		sample_u64(o, &f, s.l, s.n, x->avail);
+		sample_u64(o, &f, s.l, s.n, x->c.avail);
 		s.l[s.n - 1].v = "in_use";
-		sample_u64(o, &f, s.l, s.n, x->in_use);
+		sample_u64(o, &f, s.l, s.n, x->c.in_use);
 	}
 	for (unsigned i = 0; i < N(pool_fams); i++) {
 		const struct ufam *u = &pool_fams[i];

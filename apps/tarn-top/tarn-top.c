@@ -557,7 +557,7 @@ struct cache_s {
 
 struct pool_s {
 	char name[TARN_NAME_SIZE];
-	uint64_t size, in_use, avail, cache_size, get, hit, refills, flushes, fails;
+	struct tel_pool_counts c;
 	unsigned ncaches, ncaches_total;
 	struct cache_s caches[MAX_CACHES];
 };
@@ -605,15 +605,7 @@ static void sample_pool_set(struct sample *s, const char *list_cmd, const char *
 		struct pool_s *p = &s->pools[s->npools++];
 		memset(p, 0, sizeof(*p));
 		app_copy_str(p->name, sizeof(p->name), names[i]);
-		p->size = jget_u64(v, "size", 0);
-		p->in_use = jget_u64(v, "in_use", 0);
-		p->avail = jget_u64(v, "avail", 0);
-		p->cache_size = jget_u64(v, "cache_size", 0);
-		p->get = jget_u64(v, "get_objs", 0);
-		p->hit = jget_u64(v, "hit_objs", 0);
-		p->refills = jget_u64(v, "refills", 0);
-		p->flushes = jget_u64(v, "flushes", 0);
-		p->fails = jget_u64(v, "fails", 0);
+		tel_pool_counts_read(v, &p->c);
 		const struct jval *caches = jget(v, "caches");
 		for (const struct jval *c = caches ? caches->child : NULL; c != NULL; c = c->next) {
 			p->ncaches_total++;
@@ -744,9 +736,11 @@ static double rate(uint64_t cur, uint64_t old, double dt)
  * (or without gets in the interval). -1: no gets at all. */
 static double pool_hit(const struct pool_s *p, const struct pool_s *o)
 {
-	if (o != NULL && p->get > o->get)
-		return 100.0 * (double)(p->hit - o->hit) / (double)(p->get - o->get);
-	return p->get > 0 ? 100.0 * (double)p->hit / (double)p->get : -1.0;
+	const struct tel_pool_counts *c = &p->c, *b = o != NULL ? &o->c : NULL;
+	if (b != NULL && c->get_objs > b->get_objs)
+		return 100.0 * (double)(c->hit_objs - b->hit_objs) /
+		       (double)(c->get_objs - b->get_objs);
+	return c->get_objs > 0 ? 100.0 * (double)c->hit_objs / (double)c->get_objs : -1.0;
 }
 
 /* Busy percent over the interval (-1: no polls in it), or since the start. */
@@ -811,18 +805,18 @@ static void json_pool(struct tarn__json *j, const struct pool_s *p, const struct
 {
 	tarn__json_object_open(j, NULL);
 	tarn__json_string(j, "name", p->name);
-	tarn__json_uint(j, "size", p->size);
-	tarn__json_uint(j, "in_use", p->in_use);
-	tarn__json_uint(j, "avail", p->avail);
-	tarn__json_uint(j, "cache_size", p->cache_size);
-	tarn__json_uint(j, "get_objs", p->get);
-	tarn__json_uint(j, "hit_objs", p->hit);
+	tarn__json_uint(j, "size", p->c.size);
+	tarn__json_uint(j, "in_use", p->c.in_use);
+	tarn__json_uint(j, "avail", p->c.avail);
+	tarn__json_uint(j, "cache_size", p->c.cache_size);
+	tarn__json_uint(j, "get_objs", p->c.get_objs);
+	tarn__json_uint(j, "hit_objs", p->c.hit_objs);
 	json_rate(j, "hit_percent", pool_hit(p, o));
-	tarn__json_uint(j, "refills", p->refills);
-	json_rate(j, "refills_per_s", o ? rate(p->refills, o->refills, dt) : -1);
-	tarn__json_uint(j, "flushes", p->flushes);
-	tarn__json_uint(j, "fails", p->fails);
-	json_rate(j, "fails_per_s", o ? rate(p->fails, o->fails, dt) : -1);
+	tarn__json_uint(j, "refills", p->c.refills);
+	json_rate(j, "refills_per_s", o ? rate(p->c.refills, o->c.refills, dt) : -1);
+	tarn__json_uint(j, "flushes", p->c.flushes);
+	tarn__json_uint(j, "fails", p->c.fails);
+	json_rate(j, "fails_per_s", o ? rate(p->c.fails, o->c.fails, dt) : -1);
 	tarn__json_array_open(j, "caches");
 	for (unsigned c = 0; c < p->ncaches; c++) {
 		tarn__json_object_open(j, NULL);
@@ -1055,11 +1049,11 @@ static void draw(const struct sample *s, const struct sample *prev)
 			snprintf(fill + fl, sizeof(fill) - fl, " ...");
 		line("%-20.20s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %6" PRIu64
 		     " %6s %9s %9s %7" PRIu64 "  %s",
-		     vis(e1, 21, p->name), p->size, p->in_use, p->avail, p->cache_size,
+		     vis(e1, 21, p->name), p->c.size, p->c.in_use, p->c.avail, p->c.cache_size,
 		     pct(b1, sizeof(b1), pool_hit(p, o)),
-		     human(b2, sizeof(b2), o ? rate(p->refills, o->refills, dt) : -1),
-		     human(b3, sizeof(b3), o ? rate(p->flushes, o->flushes, dt) : -1), p->fails,
-		     fill);
+		     human(b2, sizeof(b2), o ? rate(p->c.refills, o->c.refills, dt) : -1),
+		     human(b3, sizeof(b3), o ? rate(p->c.flushes, o->c.flushes, dt) : -1),
+		     p->c.fails, fill);
 	}
 	if (s->npools_total > s->npools)
 		line("  ... %u more pools", s->npools_total - s->npools);
