@@ -238,9 +238,10 @@ static void lcore_reset(struct lcore *lc)
 	lc->quit = 0;
 }
 
-int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
+/* Every CPU of the list exists and is in the process's affinity: 0, or
+ * -EINVAL (logged) or sched_getaffinity()'s -errno. */
+static int cpus_check(const struct tarn__lcore_list *list)
 {
-	pthread_once(&reg_key_once, reg_key_create);
 	cpu_set_t allowed;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
 		return -errno;
@@ -260,6 +261,41 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* Start worker lcore `id` on lc->cpu, pinned from its first instruction.
+ * 0, or pthread_create()'s error (logged). Under table_lock. */
+static int worker_start(struct lcore *lc, unsigned id)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(lc->cpu, &set);
+	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	int rc = TARN__FAULT("pthread_create", EAGAIN)
+	             ? EAGAIN
+	             : pthread_create(&lc->thread, &attr, worker_main, lc);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		TARN__ERR("env", "cannot start lcore %u on CPU %d: %s", id, lc->cpu,
+		          tarn_strerror(rc));
+		return rc;
+	}
+	char tname[16];
+	snprintf(tname, sizeof(tname), "tarn-lcore-%u", id);
+	pthread_setname_np(lc->thread, tname);
+	__atomic_store_n(&lc->role, ROLE_WORKER, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
+{
+	pthread_once(&reg_key_once, reg_key_create);
+	int rc = cpus_check(list);
+	if (rc < 0)
+		return rc;
 
 	pthread_mutex_lock(&table_lock);
 	for (unsigned i = 0; i < TARN_MAX_LCORES; i++)
@@ -272,7 +308,7 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 	if (pin_main) {
 		affinity_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved_affinity),
 		                                        &saved_affinity) == 0;
-		int rc = pin_self(m->cpu);
+		rc = pin_self(m->cpu);
 		if (rc < 0)
 			TARN__WARN("env", "cannot pin the main lcore to CPU %d: %s", m->cpu,
 			           tarn_strerror(rc));
@@ -285,27 +321,11 @@ int tarn__lcores_start(const struct tarn__lcore_list *list, int pin_main)
 		struct lcore *lc = &lcores[list->id[i]];
 		lc->cpu = list->cpu[i];
 		lc->socket = tarn_cpu_socket((unsigned)lc->cpu);
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(lc->cpu, &set);
-		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-		int rc = TARN__FAULT("pthread_create", EAGAIN)
-		             ? EAGAIN
-		             : pthread_create(&lc->thread, &attr, worker_main, lc);
-		pthread_attr_destroy(&attr);
-		if (rc != 0) {
-			TARN__ERR("env", "cannot start lcore %u on CPU %d: %s", list->id[i],
-			          lc->cpu, tarn_strerror(rc));
+		if (worker_start(lc, list->id[i]) != 0) {
 			pthread_mutex_unlock(&table_lock);
 			tarn__lcores_stop();
 			return -EAGAIN;
 		}
-		char tname[16];
-		snprintf(tname, sizeof(tname), "tarn-lcore-%u", list->id[i]);
-		pthread_setname_np(lc->thread, tname);
-		__atomic_store_n(&lc->role, ROLE_WORKER, __ATOMIC_RELEASE);
 		n_started++;
 	}
 	pthread_mutex_unlock(&table_lock);

@@ -219,14 +219,16 @@ static int hugefile_lock_new(int fd, const char *path)
 	return 0;
 }
 
-static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg,
-                             uint64_t va_align, uint64_t va_offset)
+/*
+ * Create and lock a new hugepage file for `seg`, named in seg->path: its
+ * fd, or -errno (seg->path empty, nothing left). A name taken by a crashed
+ * process with our pid (in another mount than the one cleaned at init) is
+ * skipped, not reused; a file removed by another process's cleaner before
+ * we locked it too.
+ */
+static int hugefile_create(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg)
 {
-	int fd = -1, rc;
-	/* A name taken by a crashed process with our pid (in another mount
-	 * than the one cleaned at init) is skipped, not reused; a file
-	 * removed by another process's cleaner before we locked it too. */
-	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+	for (int tries = 0; tries < 16; tries++) {
 		/* Relaxed: only the uniqueness of the number matters. */
 		unsigned n = __atomic_fetch_add(&ctx->next_file[seg->socket], 1, __ATOMIC_RELAXED);
 		int len = snprintf(seg->path, sizeof(seg->path), "%s/%s.tarnseg.%d.%d.%u",
@@ -235,11 +237,11 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 			seg->path[0] = '\0';
 			return -ENAMETOOLONG;
 		}
-		fd = TARN__FAULT("open-hugefile", EACCES)
-		         ? -1
-		         : open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		int fd = TARN__FAULT("open-hugefile", EACCES)
+		             ? -1
+		             : open(seg->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST) {
-			rc = -errno;
+			int rc = -errno;
 			seg->path[0] = '\0';
 			return rc;
 		}
@@ -251,19 +253,29 @@ static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *se
 #endif
 		/* Shared lock first: from here on a cleaner sees the file as in
 		 * use. */
-		rc = hugefile_lock_new(fd, seg->path);
+		int rc = hugefile_lock_new(fd, seg->path);
 		if (rc == 1) {
 			close(fd); /* not ours to unlink any more */
-			fd = -1;
 			continue;
 		}
-		if (rc < 0)
-			goto fail;
+		if (rc < 0) {
+			unlink(seg->path);
+			close(fd);
+			seg->path[0] = '\0';
+			return rc;
+		}
+		return fd;
 	}
-	if (fd < 0) {
-		seg->path[0] = '\0';
-		return -EEXIST;
-	}
+	seg->path[0] = '\0';
+	return -EEXIST;
+}
+
+static int hugetlbfs_reserve(struct tarn__mem_ctx *ctx, struct tarn__mem_seg *seg,
+                             uint64_t va_align, uint64_t va_offset)
+{
+	int fd = hugefile_create(ctx, seg), rc;
+	if (fd < 0)
+		return fd;
 	if (fchmod(fd, 0600) != 0 || TARN__FAULT("ftruncate-hugefile", ENOSPC) ||
 	    ftruncate(fd, (off_t)seg->len) != 0) {
 		rc = -errno;
