@@ -75,6 +75,29 @@ static const char *bind_hint(char *buf, size_t size, const char *name)
 	return buf;
 }
 
+/* Open `dev` through the driver it is bound to (vfio-pci or uio): 0, or
+ * -errno (logged; -ENXIO when bound to the kernel's driver or none). */
+static int kdrv_open(struct tarn_pci_device *dev, const char *name)
+{
+	char hint[160];
+	switch (dev->kdrv) {
+	case TARN_PCI_KDRV_VFIO:
+		return tarn__vfio_open(dev);
+	case TARN_PCI_KDRV_UIO:
+		return tarn__uio_open(dev);
+	case TARN_PCI_KDRV_KERNEL:
+		TARN__ERR(PCI_LOG, "%s: bound to the kernel driver %s%s%s%s: %s", name,
+		          dev->info.driver, dev->info.interface[0] ? " (interface " : "",
+		          dev->info.interface, dev->info.interface[0] ? ")" : "",
+		          bind_hint(hint, sizeof(hint), name));
+		return -ENXIO;
+	default:
+		TARN__ERR(PCI_LOG, "%s: bound to no driver: %s", name,
+		          bind_hint(hint, sizeof(hint), name));
+		return -ENXIO;
+	}
+}
+
 struct tarn_pci_device *tarn_pci_open(const char *addr)
 {
 	struct tarn_pci_addr a;
@@ -94,7 +117,7 @@ struct tarn_pci_device *tarn_pci_open(const char *addr)
 	dev->vfio_group = -1;
 	for (unsigned b = 0; b < TARN_PCI_MAX_BARS; b++)
 		dev->bar[b].fd = -1;
-	char name[TARN_PCI_NAME_SIZE], hint[160];
+	char name[TARN_PCI_NAME_SIZE];
 	tarn_pci_addr_format(&a, name, sizeof(name));
 	int rc = tarn__pci_read_info(name, &dev->info);
 	if (rc < 0) {
@@ -110,26 +133,7 @@ struct tarn_pci_device *tarn_pci_open(const char *addr)
 		rc = -EBUSY;
 		goto fail;
 	}
-	switch (dev->kdrv) {
-	case TARN_PCI_KDRV_VFIO:
-		rc = tarn__vfio_open(dev);
-		break;
-	case TARN_PCI_KDRV_UIO:
-		rc = tarn__uio_open(dev);
-		break;
-	case TARN_PCI_KDRV_KERNEL:
-		TARN__ERR(PCI_LOG, "%s: bound to the kernel driver %s%s%s%s: %s", name,
-		          dev->info.driver, dev->info.interface[0] ? " (interface " : "",
-		          dev->info.interface, dev->info.interface[0] ? ")" : "",
-		          bind_hint(hint, sizeof(hint), name));
-		rc = -ENXIO;
-		break;
-	default:
-		TARN__ERR(PCI_LOG, "%s: bound to no driver: %s", name,
-		          bind_hint(hint, sizeof(hint), name));
-		rc = -ENXIO;
-		break;
-	}
+	rc = kdrv_open(dev, name);
 	if (rc < 0)
 		goto fail;
 	rc = bus_master(dev, true);
