@@ -155,8 +155,7 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 	if (rc == 0)
 		rc = check_mtu(dev, l->mtu_known, l->ifname);
 	if (rc < 0) {
-		close(l->fd);
-		l->fd = -1;
+		tarn__lif_close(l);
 		return rc;
 	}
 	dev->mtu = l->mtu_known;
@@ -172,12 +171,7 @@ static int afp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *sp
 /* Closing the control socket drops the promiscuous membership. */
 static void afp_close(struct tarn__eth_dev *dev)
 {
-	struct tarn__lif *l = tarn__lif_of(dev);
-
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-	l->promisc = 0;
+	tarn__lif_close(tarn__lif_of(dev));
 }
 
 /* ------------------------------------------------------------------------ */

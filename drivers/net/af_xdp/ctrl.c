@@ -266,8 +266,7 @@ static int axdp_create(struct tarn__eth_dev *dev, const struct tarn__eth_spec *s
 		p->prog = NULL;
 	}
 	if (rc < 0) {
-		close(l->fd);
-		l->fd = -1;
+		tarn__lif_close(l);
 		return rc;
 	}
 	dev->mtu = l->mtu_known;
@@ -287,10 +286,7 @@ static void axdp_close(struct tarn__eth_dev *dev)
 
 	tarn__axdp_prog_put(p->prog, p->queue, p->queues);
 	p->prog = NULL;
-	if (p->lif.fd >= 0)
-		close(p->lif.fd);
-	p->lif.fd = -1;
-	p->lif.promisc = 0;
+	tarn__lif_close(&p->lif);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* The fault point of `l`'s ioctls by index, when it has one. */
 #define LIF_FAULT(l, err) ((l)->ops->fault != NULL && TARN__FAULT((l)->ops->fault, err))
@@ -374,6 +375,14 @@ int tarn__lif_mac_init(struct tarn__eth_dev *dev, struct tarn__lif *l,
 		return tarn__lif_set_mac(dev, l, &dev->mac); /* the interface takes mac= */
 	dev->mac = *if_mac;
 	return 0;
+}
+
+void tarn__lif_close(struct tarn__lif *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->promisc = 0;
 }
 
 /* The interface is up; a warning when it has no carrier. */

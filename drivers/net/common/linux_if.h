@@ -125,6 +125,11 @@ int tarn__lif_attach(struct tarn__eth_dev *dev, struct tarn__lif *l,
 int tarn__lif_mac_init(struct tarn__eth_dev *dev, struct tarn__lif *l,
                        const struct tarn__eth_spec *spec, const struct tarn_ether_addr *if_mac);
 
+/* Close the control socket (at close, or when create fails after opening
+ * it): the promiscuous membership it held goes with it. Harmless when it is
+ * closed already. */
+void tarn__lif_close(struct tarn__lif *l);
+
 /*
  * At start: the interface still there (-ENODEV, logged once), readable and
  * up (-ENETDOWN, "bring it up first"), a warning when it has no carrier;
