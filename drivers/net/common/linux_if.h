@@ -12,8 +12,9 @@
  *   what differs between drivers: how an ioctl reaches the interface, how
  *   promiscuous mode is held, where the link speed comes from, and what the
  *   driver's buffers say about an MTU;
- * - helpers for create (tarn__lif_attach, tarn__lif_mac_init) and start
- *   (tarn__lif_start), the same for every such driver.
+ * - helpers for create (tarn__lif_attach, tarn__lif_mac_init), close
+ *   (tarn__lif_close) and start (tarn__lif_start), the same for every such
+ *   driver.
  * Every function runs under the ethdev control mutex (driver ops only).
  */
 #ifndef TARN_DRIVERS_NET_LINUX_IF_H
