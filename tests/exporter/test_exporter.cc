@@ -66,10 +66,19 @@ bool start_fwd(Child &c, const std::string &prefix, const std::vector<std::strin
 	argv.insert(argv.end(), extra.begin(), extra.end());
 	if (!c.start(argv, log_path(prefix)))
 		return false;
+	// Ready once it says where its telemetry is: tarn-fwd prints that after
+	// its pools and ports are made and its commands registered. The socket
+	// alone is there from tarn_init() on, before any pool: a scrape then
+	// found the process but not its pool (under load, 2 ASan runs in 5).
 	const std::string sock = tel_dir + "/" + prefix + "/dpdk_telemetry.v2";
-	for (int i = 0; i < 300 && !exists(sock); i++)
+	for (int i = 0; i < 300; i++) {
+		if (c.output().find("tarn-fwd: telemetry at ") != std::string::npos)
+			return exists(sock);
+		if (!c.running())
+			return false;
 		sleep_s(0.1);
-	return exists(sock);
+	}
+	return false;
 }
 
 Expo scrape(unsigned p = port, bool om = false)
