@@ -462,13 +462,24 @@ TARN__RING_INLINE void tarn__ring_update_tail(struct tarn_ring_headtail *ht, uin
  * MT: tails are published in the order heads were reserved, so an
  * operation waits until the operations of its side that reserved before it
  * have published (tail == its old head) before it publishes. The check is
- * made right after the head move, before the copy; without contention the
- * tail is already there and it is one load and one fused compare-and-jump.
- * Measured: with the check after the copy, a one-thread MP/MC
- * enqueue+dequeue of one pointer took 30% longer on the machine of
- * docs/performance.md, for the same instructions. When the tail is not
- * there yet, the rest of the operation is done out of line
- * (tarn__ring_enqueue_finish()).
+ * made after the copy, right before the publication (as DPDK's ring does);
+ * without contention the tail is already there and it is one load and one
+ * fused compare-and-jump. When it is not there yet, the wait and the
+ * publication are done out of line (tarn__ring_publish_mt_wait()), so no
+ * value of the inline path lives across the call.
+ *
+ * Why after the copy: with two threads on two cores taking objects in bulk
+ * and putting them back one at a time (the uncached two-lcore mempool rows
+ * of docs/performance.md), a check right after the head move finds the
+ * other thread's operation still unpublished more often, and each wait
+ * lasts longer: counted in an MP/MC ring loop (dequeue 32, enqueue 1 x 32,
+ * two vCPUs), 0.67 waits and 1.4 pause rounds per ring operation with the
+ * check before the copy against 0.46 and 0.6 after it, and 21 against 29
+ * million objects/s (DPDK's ring, which also checks after the copy: 29). The exact
+ * microarchitectural reason is not visible without hardware counters; a
+ * prefetch for ownership of the slot before the wait did not recover it.
+ * One thread: the same instruction counts per object in the uncached
+ * one-lcore mempool rows (scripts/bench-insns.py).
  */
 TARN__RING_INLINE int tarn__ring_turn_mt(const struct tarn_ring_headtail *ht, uint32_t old_tail)
 {
@@ -486,6 +497,21 @@ tarn__ring_wait_turn_mt(const struct tarn_ring_headtail *ht, uint32_t old_tail)
 	/* A_TW, as in tarn__ring_turn_mt() */
 	while (!tarn__ring_turn_mt(ht, old_tail))
 		tarn__ring_relax(&spins);
+}
+
+/* MT, out of line: the copy of `n` elements from position `head` is done
+ * but earlier operations of the side (`is_prod`, a constant) have not
+ * published yet; wait for them, then publish. (The ring rather than the
+ * side's address, and `n` rather than the new tail: the inline path then
+ * keeps no extra value alive across its copy loop, and needs no extra
+ * callee-saved register to push and pop on every call.) */
+static __attribute__((noinline, unused)) void
+tarn__ring_publish_mt_wait(struct tarn_ring *r, int is_prod, uint32_t head, uint32_t n)
+{
+	struct tarn_ring_headtail *ht = is_prod ? &r->prod : &r->cons;
+
+	tarn__ring_wait_turn_mt(ht, head);
+	tarn__ring_update_tail(ht, head + n);
 }
 
 /* -- RTS. */
@@ -590,10 +616,12 @@ TARN__RING_INLINE uint32_t tarn__ring_move_head(struct tarn_ring_headtail *ht,
  * Slow paths, out of line:
  * - the whole operation, when the fast path's one compare-and-swap lost
  *   (MT; nothing reserved yet: start over);
- * - the rest of it (wait, copy, publish), when the operations of the side
- *   that reserved before ours have not published yet (MT), or when the
- *   elements wrap around the end of the slot array (any mode; once per
- *   round of the ring at most).
+ * - the rest of it (copy, wait, publish), when the elements wrap around
+ *   the end of the slot array (any mode; once per round of the ring at
+ *   most);
+ * - the wait and the publication (tarn__ring_publish_mt_wait()), when the
+ *   copy is done but the operations of the side that reserved before ours
+ *   have not published yet (MT).
  * Then no value of the operation lives across a call in the inlined fast
  * path (the waits may yield the CPU), and the element-by-element loops of
  * the wrap are not there either: the fast path and its caller need fewer
@@ -606,10 +634,10 @@ static __attribute__((noinline, unused)) void
 tarn__ring_enqueue_finish(struct tarn_ring *r, uint32_t head, const void *objs, unsigned esize,
                           uint32_t n, int sync)
 {
-	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->prod, head))
-		tarn__ring_wait_turn_mt(&r->prod, head);
 	tarn__ring_copy_in(r, head, objs, esize, n);
 	TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_TAIL);
+	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->prod, head))
+		tarn__ring_wait_turn_mt(&r->prod, head);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->prod);
 	else
@@ -621,10 +649,10 @@ static __attribute__((noinline, unused)) void tarn__ring_dequeue_finish(struct t
                                                                         unsigned esize, uint32_t n,
                                                                         int sync)
 {
-	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->cons, head))
-		tarn__ring_wait_turn_mt(&r->cons, head);
 	tarn__ring_copy_out(r, head, objs, esize, n);
 	TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_TAIL);
+	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->cons, head))
+		tarn__ring_wait_turn_mt(&r->cons, head);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->cons);
 	else
@@ -670,8 +698,9 @@ tarn__ring_dequeue_mt_slow(struct tarn_ring *r, void *objs, unsigned esize, unsi
 /*
  * The inline copy-and-publish: one element (the commonest call of all) is
  * a single move with no wrap test (a slot never straddles the end); more
- * go in blocks when they do not wrap. Everything else is the finish above.
- * Returns 0 when the caller must call the finish instead.
+ * go in blocks when they do not wrap. A wrap is the finish above; a wait
+ * for earlier operations of the side (MT) is tarn__ring_publish_mt_wait().
+ * Returns 0 when the caller must call the finish instead (nothing copied).
  */
 TARN__RING_INLINE int tarn__ring_enqueue_fast(struct tarn_ring *r, uint32_t head, const void *objs,
                                               unsigned esize, uint32_t n, int sync)
@@ -679,8 +708,6 @@ TARN__RING_INLINE int tarn__ring_enqueue_fast(struct tarn_ring *r, uint32_t head
 	const uint32_t idx = head & r->mask;
 	uint8_t *slot = tarn__ring_slots(r) + (size_t)idx * esize;
 
-	if (sync == TARN_RING_SYNC_MT && tarn_unlikely(!tarn__ring_turn_mt(&r->prod, head)))
-		return 0;
 	if (tarn_likely(n == 1))
 		tarn__ring_copy_one(slot, (const uint8_t *)objs, esize);
 	else if (tarn_likely(n <= r->size - idx))
@@ -690,6 +717,8 @@ TARN__RING_INLINE int tarn__ring_enqueue_fast(struct tarn_ring *r, uint32_t head
 	TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->prod);
+	else if (sync == TARN_RING_SYNC_MT && tarn_unlikely(!tarn__ring_turn_mt(&r->prod, head)))
+		tarn__ring_publish_mt_wait(r, 1, head, n);
 	else
 		tarn__ring_update_tail(&r->prod, head + n);
 	return 1;
@@ -701,8 +730,6 @@ TARN__RING_INLINE int tarn__ring_dequeue_fast(struct tarn_ring *r, uint32_t head
 	const uint32_t idx = head & r->mask;
 	const uint8_t *slot = tarn__ring_slots(r) + (size_t)idx * esize;
 
-	if (sync == TARN_RING_SYNC_MT && tarn_unlikely(!tarn__ring_turn_mt(&r->cons, head)))
-		return 0;
 	if (tarn_likely(n == 1))
 		tarn__ring_copy_one((uint8_t *)objs, slot, esize);
 	else if (tarn_likely(n <= r->size - idx))
@@ -712,6 +739,8 @@ TARN__RING_INLINE int tarn__ring_dequeue_fast(struct tarn_ring *r, uint32_t head
 	TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_TAIL);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->cons);
+	else if (sync == TARN_RING_SYNC_MT && tarn_unlikely(!tarn__ring_turn_mt(&r->cons, head)))
+		tarn__ring_publish_mt_wait(r, 0, head, n);
 	else
 		tarn__ring_update_tail(&r->cons, head + n);
 	return 1;
