@@ -469,17 +469,20 @@ TARN__RING_INLINE void tarn__ring_update_tail(struct tarn_ring_headtail *ht, uin
  * value of the inline path lives across the call.
  *
  * Why after the copy: with two threads on two cores taking objects in bulk
- * and putting them back one at a time (the uncached two-lcore mempool rows
- * of docs/performance.md), a check right after the head move finds the
- * other thread's operation still unpublished more often, and each wait
- * lasts longer: counted in an MP/MC ring loop (dequeue 32, enqueue 1 x 32,
- * two vCPUs), 0.67 waits and 1.4 pause rounds per ring operation with the
- * check before the copy against 0.46 and 0.6 after it, and 21 against 29
- * million objects/s (DPDK's ring, which also checks after the copy: 29). The exact
- * microarchitectural reason is not visible without hardware counters; a
- * prefetch for ownership of the slot before the wait did not recover it.
- * One thread: the same instruction counts per object in the uncached
- * one-lcore mempool rows (scripts/bench-insns.py).
+ * and putting them back a few at a time (the uncached two-lcore mempool
+ * rows of docs/performance.md), the copy's cache misses (slots the other
+ * core has just written) then overlap the wait for the other thread's
+ * publication instead of following it. Measured in an MP/MC ring loop
+ * (dequeue 32, then 32 enqueues of 1; two vCPUs; variants alternating in
+ * one process), million objects/s: check and wait before the copy 21,
+ * check after it 29, DPDK's ring (which checks after the copy too) 29;
+ * when the host placed the vCPUs further apart, 3.8, 5.0 and 5.3, and 5.1
+ * with the check right after the head move but the copy done before
+ * waiting: the order of copy and wait counts, not where the check is.
+ * Waits per ring operation 0.67 against 0.46, pause rounds 1.4 against
+ * 0.6. A prefetch for ownership of the slot before waiting did not
+ * recover it. One thread: the same instruction counts per object in the
+ * uncached one-lcore mempool rows (scripts/bench-insns.py).
  */
 TARN__RING_INLINE int tarn__ring_turn_mt(const struct tarn_ring_headtail *ht, uint32_t old_tail)
 {
