@@ -308,11 +308,32 @@ static int bind_path(int fd, const char *path)
 	return -EADDRINUSE;
 }
 
-/* Remove our socket (if it is still ours) and the prefix directory if
- * empty, under the lock. Without the lock (held too long by another
- * process) the socket still goes: it is ours by inode and, listening until
- * after this, never taken for a stale one; the directory stays (another
- * process may be about to bind in it). */
+/* Under the directory lock: remove the telemetry sockets of the prefix
+ * directory that nobody listens on, left by processes that died without
+ * cleaning up (a crash, an abort, a death test's child). Binding and
+ * listening happen under the same lock, so a socket without a listener
+ * here is stale, never one being set up. */
+static void remove_stale_sockets(void)
+{
+	char path[sizeof(srv.path)];
+	for (unsigned inst = 0; inst <= MAX_INSTANCES; inst++) {
+		int n = inst > 0 ? snprintf(path, sizeof(path), "%s/%s:%u", srv.dir,
+		                            TARN_TELEMETRY_SOCKET_NAME, inst)
+		                 : snprintf(path, sizeof(path), "%s/%s", srv.dir,
+		                            TARN_TELEMETRY_SOCKET_NAME);
+		if (n < 0 || (size_t)n >= sizeof(path) || path_live(path) != 0)
+			continue;
+		if (unlink(path) == 0)
+			TARN__INFO(TEL_LOG, "removed %s, left by a process that is gone", path);
+	}
+}
+
+/* Remove our socket (if it is still ours), the sockets dead processes left
+ * in the prefix directory, and the directory if then empty, under the lock.
+ * Without the lock (held too long by another process) our socket still
+ * goes: it is ours by inode and, listening until after this, never taken
+ * for a stale one; the rest stays (another process may be about to bind in
+ * it). */
 static void remove_socket(void)
 {
 	char why[256];
@@ -323,8 +344,10 @@ static void remove_socket(void)
 	struct stat st;
 	if (lstat(srv.path, &st) == 0 && st.st_dev == srv.dev && st.st_ino == srv.ino)
 		unlink(srv.path);
-	if (locked)
+	if (locked) {
+		remove_stale_sockets();
 		rmdir(srv.dir); /* fails, as it should, while anything is in it */
+	}
 	if (rfd >= 0)
 		close(rfd); /* and the lock with it */
 }

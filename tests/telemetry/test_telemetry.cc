@@ -295,6 +295,45 @@ TEST(TelLife, SecondProcessOfOnePrefixGetsSuffix)
 	rmdir(dir_of(p0).c_str());
 }
 
+// A second process of the prefix died without cleaning up (its ":1"
+// socket bound, nobody listening): the last one to leave removes it and the
+// directory, and leaves a live process's socket alone. The threadsafe
+// death test of the ASan mempool suite left exactly this behind.
+TEST(TelLife, CleanupRemovesSocketsOfDeadProcesses)
+{
+	const std::string prefix = prefix_for("dead");
+	const std::string p0 = sock_path(prefix), p1 = sock_path(prefix, 1),
+	                  p2 = sock_path(prefix, 2);
+	struct tarn_config cfg = test_cfg(prefix);
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	char got[128];
+	ASSERT_GT(tarn_telemetry_path(got, sizeof(got)), 0);
+	ASSERT_EQ(std::string(got), p0);
+	auto bound = [](const std::string &path) {
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		struct sockaddr_un sun = {};
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+		EXPECT_EQ(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0) << strerror(errno);
+		return fd;
+	};
+	close(bound(p1)); // the dead process's
+	int live = bound(p2);
+	ASSERT_EQ(listen(live, 4), 0); // a live one's
+	EXPECT_EQ(tarn_cleanup(), 0);
+	EXPECT_FALSE(exists(p0));
+	EXPECT_FALSE(exists(p1)) << "the socket of a dead process was left";
+	EXPECT_TRUE(exists(p2)) << "cleanup removed a live process's socket";
+	EXPECT_TRUE(exists(dir_of(p0)));
+	close(live);
+	// now nobody listens at p2 either: the next process to leave takes it
+	// and the directory
+	ASSERT_EQ(tarn_init(&cfg), 0);
+	EXPECT_EQ(tarn_cleanup(), 0);
+	EXPECT_FALSE(exists(p2));
+	EXPECT_FALSE(exists(dir_of(p0))) << "the prefix directory was left";
+}
+
 TEST(TelLife, UnusableRuntimeDirWarnsAndInitSucceeds)
 {
 	const char *saved = getenv("RUNTIME_DIRECTORY");
