@@ -16,7 +16,9 @@
  * listens there (two processes with one prefix), the socket is
  * `dpdk_telemetry.v2:1`, `:2`, ... (`dpdk-telemetry.py -i N`). A socket left
  * by a dead process is replaced. The socket has mode 0600 in directories of
- * mode 0700; it is removed by tarn_cleanup() and at exit().
+ * mode 0700; it is removed by tarn_cleanup() and at exit(), together with
+ * the sockets dead processes left in the prefix directory (nobody listens
+ * on them) and the directory once empty.
  *
  * A runtime directory that another user could control is never used: one
  * that belongs to another user, is writable by others or is a symbolic link
