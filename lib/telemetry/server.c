@@ -308,6 +308,16 @@ static int bind_path(int fd, const char *path)
 	return -EADDRINUSE;
 }
 
+/* The socket path of instance `inst` in the prefix directory: the name,
+ * then "name:1", "name:2", ... (DPDK's). 0, or -ENAMETOOLONG. */
+static int instance_path(char *buf, size_t size, unsigned inst)
+{
+	int n = inst > 0
+	            ? snprintf(buf, size, "%s/%s:%u", srv.dir, TARN_TELEMETRY_SOCKET_NAME, inst)
+	            : snprintf(buf, size, "%s/%s", srv.dir, TARN_TELEMETRY_SOCKET_NAME);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* Under the directory lock: remove the telemetry sockets of the prefix
  * directory that nobody listens on, left by processes that died without
  * cleaning up (a crash, an abort, a death test's child). Binding and
@@ -317,11 +327,7 @@ static void remove_stale_sockets(void)
 {
 	char path[sizeof(srv.path)];
 	for (unsigned inst = 0; inst <= MAX_INSTANCES; inst++) {
-		int n = inst > 0 ? snprintf(path, sizeof(path), "%s/%s:%u", srv.dir,
-		                            TARN_TELEMETRY_SOCKET_NAME, inst)
-		                 : snprintf(path, sizeof(path), "%s/%s", srv.dir,
-		                            TARN_TELEMETRY_SOCKET_NAME);
-		if (n < 0 || (size_t)n >= sizeof(path) || path_live(path) != 0)
+		if (instance_path(path, sizeof(path), inst) != 0 || path_live(path) != 0)
 			continue;
 		if (unlink(path) == 0)
 			TARN__INFO(TEL_LOG, "removed %s, left by a process that is gone", path);
@@ -372,11 +378,7 @@ static int bind_instance(int fd, char *why, size_t why_size)
 {
 	int rc = 1;
 	for (unsigned inst = 0; inst <= MAX_INSTANCES && rc == 1; inst++) {
-		int n = inst > 0 ? snprintf(srv.path, sizeof(srv.path), "%s/%s:%u", srv.dir,
-		                            TARN_TELEMETRY_SOCKET_NAME, inst)
-		                 : snprintf(srv.path, sizeof(srv.path), "%s/%s", srv.dir,
-		                            TARN_TELEMETRY_SOCKET_NAME);
-		if (n < 0 || (size_t)n >= sizeof(srv.path)) {
+		if (instance_path(srv.path, sizeof(srv.path), inst) != 0) {
 			snprintf(why, why_size, "socket path too long");
 			return -ENAMETOOLONG;
 		}
