@@ -93,6 +93,33 @@ double bench_now(void);
 void bench_insns_start(void);
 void bench_insns_dump(const char *side, const char *family, const char *label, uint64_t ops);
 
+/*
+ * Two-lcore slices (bench_mempool.c, bench_dpdk_ops.c). A worker runs on
+ * each lcore of a slice: it waits for *go, measures, and writes its
+ * bench_lcore_result. bench_slice() clears the results, launches
+ * fn(args[1]) on ctx->lcores[1] when lcores is 2 (by tarn's lcore API, or
+ * with `eal` by DPDK's EAL), releases both, runs fn(args[0]) on this thread,
+ * waits for the other, and adds each lcore's objects and seconds to `tot`.
+ * 0; -EBUSY when the lcore cannot be launched, -ENOBUFS when a worker's get
+ * failed (`what`: the pool, named in the message), each with a message.
+ */
+struct bench_lcore_result {
+	uint64_t objs;
+	double elapsed;
+	int rc; /* the worker's: < 0 when a get failed */
+} __attribute__((aligned(64)));
+
+/* A side's objects and seconds over its slices, per lcore. */
+struct bench_side_total {
+	double objs[2], elapsed[2];
+};
+
+int bench_slice(const struct bench_ctx *ctx, int eal, unsigned lcores, int (*fn)(void *),
+                void *const args[2], int *go, struct bench_lcore_result lc[2],
+                struct bench_side_total *tot, const char *what);
+/* The sum over the lcores of each one's objects per second. */
+double bench_side_rate(const struct bench_side_total *tot, unsigned lcores);
+
 /* Families. Return 0 on success, a negative errno on failure. */
 int bench_mempool(const struct bench_ctx *ctx);
 int bench_ring(const struct bench_ctx *ctx);

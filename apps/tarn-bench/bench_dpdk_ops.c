@@ -50,11 +50,7 @@ struct ops_run {
 	unsigned bulk;
 	double seconds;
 	int go; /* atomic: lcores start when it is 1 */
-	struct {
-		uint64_t objs;
-		double elapsed;
-		int rc;
-	} lc[2] __attribute__((aligned(64)));
+	struct bench_lcore_result lc[2];
 };
 
 struct ops_arg {
@@ -90,52 +86,16 @@ static int ops_lcore(void *p)
 			break;
 		objs += N_PER_LOOP;
 	} while (bench_now() - t0 < run->seconds);
-	run->lc[a->idx].objs = objs;
-	run->lc[a->idx].elapsed = bench_now() - t0;
-	run->lc[a->idx].rc = rc;
+	run->lc[a->idx] = (struct bench_lcore_result){ objs, bench_now() - t0, rc };
 	return rc;
 }
 
-struct ops_total {
-	double objs[2], elapsed[2];
-};
-
 static int ops_slice(const struct bench_ctx *ctx, struct ops_run *run, unsigned lcores,
-                     struct ops_total *tot)
+                     struct bench_side_total *tot)
 {
 	struct ops_arg args[2] = { { run, 0 }, { run, 1 } };
-	memset(run->lc, 0, sizeof(run->lc));
-	__atomic_store_n(&run->go, 0, __ATOMIC_RELAXED);
-	if (lcores == 2) {
-		int rc = rte_eal_remote_launch(ops_lcore, &args[1], ctx->lcores[1]);
-		if (rc != 0) {
-			fprintf(stderr, "tarn-bench: cannot launch on lcore %u: %d\n",
-			        ctx->lcores[1], rc);
-			return -EBUSY;
-		}
-	}
-	__atomic_store_n(&run->go, 1, __ATOMIC_RELEASE);
-	ops_lcore(&args[0]);
-	if (lcores == 2)
-		rte_eal_wait_lcore(ctx->lcores[1]);
-	for (unsigned i = 0; i < lcores; i++) {
-		if (run->lc[i].rc < 0) {
-			fprintf(stderr, "tarn-bench: a get failed on pool %s (too small?)\n",
-			        run->mp->name);
-			return -ENOBUFS;
-		}
-		tot->objs[i] += (double)run->lc[i].objs;
-		tot->elapsed[i] += run->lc[i].elapsed;
-	}
-	return 0;
-}
-
-static double ops_rate(const struct ops_total *tot, unsigned lcores)
-{
-	double rate = 0;
-	for (unsigned i = 0; i < lcores; i++)
-		rate += tot->objs[i] / tot->elapsed[i];
-	return rate;
+	void *const argp[2] = { &args[0], &args[1] };
+	return bench_slice(ctx, 1, lcores, ops_lcore, argp, &run->go, run->lc, tot, run->mp->name);
 }
 
 static void obj_init(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
@@ -213,7 +173,7 @@ static int ops_family(const struct bench_ctx *ctx, const char *family, const cha
 					/* the first side alternates between repetitions */
 					struct ops_run *first = r % 2 ? &rd : &rt;
 					struct ops_run *second = r % 2 ? &rt : &rd;
-					struct ops_total tt, td;
+					struct bench_side_total tt, td;
 					memset(&tt, 0, sizeof(tt));
 					memset(&td, 0, sizeof(td));
 					for (unsigned s = 0; s < SLICES && rc == 0; s++) {
@@ -224,8 +184,9 @@ static int ops_family(const struct bench_ctx *ctx, const char *family, const cha
 							               r % 2 ? &tt : &td);
 					}
 					if (rc == 0)
-						bench_row_add_rep(&row, ops_rate(&tt, lcores),
-						                  ops_rate(&td, lcores));
+						bench_row_add_rep(&row,
+						                  bench_side_rate(&tt, lcores),
+						                  bench_side_rate(&td, lcores));
 				}
 				if (rc != 0)
 					break;

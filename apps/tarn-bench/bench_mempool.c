@@ -61,11 +61,7 @@ struct mp_run {
 	unsigned keep, get, put;
 	double seconds;
 	int go; /* atomic: workers start when it is 1 */
-	struct {
-		uint64_t objs;
-		double elapsed;
-		int rc;
-	} lc[2] __attribute__((aligned(64)));
+	struct bench_lcore_result lc[2];
 };
 
 struct mp_lcore_arg {
@@ -169,69 +165,18 @@ static int mp_lcore(void *p)
 	} while (t - t0 < run->seconds);
 	if (run->lcores == 1)
 		bench_insns_dump(run->dpdk ? "dpdk" : "tarn", "mempool", run->label, objs);
-	run->lc[a->idx].objs = objs;
-	run->lc[a->idx].elapsed = bench_now() - t0;
-	run->lc[a->idx].rc = rc;
+	run->lc[a->idx] = (struct bench_lcore_result){ objs, bench_now() - t0, rc };
 	return rc;
 }
 
-/* Objects and seconds of one side, summed over its slices, per lcore. */
-struct side_total {
-	double objs[2], elapsed[2];
-};
-
-/* Run one slice of one side on `lcores` lcores; 0 or -1. */
+/* Run one slice of one side on `lcores` lcores; 0 or a negative errno. */
 static int run_slice(const struct bench_ctx *ctx, struct mp_run *run, unsigned lcores,
-                     struct side_total *tot)
+                     struct bench_side_total *tot)
 {
 	struct mp_lcore_arg args[2] = { { run, 0 }, { run, 1 } };
-	memset(run->lc, 0, sizeof(run->lc));
-	__atomic_store_n(&run->go, 0, __ATOMIC_RELAXED);
-	if (lcores == 2) {
-		int rc;
-		if (run->dpdk == 0)
-			rc = tarn_lcore_launch(ctx->lcores[1], mp_lcore, &args[1]);
-#ifdef TARN_BENCH_HAVE_DPDK
-		else
-			rc = rte_eal_remote_launch(mp_lcore, &args[1], ctx->lcores[1]);
-#else
-		else
-			rc = -ENOTSUP;
-#endif
-		if (rc != 0) {
-			fprintf(stderr, "tarn-bench: cannot launch on lcore %u: %d\n",
-			        ctx->lcores[1], rc);
-			return -1;
-		}
-	}
-	__atomic_store_n(&run->go, 1, __ATOMIC_RELEASE);
-	mp_lcore(&args[0]);
-	if (lcores == 2) {
-		if (run->dpdk == 0)
-			tarn_lcore_wait(ctx->lcores[1], NULL);
-#ifdef TARN_BENCH_HAVE_DPDK
-		else
-			rte_eal_wait_lcore(ctx->lcores[1]);
-#endif
-	}
-	for (unsigned i = 0; i < lcores; i++) {
-		if (run->lc[i].rc < 0) {
-			fprintf(stderr, "tarn-bench: a get failed on %s (pool too small?)\n",
-			        run->dpdk ? "DPDK" : "tarn");
-			return -1;
-		}
-		tot->objs[i] += (double)run->lc[i].objs;
-		tot->elapsed[i] += run->lc[i].elapsed;
-	}
-	return 0;
-}
-
-static double side_rate(const struct side_total *tot, unsigned lcores)
-{
-	double rate = 0;
-	for (unsigned i = 0; i < lcores; i++)
-		rate += tot->objs[i] / tot->elapsed[i];
-	return rate;
+	void *const argp[2] = { &args[0], &args[1] };
+	return bench_slice(ctx, run->dpdk != 0, lcores, mp_lcore, argp, &run->go, run->lc, tot,
+	                   run->dpdk ? "DPDK" : "tarn");
 }
 
 /*
@@ -250,7 +195,7 @@ static int run_row(const struct bench_ctx *ctx, struct mp_run *tarn_run, struct 
 	if (dpdk_run != NULL)
 		dpdk_run->seconds = ctx->seconds / SLICES;
 	for (unsigned r = 0; r < ctx->repeat; r++) {
-		struct side_total tt, dt;
+		struct bench_side_total tt, dt;
 		memset(&tt, 0, sizeof(tt));
 		memset(&dt, 0, sizeof(dt));
 		for (unsigned s = 0; s < SLICES; s++) {
@@ -263,8 +208,8 @@ static int run_row(const struct bench_ctx *ctx, struct mp_run *tarn_run, struct 
 			    run_slice(ctx, dpdk_run, lcores, &dt) < 0)
 				return -1;
 		}
-		bench_row_add_rep(row, side_rate(&tt, lcores),
-		                  dpdk_run != NULL ? side_rate(&dt, lcores) : 0);
+		bench_row_add_rep(row, bench_side_rate(&tt, lcores),
+		                  dpdk_run != NULL ? bench_side_rate(&dt, lcores) : 0);
 	}
 	return 0;
 }

@@ -637,6 +637,23 @@ static const struct jval *query_id(const char *cmd, unsigned id)
 	return query(&conn, req);
 }
 
+/* The queues of a port's stats reply (its "rx_queues" or "tx_queues" list)
+ * into qs, at most TARN_ETH_MAX_QUEUES; returns how many. A queue's drops:
+ * errors, and on RX also the packets missed and the mbufs it lacked. */
+static unsigned read_queues(const struct jval *list, struct queue_s *qs, int rx)
+{
+	unsigned n = 0;
+	for (const struct jval *q = list != NULL ? list->child : NULL;
+	     q != NULL && n < TARN_ETH_MAX_QUEUES; q = q->next, n++) {
+		qs[n].packets = jget_u64(q, "packets", 0);
+		qs[n].bytes = jget_u64(q, "bytes", 0);
+		qs[n].drops = jget_u64(q, "errors", 0);
+		if (rx)
+			qs[n].drops += jget_u64(q, "missed", 0) + jget_u64(q, "nombuf", 0);
+	}
+	return n;
+}
+
 static void sample_ports(struct sample *s)
 {
 	unsigned ids[TARN_MAX_ETHPORTS];
@@ -653,23 +670,8 @@ static void sample_ports(struct sample *s)
 		app_copy_str(p->driver, sizeof(p->driver), jget_str(v, "driver", "?"));
 		app_copy_str(p->state, sizeof(p->state), jget_str(v, "state", "?"));
 		tel_port_counts_read(v, &p->c);
-		const struct jval *q = jget(v, "rx_queues");
-		for (q = q ? q->child : NULL; q != NULL && p->nrxq < TARN_ETH_MAX_QUEUES;
-		     q = q->next) {
-			struct queue_s *qs = &p->rxq[p->nrxq++];
-			qs->packets = jget_u64(q, "packets", 0);
-			qs->bytes = jget_u64(q, "bytes", 0);
-			qs->drops = jget_u64(q, "missed", 0) + jget_u64(q, "errors", 0) +
-			            jget_u64(q, "nombuf", 0);
-		}
-		q = jget(v, "tx_queues");
-		for (q = q ? q->child : NULL; q != NULL && p->ntxq < TARN_ETH_MAX_QUEUES;
-		     q = q->next) {
-			struct queue_s *qs = &p->txq[p->ntxq++];
-			qs->packets = jget_u64(q, "packets", 0);
-			qs->bytes = jget_u64(q, "bytes", 0);
-			qs->drops = jget_u64(q, "errors", 0);
-		}
+		p->nrxq = read_queues(jget(v, "rx_queues"), p->rxq, 1);
+		p->ntxq = read_queues(jget(v, "tx_queues"), p->txq, 0);
 	}
 }
 
