@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tarn/tarn_env.h> /* TARN_ARRAY_SIZE */
+
 const int expo_codes[EXPO_NCODES] = { 200, 400, 404, 405, 408, 413, 431, 503, 505, 500 };
 const char *const expo_drop_names[EXPO_NDROPS] = { "timeout", "evicted", "full", "write" };
 
@@ -360,8 +362,6 @@ static const struct ufam fwd_fams[] = {
 	  "Packets tarn-fwd received and freed on purpose (rxonly).", 0 },
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ------------------------------------------------------------------------ */
 
 static void process_families(struct out *o, const struct x_model *m)
@@ -415,7 +415,7 @@ static void pool_families(struct out *o, const struct x_model *m)
 		s.l[s.n - 1].v = "in_use";
 		sample_u64(o, &f, s.l, s.n, x->c.in_use);
 	}
-	for (unsigned i = 0; i < N(pool_fams); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(pool_fams); i++) {
 		const struct ufam *u = &pool_fams[i];
 		f = family(o, u->name, u->type, u->unit, u->help);
 		FOR_PROCS(m, p)
@@ -426,7 +426,7 @@ static void pool_families(struct out *o, const struct x_model *m)
 			sample_u64(o, &f, s.l, s.n, U64_AT(x, u->off));
 		}
 	}
-	for (unsigned i = 0; i < N(cache_fams); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(cache_fams); i++) {
 		const struct ufam *u = &cache_fams[i];
 		f = family(o, u->name, u->type, u->unit, u->help);
 		FOR_PROCS(m, p)
@@ -476,7 +476,7 @@ static void port_families(struct out *o, const struct x_model *m)
 			sample_u64(o, &f, s.l, s.n,
 			           x->speed_mbps * 125000u); /* Mbit/s to bytes/s */
 		}
-	for (unsigned i = 0; i < N(port_fams); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(port_fams); i++) {
 		const struct ufam *u = &port_fams[i];
 		f = family(o, u->name, u->type, u->unit, u->help);
 		FOR_PROCS(m, p)
@@ -485,7 +485,7 @@ static void port_families(struct out *o, const struct x_model *m)
 			sample_u64(o, &f, s.l, s.n, U64_AT(x, u->off));
 		}
 	}
-	for (unsigned i = 0; i < N(queue_fams); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(queue_fams); i++) {
 		const struct qfam *u = &queue_fams[i];
 		f = family(o, u->name, COUNTER, u->unit, u->help);
 		FOR_PROCS(m, p)
@@ -526,7 +526,7 @@ static void lcore_families(struct out *o, const struct x_model *m)
 		{ "tarn_lcore_busy_polls",
 		  "Polls that found work; busy share = rate(busy_polls) / rate(polls).", 1 },
 	};
-	for (unsigned i = 0; i < N(lf); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(lf); i++) {
 		f = family(o, lf[i].name, COUNTER, NULL, lf[i].help);
 		FOR_PROCS(m, p)
 		for (const struct tel_lcore *x = p->lcores; x && x < p->lcores + p->nlcores; x++) {
@@ -556,7 +556,7 @@ static void fwd_families(struct out *o, const struct x_model *m)
 		if (p->fwd.present)
 			sample_u64(o, &f, &l, 1, (uint64_t)p->fwd.running);
 	}
-	for (unsigned i = 0; i < N(fwd_fams); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(fwd_fams); i++) {
 		const struct ufam *u = &fwd_fams[i];
 		f = family(o, u->name, u->type, u->unit, u->help);
 		FOR_PROCS(m, p)

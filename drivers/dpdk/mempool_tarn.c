@@ -612,7 +612,7 @@ static int tel_pool_info(const char *cmd, const char *params, struct tarn_teleme
 RTE_INIT(tdp_register)
 {
 	const struct rte_mempool_ops *all[] = { &tdp_ops_ring, &tdp_ops_stack };
-	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(all); i++) {
 		int rc = rte_mempool_register_ops(all[i]);
 		if (rc < 0)
 			tarn__dpdk_log(TARN_LOG_ERR,

@@ -159,7 +159,7 @@ static int dpdk_log_level(const char *val)
 	const char *lv = colon + 1;
 	if (colon == val || *lv == '\0')
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(below_err) / sizeof(below_err[0]); i++)
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(below_err); i++)
 		if (strcasecmp(lv, below_err[i]) == 0)
 			return TARN_LOG_ERR;
 	if (*lv >= '0' && *lv <= '9') {

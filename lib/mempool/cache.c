@@ -133,7 +133,7 @@ static void cache_retire(struct tarn__mempool *m, struct tarn_mempool_cache *c)
 		             &c->fails,         &c->refills,     &c->refill_objs,
 		             &c->flushes,       &c->flush_objs,  &c->fail_objs,
 		             &c->direct_gets,   &c->direct_puts, &c->reserved_objs };
-	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+	for (size_t i = 0; i < TARN_ARRAY_SIZE(zero); i++)
 		__atomic_store_n(zero[i], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->len_hw, 0, __ATOMIC_RELAXED);
 	c->last_op = 0;

@@ -52,46 +52,32 @@ static int key_pci(const char *value, void *field, size_t size, char *why, size_
 }
 
 static const struct tarn__key_word layout_words[] = {
-	{ .word = "auto", .value = VT_LAYOUT_AUTO, .help = "modern when the device has it" },
-	{ .word = "modern", .value = VT_LAYOUT_MODERN, .help = "virtio 1.0 capabilities" },
-	{ .word = "legacy", .value = VT_LAYOUT_LEGACY, .help = "the legacy I/O BAR" },
-	{ .word = NULL },
+	{ "auto", VT_LAYOUT_AUTO, "modern when the device has it", 0 },
+	{ "modern", VT_LAYOUT_MODERN, "virtio 1.0 capabilities", 0 },
+	{ "legacy", VT_LAYOUT_LEGACY, "the legacy I/O BAR", 0 },
+	TARN__KEY_WORDS_END,
 };
 
 static const struct tarn__key_word onoff_words[] = {
-	{ .word = "on", .value = 1 },
-	{ .word = "off", .value = 0 },
-	{ .word = "1", .value = 1, .alias = 1 },
-	{ .word = "0", .value = 0, .alias = 1 },
-	{ .word = NULL },
+	{ "on", 1, NULL, 0 }, { "off", 0, NULL, 0 }, { "1", 1, NULL, 1 },
+	{ "0", 0, NULL, 1 },  TARN__KEY_WORDS_END,
 };
 
 static const struct tarn__key vt_keys[] = {
-	{ .name = "pci",
-	  .type = TARN__KEY_CUSTOM,
-	  TARN__KEY_AT(struct vt_port, pci_addr),
-	  .parse = key_pci,
-	  .metavar = "ADDR",
-	  .values = "a PCI address, DDDD:BB:DD.F or BB:DD.F",
-	  .help = "the virtio-net device, bound to vfio-pci or uio_pci_generic",
-	  .doc = "scripts/devbind.sh --status lists them; tarn-doctor --pci ADDR says what "
-	         "stops one from opening",
-	  .flags = TARN__KEY_REQUIRED },
-	{ .name = "layout",
-	  .type = TARN__KEY_ENUM,
-	  TARN__KEY_AT(struct vt_port, layout),
-	  .words = layout_words,
-	  .def = VT_LAYOUT_AUTO,
-	  .help = "register layout of a transitional device",
-	  .doc = "A virtio 1.0-only device (behind an IOMMU, 1af4:1041) has no legacy layout" },
-	{ .name = "mrg_rxbuf",
-	  .type = TARN__KEY_ENUM,
-	  TARN__KEY_AT(struct vt_port, mrg_rxbuf),
-	  .words = onoff_words,
-	  .def = MRG_ON,
-	  .help = "let a received packet span several mbufs, VIRTIO_NET_F_MRG_RXBUF",
-	  .doc = "off: every RX mbuf must hold a whole frame of the MTU" },
-	{ .name = NULL },
+	TARN__KEY_CUSTOM_AT("pci", struct vt_port, pci_addr, key_pci,
+	                    "the virtio-net device, bound to vfio-pci or uio_pci_generic",
+	                    .metavar = "ADDR", .values = "a PCI address, DDDD:BB:DD.F or BB:DD.F",
+	                    .doc = "scripts/devbind.sh --status lists them; tarn-doctor --pci ADDR "
+	                           "says what stops one from opening",
+	                    .flags = TARN__KEY_REQUIRED),
+	TARN__KEY_ENUM_AT("layout", struct vt_port, layout, layout_words, VT_LAYOUT_AUTO,
+	                  "register layout of a transitional device",
+	                  .doc = "A virtio 1.0-only device (behind an IOMMU, 1af4:1041) has no "
+	                         "legacy layout"),
+	TARN__KEY_ENUM_AT("mrg_rxbuf", struct vt_port, mrg_rxbuf, onoff_words, MRG_ON,
+	                  "let a received packet span several mbufs, VIRTIO_NET_F_MRG_RXBUF",
+	                  .doc = "off: every RX mbuf must hold a whole frame of the MTU"),
+	TARN__KEY_END,
 };
 
 /* ------------------------------------------------------------------------ */
