@@ -98,16 +98,22 @@ enum tarn__ring_behavior {
 	TARN__RING_VARIABLE = 1, /* burst: as many as possible */
 };
 
+/* One spin-wait hint to the CPU. */
+static inline void tarn__ring_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 /* Wait politely: pause, and after TARN_RING_SPINS_BEFORE_YIELD rounds give
  * the CPU away (the thread we wait for is probably preempted). */
 static inline __attribute__((cold)) void tarn__ring_relax(unsigned *spins)
 {
 	if (tarn_likely(++*spins < TARN_RING_SPINS_BEFORE_YIELD)) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ volatile("yield" ::: "memory");
-#endif
+		tarn__ring_pause();
 	} else {
 		*spins = 0;
 		sched_yield();
@@ -492,35 +498,67 @@ TARN__RING_INLINE int tarn__ring_turn_mt(const struct tarn_ring_headtail *ht, ui
 	return __atomic_load_n(&ht->tail.v.pos, __ATOMIC_ACQUIRE) == old_tail;
 }
 
+/* Most pause rounds of the back-off after a wait (see below). */
+#define TARN__RING_BACKOFF_MAX 64u
+
+/*
+ * MT, out of line: wait until the operations of side `ht` that reserved
+ * before ours (old tail `old_tail`) have published, publish up to
+ * `new_tail`, then back off: pause about as many rounds as the wait took
+ * (at least one, at most TARN__RING_BACKOFF_MAX) before the caller's next
+ * operation.
+ *
+ * Why the back-off: a wait means another thread of the side reserved right
+ * behind or ahead of us and the two are interleaving operation by
+ * operation. Each head move then takes the side's line from the other
+ * core, and the other core takes it back to publish, so most operations
+ * wait for a publication and every wait costs line transfers. Pausing
+ * after our publication lets the other thread finish its next operation
+ * (head move, copy, publication) on a line it holds, and the two threads
+ * drift into runs of operations instead of alternating. Measured with two
+ * threads on the two vCPUs, each dequeuing 4 eight times then enqueuing 32
+ * on one MP/MC ring (the pattern of the mempool row cache=0 lcores=2 get=4
+ * put=32 keep=32), alternating with DPDK's ring in one process: waits per
+ * operation 0.25-0.35 without the back-off, 0.04-0.12 with it; tarn/DPDK
+ * about 1.0 -> 1.1-1.2 where a cache line round trip between the vCPUs
+ * takes ~50 ns, 0.73-0.92 -> 1.1-2.2 where the host placed them ~250 ns
+ * apart. (A prefetch of the slots before the head move, or keeping the
+ * value a lost compare-and-swap returned, did not reduce the waits.)
+ * One thread never waits, so the single-lcore rows are unchanged.
+ */
 static __attribute__((noinline, cold, unused)) void
-tarn__ring_wait_turn_mt(const struct tarn_ring_headtail *ht, uint32_t old_tail)
+tarn__ring_wait_publish_mt(struct tarn_ring_headtail *ht, uint32_t old_tail, uint32_t new_tail)
 {
-	unsigned spins = 0;
+	unsigned spins = 0, rounds = 0;
 
 	/* A_TW, as in tarn__ring_turn_mt() */
-	while (!tarn__ring_turn_mt(ht, old_tail))
+	while (!tarn__ring_turn_mt(ht, old_tail)) {
 		tarn__ring_relax(&spins);
+		rounds++;
+	}
+	tarn__ring_update_tail(ht, new_tail);
+	if (rounds > TARN__RING_BACKOFF_MAX - 1)
+		rounds = TARN__RING_BACKOFF_MAX - 1;
+	for (unsigned i = 0; i <= rounds; i++)
+		tarn__ring_pause();
 }
 
 /* MT, out of line: the copy of `n` elements from position `head` is done
  * but earlier operations of the side (`is_prod`, a constant) have not
- * published yet; wait for them, then publish. (The ring rather than the
- * side's address, and `n` rather than the new tail: the inline path then
- * keeps no extra value alive across its copy loop, and needs no extra
+ * published yet; wait for them, publish, back off. (The ring rather than
+ * the side's address, and `n` rather than the new tail: the inline path
+ * then keeps no extra value alive across its copy loop, and needs no extra
  * callee-saved register to push and pop on every call.) */
 static __attribute__((noinline, unused)) void
 tarn__ring_publish_mt_wait(struct tarn_ring *r, int is_prod, uint32_t head, uint32_t n)
 {
-	struct tarn_ring_headtail *ht = is_prod ? &r->prod : &r->cons;
-
-	tarn__ring_wait_turn_mt(ht, head);
-	tarn__ring_update_tail(ht, head + n);
+	tarn__ring_wait_publish_mt(is_prod ? &r->prod : &r->cons, head, head + n);
 }
 
 /* -- RTS. */
 
 /* Wait until the head is at most `htd_max` ahead of the tail; return the
- * head read after the wait. Out of line, as tarn__ring_wait_turn_mt(). */
+ * head read after the wait. Out of line, as tarn__ring_wait_publish_mt(). */
 static __attribute__((noinline, cold, unused)) uint64_t
 tarn__ring_rts_throttle(const struct tarn_ring_headtail *ht, uint32_t htd_max)
 {
@@ -639,10 +677,10 @@ tarn__ring_enqueue_finish(struct tarn_ring *r, uint32_t head, const void *objs, 
 {
 	tarn__ring_copy_in(r, head, objs, esize, n);
 	TARN__RING_HOOK(&r->prod, 1, TARN__RING_HOOK_TAIL);
-	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->prod, head))
-		tarn__ring_wait_turn_mt(&r->prod, head);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->prod);
+	else if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->prod, head))
+		tarn__ring_wait_publish_mt(&r->prod, head, head + n);
 	else
 		tarn__ring_update_tail(&r->prod, head + n);
 }
@@ -654,10 +692,10 @@ static __attribute__((noinline, unused)) void tarn__ring_dequeue_finish(struct t
 {
 	tarn__ring_copy_out(r, head, objs, esize, n);
 	TARN__RING_HOOK(&r->cons, 0, TARN__RING_HOOK_TAIL);
-	if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->cons, head))
-		tarn__ring_wait_turn_mt(&r->cons, head);
 	if (sync == TARN_RING_SYNC_RTS)
 		tarn__ring_update_tail_rts(&r->cons);
+	else if (sync == TARN_RING_SYNC_MT && !tarn__ring_turn_mt(&r->cons, head))
+		tarn__ring_wait_publish_mt(&r->cons, head, head + n);
 	else
 		tarn__ring_update_tail(&r->cons, head + n);
 }
