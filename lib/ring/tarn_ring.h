@@ -18,7 +18,11 @@
  *   same side that reserved before it. A thread preempted between its two
  *   steps stalls the later ones of its side until it runs again; the waiters
  *   spin, then yield their CPU (see TARN_RING_SPINS_BEFORE_YIELD) so that
- *   the preempted thread can get it.
+ *   the preempted thread can get it. An operation that had to wait pauses
+ *   briefly after publishing (about as long as it waited), so that threads
+ *   of one side on different cores run in spells instead of alternating
+ *   operation by operation and taking the side's cache line from each
+ *   other every time.
  * - **ST** (single thread, TARN_RING_F_SP_ENQ / TARN_RING_F_SC_DEQ): one
  *   thread at a time on that side; no atomic read-modify-write at all.
  * - **RTS** (relaxed tail sync, TARN_RING_F_MP_RTS_ENQ /
