@@ -224,7 +224,9 @@ read -r rx0 rx1 tx0 tx1 <<<"$(awk '
 	/Forward statistics for port/ { port = $6; if (port == 0) blk++ }
 	/RX-packets:/ && port != "" { rx[blk, port] = $2 }
 	/TX-packets:/ && port != "" { tx[blk, port] = $6; port = "" }
-	END { print rx[1, 0] + 0, rx[1, 1] + 0, tx[2, 0] + 0, tx[2, 1] + 0 }' <<<"$clean")"
+	function n(v) { return v ~ /^[0-9]+$/ ? v : 0 } # the digits as printed: mawk
+	# writes a number above 2^31 as 2.16747e+09
+	END { print n(rx[1, 0]), n(rx[1, 1]), n(tx[2, 0]), n(tx[2, 1]) }' <<<"$clean")"
 if [ "${rx0:-0}" -gt 0 ] && [ "${rx1:-0}" -gt 0 ]; then
 	ok "io forwarding: RX-packets port 0 $rx0, port 1 $rx1"
 else
