@@ -19,7 +19,7 @@
  *   steps stalls the later ones of its side until it runs again; the waiters
  *   spin, then yield their CPU (see TARN_RING_SPINS_BEFORE_YIELD) so that
  *   the preempted thread can get it. An operation that had to wait pauses
- *   briefly after publishing (about as long as it waited), so that threads
+ *   after publishing (as many rounds as it waited, at most 64), so that threads
  *   of one side on different cores run in spells instead of alternating
  *   operation by operation and taking the side's cache line from each
  *   other every time.

@@ -520,10 +520,13 @@ TARN__RING_INLINE int tarn__ring_turn_mt(const struct tarn_ring_headtail *ht, ui
  * on one MP/MC ring (the pattern of the mempool row cache=0 lcores=2 get=4
  * put=32 keep=32), alternating with DPDK's ring in one process: waits per
  * operation 0.25-0.35 without the back-off, 0.04-0.12 with it; tarn/DPDK
- * about 1.0 -> 1.1-1.2 where a cache line round trip between the vCPUs
- * takes ~50 ns, 0.73-0.92 -> 1.1-2.2 where the host placed them ~250 ns
- * apart. (A prefetch of the slots before the head move, or keeping the
- * value a lost compare-and-swap returned, did not reduce the waits.)
+ * 0.93-1.13 -> 1.01-1.24 where a cache line round trip between the vCPUs
+ * takes ~50 ns, 0.58-0.98 -> 1.14-2.22 where the host placed them ~250 ns
+ * apart (docs/performance.md, "Where the rows stand"). A prefetch of the
+ * slots before the head move, or keeping the value a lost
+ * compare-and-swap returned, did not reduce the waits. The rounds counted
+ * include those that yielded the CPU; the cap keeps the back-off short
+ * after a long wait for a preempted thread.
  * One thread never waits, so the single-lcore rows are unchanged.
  */
 static __attribute__((noinline, cold, unused)) void
